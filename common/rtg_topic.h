@@ -1,0 +1,61 @@
+/*
+ * rtg_topic.h - MQTT topic names, filters and how they relate.
+ *
+ * Matching follows MQTT 3.1.1 / 5.0 section 4.7: '+' matches one level, '#'
+ * matches any number of trailing levels (including the parent level), and a
+ * filter starting with a wildcard never matches a topic starting with '$'.
+ * Pure functions over strings: no allocation visible to the caller, safe from
+ * any thread.
+ */
+#ifndef RTG_TOPIC_H
+#define RTG_TOPIC_H
+
+#include <stdbool.h>
+
+/** Longest topic or filter accepted, in bytes (the MQTT string limit). */
+#define RTG_TOPIC_MAX_LEN 65535
+
+/**
+ * Returns true if @p topic may be published to: non-empty, valid UTF-8, no
+ * '+' or '#', at most RTG_TOPIC_MAX_LEN bytes.
+ */
+bool rtg_topic_name_valid(const char *topic);
+
+/**
+ * Returns true if @p filter is a valid subscription filter: non-empty, valid
+ * UTF-8, '+' and '#' each fill a whole level, '#' only as the last level.
+ * A "$share/<group>/<filter>" prefix is not understood here; see
+ * rtg_topic_strip_share().
+ */
+bool rtg_topic_filter_valid(const char *filter);
+
+/**
+ * Returns true if the topic name @p topic matches the filter @p filter.
+ * Invalid arguments never match.
+ */
+bool rtg_topic_matches(const char *filter, const char *topic);
+
+/**
+ * Returns true if every topic that @p filter can match is also matched by
+ * @p rule (both are filters): "user/alice/#" covers "user/alice/+/x", but
+ * "user/+/x" is not covered by "user/alice/#". Invalid arguments give false.
+ */
+bool rtg_topic_filter_covers(const char *rule, const char *filter);
+
+/**
+ * Returns true if some topic name matches both filters @p a and @p b
+ * ("a/+/c" and "a/b/#" overlap; "a/b" and "a/c" do not). Invalid arguments
+ * give false.
+ */
+bool rtg_topic_filters_overlap(const char *a, const char *b);
+
+/**
+ * For a shared subscription "$share/<group>/<filter>" returns a pointer to
+ * <filter> inside @p filter (borrowed, lives as long as @p filter); for any
+ * other string returns @p filter itself. Returns NULL when the string starts
+ * with "$share/" but the group is empty or contains wildcards, or no filter
+ * follows.
+ */
+const char *rtg_topic_strip_share(const char *filter);
+
+#endif /* RTG_TOPIC_H */

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Installs the Debian packages the project needs, once.
+#
+# Idempotent and quick when everything is present (one dpkg-query, no network).
+# When packages are missing it runs `apt-get update` then a non-interactive
+# `apt-get install`; it refuses with a clear message when not root.
+# Usage: scripts/setup.sh [--with-extra]   (extra: browser and load-test tools)
+set -eu
+
+PKGS="build-essential pkg-config ca-certificates openssl curl procps
+mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev
+libwebsockets-dev libcjson-dev libjwt-dev libssl-dev libcmocka-dev libuv1-dev
+python3 python3-jwt python3-websockets python3-paho-mqtt valgrind clang-format"
+
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = "installed" ] || missing="$missing $p"
+done
+
+if [ -z "$missing" ]; then
+	exit 0
+fi
+
+echo "setup: installing missing Debian packages:$missing"
+if [ "$(id -u)" != "0" ]; then
+	echo "setup: not root; cannot install:$missing" >&2
+	echo "setup: run as root:  apt-get install -y$missing" >&2
+	exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing >/dev/null
+echo "setup: done"
