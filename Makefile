@@ -68,11 +68,14 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(COMMON_LIB)
 # ---- top-level targets -----------------------------------------------------
 ALL := $(COMMON_LIB) $(PLUGIN) $(TOKEN) $(UNIT_TESTS)
 
-.PHONY: all setup test check unit integration clean format format-check lint
+.PHONY: all setup run test check unit integration clean format format-check lint
 all: $(ALL)
 
 setup:
 	@scripts/setup.sh
+
+run: setup
+	@scripts/run.sh
 
 test: setup
 	@$(MAKE) --no-print-directory all

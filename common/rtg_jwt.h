@@ -3,7 +3,7 @@
  *
  * Verification is fail-closed and does not trust the token to choose its own
  * key: the header's "alg" must be in the configured allow-list, the key is
- * picked by algorithm family (HS* use the secret file only, RS*/ES* the public
+ * picked by algorithm family (HS* use the secret file only, RS* and ES* the public
  * key file only), libjwt checks the signature with that key, and the claims
  * (exp, nbf, iat, iss, aud, sub, roles) are checked here. "alg":"none" is
  * never allowed. A verifier is immutable once made, so rtg_jwt_verify() may

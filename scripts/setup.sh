@@ -10,7 +10,7 @@ set -eu
 PKGS="build-essential pkg-config ca-certificates openssl curl procps
 mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev
 libwebsockets-dev libcjson-dev libjwt-dev libssl-dev libcmocka-dev libuv1-dev
-python3 python3-jwt python3-websockets python3-paho-mqtt valgrind clang-format"
+uthash-dev python3 python3-jwt python3-cryptography python3-websockets python3-paho-mqtt valgrind clang-format"
 
 missing=""
 for p in $PKGS; do

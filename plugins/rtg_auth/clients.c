@@ -1,0 +1,141 @@
+/*
+ * clients.c - the identity behind each broker client context.
+ *
+ * A uthash table keyed by the context pointer. An entry is written by every
+ * successful authentication and removed by every failed one, so a context
+ * whose address is reused never inherits a stale identity. It outlives the
+ * network connection because the broker still checks the will message and
+ * messages queued for persistent sessions after the disconnect; a once a
+ * second sweep disconnects clients whose token expired and drops entries no
+ * session needs. Runs on the broker's main thread.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <mosquitto.h>
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+
+#include "plugin.h"
+
+static void entry_free(struct client_entry *e)
+{
+	if (!e)
+		return;
+	rtg_identity_free(e->id);
+	free(e->client_id);
+	free(e);
+}
+
+struct client_entry *clients__find(struct auth_state *st, const struct mosquitto *client)
+{
+	struct client_entry *e = NULL;
+
+	HASH_FIND_PTR(st->clients, &client, e);
+	return e;
+}
+
+/*
+ * Records that client authenticated as id. Takes ownership of id in every
+ * case (it is freed on error). Returns RTG_OK or RTG_ERR_NOMEM.
+ */
+enum rtg_err clients__set(struct auth_state *st, const struct mosquitto *client,
+	struct rtg_identity *id)
+{
+	struct client_entry *e;
+	const char *cid = mosquitto_client_id(client);
+
+	clients__remove(st, client);
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		goto nomem;
+	e->client = client;
+	e->id = id;
+	e->connected = true;
+	e->client_id = strdup(cid ? cid : "");
+	if (!e->client_id)
+		goto nomem;
+	HASH_ADD_PTR(st->clients, client, e);
+	return RTG_OK;
+
+nomem:
+	if (e)
+		e->id = NULL;
+	entry_free(e);
+	rtg_identity_free(id);
+	return RTG_ERR_NOMEM;
+}
+
+void clients__remove(struct auth_state *st, const struct mosquitto *client)
+{
+	struct client_entry *e = clients__find(st, client);
+
+	if (!e)
+		return;
+	HASH_DEL(st->clients, e);
+	entry_free(e);
+}
+
+/*
+ * The connection ended. The entry stays until the next sweep so that the will
+ * message, checked right after this event, is still judged by its identity.
+ * Only this runs inside the broker's disconnect path: it never frees.
+ */
+void clients__mark_disconnected(struct auth_state *st, const struct mosquitto *client)
+{
+	struct client_entry *e = clients__find(st, client);
+
+	if (!e)
+		return;
+	e->connected = false;
+	e->persistent = !mosquitto_client_clean_session(client);
+}
+
+/* Returns true if the entry's token is past its expiry plus the leeway. */
+bool clients__expired(const struct auth_state *st, const struct client_entry *e, time_t now)
+{
+	long leeway = rtg_jwt_verifier_leeway(st->policy.verifier);
+
+	return now > e->id->exp + leeway;
+}
+
+/*
+ * Disconnects connected clients whose token has expired (they are already
+ * refused every ACL check) and frees entries no longer needed: closed
+ * non-persistent sessions, and any entry whose token expired while offline.
+ * Kicking a client calls back into clients__mark_disconnected(), which only
+ * flips flags, so iterating while kicking is safe.
+ */
+void clients__sweep(struct auth_state *st, time_t now)
+{
+	struct client_entry *e, *tmp;
+
+	HASH_ITER(hh, st->clients, e, tmp) {
+		if (e->connected && clients__expired(st, e, now)) {
+			mosquitto_log_printf(MOSQ_LOG_NOTICE,
+				"rtg_auth: disconnecting client '%s' (sub '%s'): token expired",
+				e->client_id, e->id->sub);
+			e->expiry_logged = true;
+			/* NOT_FOUND only if the broker already dropped it: nothing to do. */
+			(void)mosquitto_kick_client_by_clientid(e->client_id, false);
+			e->connected = false;
+			continue;
+		}
+		if (e->connected)
+			continue;
+		if (!e->persistent || clients__expired(st, e, now)) {
+			HASH_DEL(st->clients, e);
+			entry_free(e);
+		}
+	}
+}
+
+void clients__free_all(struct auth_state *st)
+{
+	struct client_entry *e, *tmp;
+
+	HASH_ITER(hh, st->clients, e, tmp) {
+		HASH_DEL(st->clients, e);
+		entry_free(e);
+	}
+}

@@ -1,0 +1,221 @@
+# lib.sh - shared helpers for the integration tests (sourced, bash).
+#
+# Each test gets its own temporary directory and free ports, starts the real
+# /usr/sbin/mosquitto with the built plugin (under valgrind when
+# RTG_VALGRIND=1), drives it with real clients, and reports one line per case:
+# "ok - name" or "not ok - name". Every process it starts is killed by pid on
+# exit; logs are printed only when a case failed. Waits poll a condition
+# against a deadline; nothing sleeps and hopes.
+
+set -u
+
+RTG_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+RTG_BUILD=${RTG_BUILD:-$RTG_ROOT/build}
+RTG_FIXTURES=${RTG_FIXTURES:-$RTG_ROOT/tests/fixtures}
+# Debian's interpreter: python3-jwt, -websockets, -paho-mqtt live there, not in
+# whatever python3 comes first on PATH.
+PY=/usr/bin/python3
+T_NAME=$(basename "$0" .sh)
+T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/rtg-$T_NAME.XXXXXX")
+T_PIDS=()
+T_PASSED=0
+T_FAILED=0
+
+t_cleanup() {
+	local pid
+	for pid in "${T_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${T_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	if [ "$T_FAILED" -ne 0 ]; then
+		local f
+		for f in "$T_DIR"/*.log; do
+			[ -s "$f" ] || continue
+			echo "# ---- $(basename "$f") ----"
+			sed 's/^/#   /' "$f" | tail -n 80
+		done
+	fi
+	rm -rf "$T_DIR"
+}
+trap t_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- reporting -------------------------------------------------------------------
+
+ok() {
+	T_PASSED=$((T_PASSED + 1))
+	echo "ok - $T_NAME: $1"
+}
+
+not_ok() {
+	T_FAILED=$((T_FAILED + 1))
+	echo "not ok - $T_NAME: $1"
+	shift
+	[ $# -gt 0 ] && echo "#   $*"
+	return 0
+}
+
+# check NAME CMD...: runs CMD, ok if it exits 0.
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name" "command failed: $*"; fi
+}
+
+# finish: the script's last line; its exit status says whether all passed.
+finish() {
+	echo "# $T_NAME: $T_PASSED passed, $T_FAILED failed"
+	[ "$T_FAILED" -eq 0 ]
+	exit $?
+}
+
+# ---- waiting -----------------------------------------------------------------------
+
+# wait_until SECONDS CMD...: polls CMD every 50 ms until it succeeds; 1 on timeout.
+wait_until() {
+	local deadline=$((SECONDS + $1))
+	shift
+	while ! "$@"; do
+		[ "$SECONDS" -ge "$deadline" ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+# file_has FILE PATTERN: FILE contains a line matching the fixed string PATTERN.
+file_has() {
+	[ -f "$1" ] && grep -qF -- "$2" "$1"
+}
+
+# ---- ports and processes ---------------------------------------------------------
+
+free_port() {
+	"$PY" - <<'PY'
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+PY
+}
+
+port_open() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# spawn LOG CMD...: starts CMD in the background, output to LOG; sets SPAWNED.
+spawn() {
+	local log=$1
+	shift
+	"$@" >"$log" 2>&1 &
+	SPAWNED=$!
+	T_PIDS+=("$SPAWNED")
+}
+
+# stop PID: kills one process this test started and waits for it.
+stop() {
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+# ---- tokens ------------------------------------------------------------------------
+
+RTG_SECRET_FILE=$RTG_FIXTURES/hs_secret.txt
+
+# token SUB [ROLES] [TTL]: an HS256 token signed with the fixture secret.
+token() {
+	local args=(--sub "$1" --secret-file "$RTG_SECRET_FILE")
+	[ -n "${2:-}" ] && args+=(--roles "$2")
+	[ -n "${3:-}" ] && args+=(--ttl "$3")
+	"$RTG_BUILD/rtg-token" "${args[@]}"
+}
+
+# ---- the broker --------------------------------------------------------------------
+
+# broker_conf PORT ACL [EXTRA_LINES]: writes $T_DIR/mosquitto.conf for the plugin.
+broker_conf() {
+	local port=$1 acl=$2 extra=${3:-}
+	mkdir -p "$T_DIR/mosq-data"
+	cat >"$T_DIR/mosquitto.conf" <<EOF
+per_listener_settings false
+allow_anonymous false
+listener $port 127.0.0.1
+persistence true
+persistence_location $T_DIR/mosq-data/
+plugin $RTG_BUILD/rtg_auth.so
+plugin_opt_jwt_secret_file $RTG_SECRET_FILE
+plugin_opt_acl_file $acl
+log_dest stderr
+log_type all
+user $(id -un)
+$extra
+EOF
+}
+
+# start_broker: starts mosquitto on $T_DIR/mosquitto.conf, waits for its port.
+# Sets BROKER_PID and BROKER_PORT (from the conf).
+start_broker() {
+	local vg=()
+	BROKER_PORT=$(awk '/^listener/ {print $2; exit}' "$T_DIR/mosquitto.conf")
+	if [ "${RTG_VALGRIND:-0}" = 1 ]; then
+		vg=(valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+			--log-file="$T_DIR/valgrind-broker.%p.log")
+	fi
+	spawn "$T_DIR/broker.log" "${vg[@]}" /usr/sbin/mosquitto -c "$T_DIR/mosquitto.conf"
+	BROKER_PID=$SPAWNED
+	if ! wait_until 20 port_open "$BROKER_PORT"; then
+		not_ok "broker starts" "mosquitto did not open port $BROKER_PORT"
+		finish
+	fi
+}
+
+# reload_broker: SIGHUP, then waits for the plugin to log the outcome.
+# Returns 0 if it reloaded, 1 if it kept the old rules.
+reload_broker() {
+	local before
+	before=$(grep -c "rtg_auth: reload" "$T_DIR/broker.log")
+	kill -HUP "$BROKER_PID"
+	wait_until 10 eval '[ "$(grep -c "rtg_auth: reload" "$T_DIR/broker.log")" -gt "$before" ]' ||
+		return 2
+	tail -n 20 "$T_DIR/broker.log" | grep -q "rtg_auth: reloaded"
+}
+
+# ---- MQTT clients ------------------------------------------------------------------
+
+MQTT_OPTS=(-h 127.0.0.1 -V mqttv311)
+
+# pub USER TOKEN TOPIC MESSAGE [ARGS...]: publishes at QoS 1; exit status of mosquitto_pub.
+pub() {
+	local user=$1 tok=$2 topic=$3 msg=$4
+	shift 4
+	mosquitto_pub "${MQTT_OPTS[@]}" -p "$BROKER_PORT" -u "$user" -P "$tok" -q 1 \
+		-t "$topic" -m "$msg" "$@" 2>>"$T_DIR/clients.log"
+}
+
+# sub_start NAME USER TOKEN TOPIC [ARGS...]: starts mosquitto_sub in the background,
+# printing "topic payload" lines to $T_DIR/NAME.out; waits until its SUBACK arrived.
+# Sets SUB_PID. Returns 1 if the subscription was not acknowledged.
+sub_start() {
+	local name=$1 user=$2 tok=$3 topic=$4
+	shift 4
+	: >"$T_DIR/$name.out"
+	mosquitto_sub "${MQTT_OPTS[@]}" -p "$BROKER_PORT" -u "$user" -P "$tok" -q 1 -d \
+		-t "$topic" -F '%t %p' "$@" >"$T_DIR/$name.out" 2>"$T_DIR/$name.err" &
+	SUB_PID=$!
+	T_PIDS+=("$SUB_PID")
+	wait_until 10 file_has "$T_DIR/$name.out" "Client" &&
+		wait_until 10 grep -q "received SUBACK\|Subscribed (mid" "$T_DIR/$name.out"
+}
+
+# sub_granted NAME: the last SUBACK for NAME granted the subscription (not 128/0x80).
+sub_granted() {
+	grep -A1 "received SUBACK" "$T_DIR/$1.out" | grep -q "Subscribed (mid: [0-9]*): [012]$"
+}
+
+# got NAME LINE: the subscriber NAME received the exact "topic payload" LINE.
+got() {
+	grep -qxF -- "$2" "$T_DIR/$1.out"
+}
