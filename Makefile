@@ -17,7 +17,8 @@ $(shell mkdir -p $(B) && { [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = "$(FLAGS_NOW
 	{ rm -rf $(B)/obj; echo "$(FLAGS_NOW)" > $(FLAGS_STAMP); }; })
 
 # ---- common/: the policy library shared by the plugin and the adapter -------
-COMMON_SRC := common/rtg_err.c common/rtg_identity.c common/rtg_jwt.c common/rtg_acl.c \
+COMMON_SRC := common/rtg_err.c common/rtg_identity.c common/rtg_jwt.c common/rtg_jwt_config.c \
+	common/rtg_acl.c \
 	common/rtg_topic.c
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/obj/%.o)
 COMMON_LIB := $(B)/librtgcommon.a
@@ -41,8 +42,9 @@ $(B)/obj/plugins/%.o: plugins/%.c
 	$(CC) $(CFLAGS) $(COMMON_CFLAGS) -MMD -MP -c $< -o $@
 
 # Not linked with -lmosquitto: the broker provides those symbols.
-$(PLUGIN): $(PLUGIN_OBJ) $(COMMON_LIB)
-	$(CC) -shared $(LDFLAGS) -o $@ $(PLUGIN_OBJ) $(COMMON_LIB) $(JWT_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS)
+$(PLUGIN): $(PLUGIN_OBJ) $(COMMON_LIB) plugins/rtg_auth/rtg_auth.map
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=plugins/rtg_auth/rtg_auth.map -o $@ \
+		$(PLUGIN_OBJ) $(COMMON_LIB) $(JWT_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS)
 
 # ---- tools/: rtg-token --------------------------------------------------------
 TOKEN := $(B)/rtg-token
@@ -55,7 +57,8 @@ $(TOKEN): $(B)/obj/tools/rtg_token.o $(COMMON_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(JWT_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS) $(MOSQ_LIBS)
 
 # ---- tests/unit: cmocka, one binary per common/ module -----------------------
-UNIT_TESTS := $(B)/tests/test_topic $(B)/tests/test_jwt $(B)/tests/test_acl
+UNIT_TESTS := $(B)/tests/test_topic $(B)/tests/test_jwt $(B)/tests/test_jwt_config \
+	$(B)/tests/test_acl $(B)/tests/test_acl_parse
 
 $(B)/obj/tests/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)

@@ -22,9 +22,10 @@
 #include "rtg_jwt.h"
 
 enum rtg_access {
-	RTG_ACCESS_READ = 1,      /* receive messages on a topic name */
-	RTG_ACCESS_WRITE = 2,     /* publish to a topic name */
-	RTG_ACCESS_SUBSCRIBE = 4, /* subscribe to a filter: every topic it can match must be readable */
+	RTG_ACCESS_READ = 1, /* receive messages on a topic name */
+	RTG_ACCESS_WRITE = 2, /* publish to a topic name */
+	RTG_ACCESS_SUBSCRIBE =
+		4, /* subscribe to a filter: one read rule must cover all it can match */
 };
 
 struct rtg_acl;
@@ -57,8 +58,9 @@ size_t rtg_acl_rule_count(const struct rtg_acl *acl);
  * For RTG_ACCESS_READ and RTG_ACCESS_WRITE @p topic must be a topic name; for
  * RTG_ACCESS_SUBSCRIBE it is a filter, possibly "$share/<group>/<filter>", and
  * is allowed only if no applicable deny rule overlaps it and one applicable
- * read rule covers it. A %u or %c substitution whose value contains '/', '+'
- * or '#' makes that rule not apply.
+ * read rule covers it (two rules that only together cover it are not enough).
+ * A %u or %c substitution whose value is NULL, empty, or contains '/', '+' or
+ * '#' makes that rule not apply.
  * @return RTG_OK if allowed, RTG_ERR_DENIED if not, RTG_ERR_INVAL for NULL
  *         arguments or an invalid topic/filter
  */

@@ -9,20 +9,20 @@
 
 enum rtg_err {
 	RTG_OK = 0,
-	RTG_ERR_INVAL,          /* bad argument or configuration */
-	RTG_ERR_NOMEM,          /* out of memory */
-	RTG_ERR_IO,             /* a file could not be read */
-	RTG_ERR_PARSE,          /* a file (ACL, config, key) has a broken line or content */
-	RTG_ERR_MALFORMED,      /* token is not a well-formed JWT */
-	RTG_ERR_TOO_LONG,       /* token exceeds RTG_JWT_MAX_LEN */
-	RTG_ERR_ALG,            /* token algorithm not in the allow-list, or no key for it */
-	RTG_ERR_BADSIG,         /* signature does not verify */
-	RTG_ERR_EXPIRED,        /* exp is in the past (beyond the leeway) */
-	RTG_ERR_NOT_YET_VALID,  /* nbf or iat is in the future (beyond the leeway) */
-	RTG_ERR_ISSUER,         /* iss does not match the configured issuer */
-	RTG_ERR_AUDIENCE,       /* aud does not contain the configured audience */
-	RTG_ERR_CLAIM,          /* a required claim is missing or has the wrong type */
-	RTG_ERR_DENIED,         /* the ACL refuses the access */
+	RTG_ERR_INVAL, /* bad argument or configuration */
+	RTG_ERR_NOMEM, /* out of memory */
+	RTG_ERR_IO, /* a file could not be read */
+	RTG_ERR_PARSE, /* a file (ACL, config, key) has a broken line or content */
+	RTG_ERR_MALFORMED, /* token is not a well-formed JWT */
+	RTG_ERR_TOO_LONG, /* token exceeds RTG_JWT_MAX_LEN */
+	RTG_ERR_ALG, /* token algorithm not in the allow-list, or no key for it */
+	RTG_ERR_BADSIG, /* signature does not verify */
+	RTG_ERR_EXPIRED, /* exp is in the past (beyond the leeway) */
+	RTG_ERR_NOT_YET_VALID, /* nbf or iat is in the future (beyond the leeway) */
+	RTG_ERR_ISSUER, /* iss does not match the configured issuer */
+	RTG_ERR_AUDIENCE, /* aud does not contain the configured audience */
+	RTG_ERR_CLAIM, /* a required claim is missing or has the wrong type */
+	RTG_ERR_DENIED, /* the ACL refuses the access */
 	RTG_ERR__COUNT
 };
 

@@ -7,7 +7,8 @@
  * key file only), libjwt checks the signature with that key, and the claims
  * (exp, nbf, iat, iss, aud, sub, roles) are checked here. "alg":"none" is
  * never allowed. A verifier is immutable once made, so rtg_jwt_verify() may
- * run from any thread.
+ * run from any thread. Verification is in rtg_jwt.c; making verifiers,
+ * reading key files and signing are in rtg_jwt_config.c.
  */
 #ifndef RTG_JWT_H
 #define RTG_JWT_H
@@ -25,23 +26,23 @@
 
 /* What a verifier needs. Strings are copied by rtg_jwt_verifier_new(). */
 struct rtg_jwt_config {
-	const char *secret_file;     /* HS* secret as text; one trailing newline dropped; or NULL */
+	const char *secret_file; /* HS* secret as text; one trailing newline dropped; or NULL */
 	const char *public_key_file; /* PEM public key (RSA or EC) for RS* / ES*; or NULL */
-	const char *algorithms;      /* comma list ("HS256,RS256"); NULL or "" = derived from keys */
-	const char *issuer;          /* required "iss" value, or NULL not to check */
-	const char *audience;        /* value "aud" must equal or contain, or NULL not to check */
-	long leeway;                 /* seconds of clock skew allowed; < 0 means the default */
+	const char *algorithms; /* comma list ("HS256,RS256"); NULL or "" = derived from keys */
+	const char *issuer; /* required "iss" value, or NULL not to check */
+	const char *audience; /* value "aud" must equal or contain, or NULL not to check */
+	long leeway; /* seconds of clock skew allowed; < 0 means the default */
 };
 
 struct rtg_jwt_verifier;
 
 /* A verified identity. Owned by the caller; free with rtg_identity_free(). */
 struct rtg_identity {
-	char *sub;       /* the user id: non-empty */
-	char **roles;    /* nroles strings (the "roles" claim), or NULL when nroles == 0 */
+	char *sub; /* the user id: non-empty */
+	char **roles; /* nroles strings (the "roles" claim), or NULL when nroles == 0 */
 	size_t nroles;
-	time_t exp;      /* expiry, seconds since the epoch */
-	time_t iat;      /* issued-at, or 0 when absent */
+	time_t exp; /* expiry, seconds since the epoch; a fractional "exp" is rounded down */
+	time_t iat; /* issued-at, or 0 when absent */
 };
 
 /**
@@ -51,8 +52,11 @@ struct rtg_identity {
  * @param out set to the new verifier, or NULL on error; free with
  *        rtg_jwt_verifier_free()
  * @param errbuf if not NULL, receives a one-line reason on error
- * @return RTG_OK, RTG_ERR_INVAL (bad config), RTG_ERR_IO (unreadable file),
- *         RTG_ERR_PARSE (bad key), RTG_ERR_NOMEM
+ * @return RTG_OK, RTG_ERR_INVAL (bad config: NULL @p out or @p cfg, an
+ *         empty "" issuer or audience (use NULL not to check), a secret file
+ *         holding a PEM key, a bad allow-list, no key, or a key unfit for an
+ *         allowed algorithm), RTG_ERR_IO (unreadable file), RTG_ERR_PARSE
+ *         (bad public key), RTG_ERR_NOMEM
  */
 enum rtg_err rtg_jwt_verifier_new(struct rtg_jwt_verifier **out, const struct rtg_jwt_config *cfg,
 	char *errbuf, size_t errlen);
@@ -60,20 +64,24 @@ enum rtg_err rtg_jwt_verifier_new(struct rtg_jwt_verifier **out, const struct rt
 /** Frees a verifier. NULL is a no-op. */
 void rtg_jwt_verifier_free(struct rtg_jwt_verifier *v);
 
-/** Returns the verifier's leeway in seconds. */
+/** Returns the verifier's leeway in seconds, or 0 for a NULL @p v. */
 long rtg_jwt_verifier_leeway(const struct rtg_jwt_verifier *v);
 
 /**
- * Verifies @p token at time @p now.
+ * Verifies @p token at time @p now. With L the verifier's leeway, the token
+ * is expired when now >= exp + L (RFC 7519 4.1.4: "on or after" exp), and not
+ * yet valid while now < nbf - L or now < iat - L. "exp" is required.
  * @param out set to the identity on success, NULL otherwise; free with
  *        rtg_identity_free()
- * @return RTG_OK, or the precise reason: RTG_ERR_TOO_LONG, RTG_ERR_MALFORMED,
- *         RTG_ERR_ALG, RTG_ERR_BADSIG, RTG_ERR_EXPIRED, RTG_ERR_NOT_YET_VALID,
- *         RTG_ERR_ISSUER, RTG_ERR_AUDIENCE, RTG_ERR_CLAIM, RTG_ERR_NOMEM,
+ * @return RTG_OK, or the precise reason: RTG_ERR_TOO_LONG, RTG_ERR_MALFORMED
+ *         (bad shape or JSON, duplicate member names in the header or the
+ *         claims, or a "crit" header), RTG_ERR_ALG, RTG_ERR_BADSIG,
+ *         RTG_ERR_EXPIRED, RTG_ERR_NOT_YET_VALID, RTG_ERR_ISSUER,
+ *         RTG_ERR_AUDIENCE, RTG_ERR_CLAIM, RTG_ERR_NOMEM,
  *         RTG_ERR_INVAL (NULL arguments)
  */
-enum rtg_err rtg_jwt_verify(const struct rtg_jwt_verifier *v, const char *token, time_t now,
-	struct rtg_identity **out);
+enum rtg_err rtg_jwt_verify(
+	const struct rtg_jwt_verifier *v, const char *token, time_t now, struct rtg_identity **out);
 
 /** Frees an identity. NULL is a no-op. */
 void rtg_identity_free(struct rtg_identity *id);
@@ -89,10 +97,11 @@ bool rtg_identity_has_role(const struct rtg_identity *id, const char *role);
  * dropped, as the secret file holds the secret as text. The buffer is also
  * NUL-terminated (not counted in @p len).
  * @param buf set to a malloc'd buffer the caller frees with free(), or NULL
- * @return RTG_OK, RTG_ERR_IO, RTG_ERR_INVAL (empty or over 64 KiB), RTG_ERR_NOMEM
+ * @return RTG_OK, RTG_ERR_IO (errno then says why), RTG_ERR_INVAL (NULL
+ *         arguments, or a file empty or over 64 KiB), RTG_ERR_NOMEM
  */
-enum rtg_err rtg_jwt_read_key_file(const char *path, bool is_secret, unsigned char **buf,
-	size_t *len);
+enum rtg_err rtg_jwt_read_key_file(
+	const char *path, bool is_secret, unsigned char **buf, size_t *len);
 
 /**
  * Signs a token. For tools and tests: no claim is added or checked here.

@@ -42,8 +42,8 @@ static int deny(struct mosquitto *client, const struct client_entry *e, int acce
 	const char *cid = mosquitto_client_id(client);
 
 	mosquitto_log_printf(level, "rtg_auth: denied %s '%s' to client '%s' (sub '%s'): %s",
-		access_name(access), topic ? topic : "", cid ? cid : "-",
-		e ? e->id->sub : "-", reason);
+		access_name(access), topic ? topic : "", cid ? cid : "-", e ? e->id->sub : "-",
+		reason);
 	return MOSQ_ERR_ACL_DENIED;
 }
 
@@ -93,8 +93,8 @@ int acl__on_acl_check(int event, void *event_data, void *userdata)
 		return MOSQ_ERR_ACL_DENIED;
 	}
 
-	rc = rtg_acl_check(st->policy.acl, e->id, mosquitto_client_id(ed->client), ed->topic,
-		access);
+	rc = rtg_acl_check(
+		st->policy.acl, e->id, mosquitto_client_id(ed->client), ed->topic, access);
 	if (rc != RTG_OK)
 		return deny(ed->client, e, ed->access, ed->topic, rtg_strerror(rc));
 	return MOSQ_ERR_SUCCESS;

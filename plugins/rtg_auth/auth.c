@@ -22,8 +22,8 @@ static const char *or_dash(const char *s)
 	return s ? s : "-";
 }
 
-static int refuse(struct auth_state *st, struct mosquitto *client, const char *username,
-	const char *reason)
+static int refuse(
+	struct auth_state *st, struct mosquitto *client, const char *username, const char *reason)
 {
 	clients__remove(st, client);
 	mosquitto_log_printf(MOSQ_LOG_WARNING,
@@ -52,7 +52,8 @@ int auth__on_basic_auth(int event, void *event_data, void *userdata)
 
 	if (ed->username && ed->username[0] && strcmp(ed->username, id->sub) != 0) {
 		rtg_identity_free(id);
-		return refuse(st, ed->client, ed->username, "username does not match token subject");
+		return refuse(
+			st, ed->client, ed->username, "username does not match token subject");
 	}
 	if (!ed->username || strcmp(ed->username, id->sub) != 0) {
 		if (mosquitto_set_username(ed->client, id->sub) != MOSQ_ERR_SUCCESS) {

@@ -39,8 +39,8 @@ struct client_entry *clients__find(struct auth_state *st, const struct mosquitto
  * Records that client authenticated as id. Takes ownership of id in every
  * case (it is freed on error). Returns RTG_OK or RTG_ERR_NOMEM.
  */
-enum rtg_err clients__set(struct auth_state *st, const struct mosquitto *client,
-	struct rtg_identity *id)
+enum rtg_err clients__set(
+	struct auth_state *st, const struct mosquitto *client, struct rtg_identity *id)
 {
 	struct client_entry *e;
 	const char *cid = mosquitto_client_id(client);
@@ -91,12 +91,12 @@ void clients__mark_disconnected(struct auth_state *st, const struct mosquitto *c
 	e->persistent = !mosquitto_client_clean_session(client);
 }
 
-/* Returns true if the entry's token is past its expiry plus the leeway. */
+/* Returns true if the token is expired, by the same rule as rtg_jwt_verify(). */
 bool clients__expired(const struct auth_state *st, const struct client_entry *e, time_t now)
 {
 	long leeway = rtg_jwt_verifier_leeway(st->policy.verifier);
 
-	return now > e->id->exp + leeway;
+	return now >= e->id->exp + leeway;
 }
 
 /*
@@ -111,6 +111,8 @@ void clients__sweep(struct auth_state *st, time_t now)
 	struct client_entry *e, *tmp;
 
 	HASH_ITER(hh, st->clients, e, tmp) {
+		/* cppcheck does not expand HASH_ITER and thinks e is uninitialised. */
+		// cppcheck-suppress uninitvar
 		if (e->connected && clients__expired(st, e, now)) {
 			mosquitto_log_printf(MOSQ_LOG_NOTICE,
 				"rtg_auth: disconnecting client '%s' (sub '%s'): token expired",

@@ -76,7 +76,8 @@ static int config_set(struct auth_config *cfg, const char *key, const char *valu
 		if (parse_leeway(value, &cfg->jwt_leeway)) {
 			mosquitto_log_printf(MOSQ_LOG_ERR,
 				"rtg_auth: plugin_opt_jwt_leeway: '%s' is not a number of seconds "
-				"from 0 to 3600", value);
+				"from 0 to 3600",
+				value);
 			return MOSQ_ERR_INVAL;
 		}
 		return MOSQ_ERR_SUCCESS;
@@ -111,8 +112,9 @@ static int config_read(struct auth_config *cfg, struct mosquitto_opt *opts, int 
 		return MOSQ_ERR_INVAL;
 	}
 	if (!cfg->jwt_secret_file && !cfg->jwt_public_key_file) {
-		mosquitto_log_printf(MOSQ_LOG_ERR, "rtg_auth: plugin_opt_jwt_secret_file or "
-						   "plugin_opt_jwt_public_key_file is required");
+		mosquitto_log_printf(MOSQ_LOG_ERR,
+			"rtg_auth: plugin_opt_jwt_secret_file or "
+			"plugin_opt_jwt_public_key_file is required");
 		return MOSQ_ERR_INVAL;
 	}
 	return MOSQ_ERR_SUCCESS;
@@ -279,11 +281,12 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **user_data,
 		goto error;
 	}
 	for (i = 0; i < RTG_ARRAY_SIZE(callbacks); i++) {
-		rc = mosquitto_callback_register(plugin_id, callbacks[i].event, callbacks[i].cb,
-			NULL, state);
+		rc = mosquitto_callback_register(
+			plugin_id, callbacks[i].event, callbacks[i].cb, NULL, state);
 		if (rc != MOSQ_ERR_SUCCESS) {
-			mosquitto_log_printf(MOSQ_LOG_ERR, "rtg_auth: cannot register callback %d: %s",
-				callbacks[i].event, mosquitto_strerror(rc));
+			mosquitto_log_printf(MOSQ_LOG_ERR,
+				"rtg_auth: cannot register callback %d: %s", callbacks[i].event,
+				mosquitto_strerror(rc));
 			goto error;
 		}
 	}

@@ -46,7 +46,7 @@ struct client_entry {
 	struct rtg_identity *id;
 	char *client_id;
 	bool connected;
-	bool persistent;    /* session outlives the connection */
+	bool persistent; /* session outlives the connection */
 	bool expiry_logged; /* "token expired" already logged for this entry */
 	UT_hash_handle hh;
 };
@@ -70,8 +70,8 @@ int acl__on_acl_check(int event, void *event_data, void *userdata);
 
 /* clients.c */
 struct client_entry *clients__find(struct auth_state *st, const struct mosquitto *client);
-enum rtg_err clients__set(struct auth_state *st, const struct mosquitto *client,
-	struct rtg_identity *id);
+enum rtg_err clients__set(
+	struct auth_state *st, const struct mosquitto *client, struct rtg_identity *id);
 void clients__remove(struct auth_state *st, const struct mosquitto *client);
 void clients__mark_disconnected(struct auth_state *st, const struct mosquitto *client);
 void clients__sweep(struct auth_state *st, time_t now);

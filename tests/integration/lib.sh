@@ -21,7 +21,8 @@ T_PIDS=()
 T_PASSED=0
 T_FAILED=0
 
-t_cleanup() {
+# t_stop_all: kills every process this test started, by pid, and waits for them.
+t_stop_all() {
 	local pid
 	for pid in "${T_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null
@@ -29,6 +30,11 @@ t_cleanup() {
 	for pid in "${T_PIDS[@]}"; do
 		wait "$pid" 2>/dev/null
 	done
+	T_PIDS=()
+}
+
+t_cleanup() {
+	t_stop_all
 	if [ "$T_FAILED" -ne 0 ]; then
 		local f
 		for f in "$T_DIR"/*.log; do
@@ -65,7 +71,22 @@ check() {
 }
 
 # finish: the script's last line; its exit status says whether all passed.
+# Under RTG_VALGRIND=1 it first stops everything and fails on any valgrind error.
 finish() {
+	local f
+	if [ "${RTG_VALGRIND:-0}" = 1 ]; then
+		t_stop_all
+		for f in "$T_DIR"/valgrind-*.log; do
+			[ -f "$f" ] || continue
+			# A log without a summary means the process died before valgrind could report.
+			if grep -q "ERROR SUMMARY: 0 errors" "$f" &&
+				! grep -qE "definitely lost: [1-9]" "$f"; then
+				ok "valgrind is clean ($(basename "$f"))"
+			else
+				not_ok "valgrind is clean ($(basename "$f"))" "$(grep -E "SUMMARY|lost:" "$f")"
+			fi
+		done
+	fi
 	echo "# $T_NAME: $T_PASSED passed, $T_FAILED failed"
 	[ "$T_FAILED" -eq 0 ]
 	exit $?
@@ -202,7 +223,8 @@ sub_start() {
 	local name=$1 user=$2 tok=$3 topic=$4
 	shift 4
 	: >"$T_DIR/$name.out"
-	mosquitto_sub "${MQTT_OPTS[@]}" -p "$BROKER_PORT" -u "$user" -P "$tok" -q 1 -d \
+	# stdbuf: line-buffered, so each line is in the file as soon as it is printed.
+	stdbuf -oL mosquitto_sub "${MQTT_OPTS[@]}" -p "$BROKER_PORT" -u "$user" -P "$tok" -q 1 -d \
 		-t "$topic" -F '%t %p' "$@" >"$T_DIR/$name.out" 2>"$T_DIR/$name.err" &
 	SUB_PID=$!
 	T_PIDS+=("$SUB_PID")
@@ -213,6 +235,11 @@ sub_start() {
 # sub_granted NAME: the last SUBACK for NAME granted the subscription (not 128/0x80).
 sub_granted() {
 	grep -A1 "received SUBACK" "$T_DIR/$1.out" | grep -q "Subscribed (mid: [0-9]*): [012]$"
+}
+
+# sub_denied NAME: a SUBACK for NAME arrived and refused the subscription (128).
+sub_denied() {
+	grep -A1 "received SUBACK" "$T_DIR/$1.out" | grep -q "Subscribed (mid: [0-9]*): 128$"
 }
 
 # got NAME LINE: the subscriber NAME received the exact "topic payload" LINE.

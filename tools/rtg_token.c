@@ -1,0 +1,285 @@
+/*
+ * rtg_token.c - rtg-token, mints a JWT for ops and tests.
+ *
+ * Builds the claims (sub, iat, exp, and roles, iss, aud, nbf when asked) with cJSON, signs
+ * them with rtg_jwt_sign() and prints the token and a newline on stdout. It verifies nothing
+ * and checks no policy: a negative --ttl mints an expired token on purpose, for tests.
+ * Command-line handling follows mosquitto's client/sub_client.c. Single-threaded.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "rtg_jwt.h"
+#include "rtg_util.h"
+
+/* Bound for --ttl and --nbf-offset: 10 years, so that now + offset cannot overflow. */
+#define OFFSET_MAX 315360000L
+
+struct token_opts {
+	const char *sub;
+	const char *roles; /* comma list, or NULL for no "roles" claim */
+	const char *secret_file;
+	const char *key_file;
+	const char *alg;
+	const char *iss;
+	const char *aud;
+	long ttl;
+	long nbf_offset;
+	bool has_nbf;
+};
+
+static void print_usage(void)
+{
+	printf("rtg-token mints a JSON Web Token for the realtime gateway and prints it.\n\n");
+	printf("Usage: rtg-token --sub ID [--roles a,b] [--ttl SECONDS]\n");
+	printf("                 {--secret-file FILE | --key-file PRIVATE.pem} [--alg ALG]\n");
+	printf("                 [--iss ISSUER] [--aud AUDIENCE] [--nbf-offset SECONDS]\n");
+	printf("       rtg-token --help\n\n");
+	printf(" -s, --sub ID          the user id (\"sub\" claim); required\n");
+	printf(" -r, --roles a,b       the \"roles\" claim; omitted when not given\n");
+	printf(" -t, --ttl SECONDS     exp = now + SECONDS (default 3600); a negative value\n");
+	printf("                       mints an already expired token, for tests\n");
+	printf(" -S, --secret-file F   HMAC secret as text (one trailing newline is dropped)\n");
+	printf(" -k, --key-file F      PEM private key for RS256/384/512 or ES256/384/512\n");
+	printf(" -a, --alg ALG         HS256 (default with --secret-file), HS384, HS512,\n");
+	printf("                       RS256 (default with --key-file), RS384, RS512,\n");
+	printf("                       ES256, ES384, ES512\n");
+	printf(" -i, --iss ISSUER      the \"iss\" claim\n");
+	printf(" -u, --aud AUDIENCE    the \"aud\" claim\n");
+	printf(" -n, --nbf-offset S    nbf = now + S (may be negative)\n");
+	printf(" -h, --help            this text\n");
+}
+
+/* Parses a whole decimal number of seconds within +-OFFSET_MAX. Returns false and says why
+ * on stderr otherwise. */
+static bool parse_seconds(const char *opt, const char *arg, long *out)
+{
+	char *end = NULL;
+	long val;
+
+	errno = 0;
+	val = strtol(arg, &end, 10);
+	if (errno || end == arg || *end != '\0' || val > OFFSET_MAX || val < -OFFSET_MAX) {
+		fprintf(stderr, "rtg-token: %s: \"%s\" is not a number of seconds within +-%ld\n",
+			opt, arg, OFFSET_MAX);
+		return false;
+	}
+	*out = val;
+	return true;
+}
+
+/* Returns 0 to go on, 1 after --help, -1 on a bad command line (already reported). */
+static int parse_args(int argc, char *argv[], struct token_opts *o)
+{
+	static const struct option longopts[] = {
+		{"sub", required_argument, NULL, 's'},
+		{"roles", required_argument, NULL, 'r'},
+		{"ttl", required_argument, NULL, 't'},
+		{"secret-file", required_argument, NULL, 'S'},
+		{"key-file", required_argument, NULL, 'k'},
+		{"alg", required_argument, NULL, 'a'},
+		{"iss", required_argument, NULL, 'i'},
+		{"aud", required_argument, NULL, 'u'},
+		{"nbf-offset", required_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "s:r:t:S:k:a:i:u:n:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o->sub = optarg;
+			break;
+		case 'r':
+			o->roles = optarg;
+			break;
+		case 't':
+			if (!parse_seconds("--ttl", optarg, &o->ttl))
+				return -1;
+			break;
+		case 'S':
+			o->secret_file = optarg;
+			break;
+		case 'k':
+			o->key_file = optarg;
+			break;
+		case 'a':
+			o->alg = optarg;
+			break;
+		case 'i':
+			o->iss = optarg;
+			break;
+		case 'u':
+			o->aud = optarg;
+			break;
+		case 'n':
+			if (!parse_seconds("--nbf-offset", optarg, &o->nbf_offset))
+				return -1;
+			o->has_nbf = true;
+			break;
+		case 'h':
+			print_usage();
+			return 1;
+		default:
+			return -1; /* getopt_long() has said what is wrong */
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "rtg-token: unexpected argument \"%s\"\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Checks what getopt cannot: a sub, exactly one key, and an algorithm of that key's family. */
+static bool check_opts(struct token_opts *o)
+{
+	static const char *const hs[] = {"HS256", "HS384", "HS512"};
+	static const char *const pk[] = {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"};
+	const char *const *list = o->secret_file ? hs : pk;
+	size_t i, n = o->secret_file ? RTG_ARRAY_SIZE(hs) : RTG_ARRAY_SIZE(pk);
+
+	if (!o->sub || !o->sub[0]) {
+		fprintf(stderr, "rtg-token: --sub is required\n");
+		return false;
+	}
+	if (!o->secret_file == !o->key_file) {
+		fprintf(stderr, "rtg-token: give exactly one of --secret-file and --key-file\n");
+		return false;
+	}
+	if (!o->alg)
+		o->alg = o->secret_file ? "HS256" : "RS256";
+	for (i = 0; i < n; i++) {
+		if (strcmp(o->alg, list[i]) == 0)
+			return true;
+	}
+	fprintf(stderr, "rtg-token: --alg %s: not an algorithm for %s\n", o->alg,
+		o->secret_file ? "--secret-file (HS256, HS384, HS512)"
+			       : "--key-file (RS256..RS512, ES256..ES512)");
+	return false;
+}
+
+/* Adds the comma list of roles as a "roles" array. Returns false on an empty name or out of
+ * memory (reported). */
+static bool add_roles(cJSON *claims, const char *list)
+{
+	cJSON *roles = cJSON_AddArrayToObject(claims, "roles");
+	const char *p = list;
+	size_t n;
+	char *name;
+
+	if (!roles)
+		goto nomem;
+	for (;;) {
+		p += strspn(p, " ");
+		n = strcspn(p, ",");
+		while (n && p[n - 1] == ' ')
+			n--;
+		if (n == 0) {
+			fprintf(stderr, "rtg-token: --roles: empty role name in \"%s\"\n", list);
+			return false;
+		}
+		name = strndup(p, n);
+		if (!name || !cJSON_AddItemToArray(roles, cJSON_CreateString(name))) {
+			free(name);
+			goto nomem;
+		}
+		free(name);
+		p += strcspn(p, ",");
+		if (*p++ == '\0')
+			return true;
+	}
+nomem:
+	fprintf(stderr, "rtg-token: out of memory\n");
+	return false;
+}
+
+/* Returns the claims as compact JSON (free with cJSON_free()), or NULL (reported). */
+static char *build_claims(const struct token_opts *o, time_t now)
+{
+	cJSON *claims = cJSON_CreateObject();
+	char *json = NULL;
+	bool ok;
+
+	ok = claims && cJSON_AddStringToObject(claims, "sub", o->sub) &&
+		cJSON_AddNumberToObject(claims, "iat", (double)now) &&
+		cJSON_AddNumberToObject(claims, "exp", (double)now + (double)o->ttl);
+	if (ok && o->has_nbf)
+		ok = cJSON_AddNumberToObject(claims, "nbf", (double)now + (double)o->nbf_offset);
+	if (ok && o->iss)
+		ok = cJSON_AddStringToObject(claims, "iss", o->iss);
+	if (ok && o->aud)
+		ok = cJSON_AddStringToObject(claims, "aud", o->aud);
+	if (!ok)
+		fprintf(stderr, "rtg-token: out of memory\n");
+	if (ok && o->roles)
+		ok = add_roles(claims, o->roles);
+	if (ok)
+		json = cJSON_PrintUnformatted(claims);
+	if (ok && !json)
+		fprintf(stderr, "rtg-token: out of memory\n");
+	cJSON_Delete(claims);
+	return json;
+}
+
+/* Reads the secret or private key file. Returns false (reported) on error. */
+static bool read_key(const struct token_opts *o, unsigned char **key, size_t *keylen)
+{
+	const char *path = o->secret_file ? o->secret_file : o->key_file;
+	enum rtg_err rc = rtg_jwt_read_key_file(path, o->secret_file != NULL, key, keylen);
+
+	if (rc == RTG_ERR_IO)
+		fprintf(stderr, "rtg-token: %s: %s\n", path, strerror(errno));
+	else if (rc == RTG_ERR_INVAL)
+		fprintf(stderr, "rtg-token: %s: empty or larger than 64 KiB\n", path);
+	else if (rc != RTG_OK)
+		fprintf(stderr, "rtg-token: %s: %s\n", path, rtg_strerror(rc));
+	return rc == RTG_OK;
+}
+
+int main(int argc, char *argv[])
+{
+	struct token_opts o = {.ttl = 3600};
+	unsigned char *key = NULL;
+	size_t keylen = 0;
+	char *claims = NULL, *token = NULL;
+	int ret = EXIT_FAILURE;
+	int args = parse_args(argc, argv, &o);
+	enum rtg_err rc;
+
+	if (args > 0)
+		return EXIT_SUCCESS;
+	if (args < 0 || !check_opts(&o)) {
+		fprintf(stderr, "Use 'rtg-token --help' to see usage.\n");
+		return EXIT_FAILURE;
+	}
+	if (!read_key(&o, &key, &keylen))
+		goto out;
+	claims = build_claims(&o, time(NULL));
+	if (!claims)
+		goto out;
+	rc = rtg_jwt_sign(o.alg, key, keylen, claims, &token);
+	if (rc != RTG_OK) {
+		fprintf(stderr, "rtg-token: cannot sign with %s and %s: %s\n", o.alg,
+			o.secret_file ? o.secret_file : o.key_file,
+			rc == RTG_ERR_INVAL ? "not a PEM private key of that type"
+					    : rtg_strerror(rc));
+		goto out;
+	}
+	printf("%s\n", token);
+	if (fflush(stdout) == 0)
+		ret = EXIT_SUCCESS;
+out:
+	free(token);
+	cJSON_free(claims);
+	free(key);
+	return ret;
+}
