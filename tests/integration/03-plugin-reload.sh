@@ -76,7 +76,7 @@ check "nothing of the refused file applies" sub_denied c3
 # A broken file at start-up: the broker does not start, and says why.
 stop "$BROKER_PID"
 broker_conf "$(free_port)" "$ACL"
-if timeout 20 /usr/sbin/mosquitto -c "$T_DIR/mosquitto.conf" >"$T_DIR/broken-start.log" 2>&1; then
+if timeout 20 env "${BROKER_ENV[@]}" /usr/sbin/mosquitto -c "$T_DIR/mosquitto.conf" >"$T_DIR/broken-start.log" 2>&1; then
 	not_ok "a broken ACL file at start-up stops the broker"
 else
 	check "a broken ACL file at start-up stops the broker" file_has "$T_DIR/broken-start.log" "$ACL:3: "
@@ -84,7 +84,7 @@ fi
 
 # An unknown plugin option (a typo) stops the broker too.
 broker_conf "$(free_port)" "$RTG_ROOT/acl/acl.conf" "plugin_opt_jwt_algoritms HS256"
-if timeout 20 /usr/sbin/mosquitto -c "$T_DIR/mosquitto.conf" >"$T_DIR/typo-start.log" 2>&1; then
+if timeout 20 env "${BROKER_ENV[@]}" /usr/sbin/mosquitto -c "$T_DIR/mosquitto.conf" >"$T_DIR/typo-start.log" 2>&1; then
 	not_ok "an unknown plugin option stops the broker"
 else
 	check "an unknown plugin option stops the broker" \

@@ -74,6 +74,14 @@ check() {
 # Under RTG_VALGRIND=1 it first stops everything and fails on any valgrind error.
 finish() {
 	local f
+	if [ "${#BROKER_ENV[@]}" -gt 0 ]; then
+		t_stop_all
+		if grep -lE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$T_DIR"/*.log; then
+			not_ok "the sanitizers report nothing"
+		else
+			ok "the sanitizers report nothing"
+		fi
+	fi
 	if [ "${RTG_VALGRIND:-0}" = 1 ]; then
 		t_stop_all
 		for f in "$T_DIR"/valgrind-*.log; do
@@ -176,6 +184,15 @@ $extra
 EOF
 }
 
+# A plugin built with SANITIZE=1 needs the sanitizer runtimes preloaded into the
+# (uninstrumented) broker. Leak checking stays on: it covers the plugin too.
+BROKER_ENV=()
+if ldd "$RTG_BUILD/rtg_auth.so" 2>/dev/null | grep -q libasan; then
+	BROKER_ENV=("LD_PRELOAD=$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
+		"ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0}"
+		"LSAN_OPTIONS=suppressions=$RTG_ROOT/tests/integration/lsan.supp:print_suppressions=0")
+fi
+
 # start_broker: starts mosquitto on $T_DIR/mosquitto.conf, waits for its port.
 # Sets BROKER_PID and BROKER_PORT (from the conf).
 start_broker() {
@@ -185,7 +202,8 @@ start_broker() {
 		vg=(valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 			--log-file="$T_DIR/valgrind-broker.%p.log")
 	fi
-	spawn "$T_DIR/broker.log" "${vg[@]}" /usr/sbin/mosquitto -c "$T_DIR/mosquitto.conf"
+	spawn "$T_DIR/broker.log" env "${BROKER_ENV[@]}" "${vg[@]}" /usr/sbin/mosquitto \
+		-c "$T_DIR/mosquitto.conf"
 	BROKER_PID=$SPAWNED
 	if ! wait_until 20 port_open "$BROKER_PORT"; then
 		not_ok "broker starts" "mosquitto did not open port $BROKER_PORT"
