@@ -4,13 +4,13 @@
 # Idempotent and quick when everything is present (one dpkg-query, no network).
 # When packages are missing it runs `apt-get update` then a non-interactive
 # `apt-get install`; it refuses with a clear message when not root.
-# Usage: scripts/setup.sh [--with-extra]   (extra: browser and load-test tools)
+# Usage: scripts/setup.sh [PACKAGE...]   (extra packages on top of the project's own)
 set -eu
 
 PKGS="build-essential pkg-config ca-certificates openssl curl procps
 mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev
 libwebsockets-dev libcjson-dev libjwt-dev libssl-dev libcmocka-dev libuv1-dev
-uthash-dev python3 python3-jwt python3-cryptography python3-websockets python3-paho-mqtt valgrind clang-format"
+uthash-dev python3 python3-jwt python3-cryptography python3-websockets python3-paho-mqtt valgrind clang-format $*"
 
 missing=""
 for p in $PKGS; do
@@ -22,12 +22,12 @@ if [ -z "$missing" ]; then
 	exit 0
 fi
 
-echo "setup: installing missing Debian packages:$missing"
 if [ "$(id -u)" != "0" ]; then
-	echo "setup: not root; cannot install:$missing" >&2
-	echo "setup: run as root:  apt-get install -y$missing" >&2
+	echo "setup: missing Debian packages and not root, so cannot install them:$missing" >&2
+	echo "setup: as root, run:  apt-get update && apt-get install -y$missing" >&2
 	exit 1
 fi
+echo "setup: installing missing Debian packages:$missing"
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
