@@ -56,6 +56,32 @@ $(B)/obj/tools/%.o: tools/%.c
 $(TOKEN): $(B)/obj/tools/rtg_token.o $(COMMON_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(JWT_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS) $(MOSQ_LIBS)
 
+# ---- adapter/: the WebSocket / SSE / HTTP gateway ------------------------------
+ADAPTER_SRC := adapter/main.c adapter/config.c adapter/msg.c adapter/history.c adapter/subs.c \
+	adapter/session.c adapter/bridge.c adapter/auth.c adapter/ws.c adapter/ws_subscribe.c \
+	adapter/sse.c adapter/http.c adapter/stats.c
+ADAPTER_OBJ := $(ADAPTER_SRC:%.c=$(B)/obj/%.o)
+ADAPTER := $(B)/rtg-adapter
+ADAPTER_CFLAGS := -Icommon -Iadapter $(LWS_CFLAGS) $(MOSQ_CFLAGS) $(CJSON_CFLAGS) $(JWT_CFLAGS)
+ADAPTER_LIBS := $(LWS_LIBS) $(MOSQ_LIBS) $(CJSON_LIBS) $(JWT_LIBS) $(CRYPTO_LIBS)
+
+$(B)/obj/adapter/%.o: adapter/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ADAPTER_CFLAGS) -MMD -MP -c $< -o $@
+
+$(ADAPTER): $(ADAPTER_OBJ) $(COMMON_LIB)
+	$(CC) $(LDFLAGS) -o $@ $(ADAPTER_OBJ) $(COMMON_LIB) $(ADAPTER_LIBS)
+
+# ---- clients/: rtg-sub, the command-line WebSocket/SSE client ------------------
+SUB := $(B)/rtg-sub
+
+$(B)/obj/clients/%.o: clients/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ADAPTER_CFLAGS) -MMD -MP -c $< -o $@
+
+$(SUB): $(B)/obj/clients/rtg_sub.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LWS_LIBS) $(CJSON_LIBS)
+
 # ---- tests/unit: cmocka, one binary per common/ module -----------------------
 UNIT_TESTS := $(B)/tests/test_topic $(B)/tests/test_jwt $(B)/tests/test_jwt_config \
 	$(B)/tests/test_acl $(B)/tests/test_acl_parse
@@ -64,12 +90,26 @@ $(B)/obj/tests/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(COMMON_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP -c $< -o $@
 
+# Unit tests of adapter modules link the module objects they test.
+ADAPTER_UNIT_TESTS := $(B)/tests/test_history $(B)/tests/test_config
+
+$(B)/obj/tests/test_history.o $(B)/obj/tests/test_config.o: CFLAGS += $(ADAPTER_CFLAGS)
+
+$(B)/tests/test_history: $(B)/obj/tests/test_history.o $(B)/obj/adapter/history.o \
+		$(B)/obj/adapter/msg.o $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(ADAPTER_LIBS)
+
+$(B)/tests/test_config: $(B)/obj/tests/test_config.o $(B)/obj/adapter/config.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
 $(B)/tests/%: $(B)/obj/tests/%.o $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(JWT_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS) $(MOSQ_LIBS)
 
 # ---- top-level targets -----------------------------------------------------
-ALL := $(COMMON_LIB) $(PLUGIN) $(TOKEN) $(UNIT_TESTS)
+ALL := $(COMMON_LIB) $(PLUGIN) $(TOKEN) $(ADAPTER) $(SUB) $(UNIT_TESTS) $(ADAPTER_UNIT_TESTS)
 
 .PHONY: all setup run test check unit integration clean format format-check lint
 all: $(ALL)
@@ -103,7 +143,7 @@ format-check:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-		--suppress=missingIncludeSystem -Icommon common plugins tools
+		--suppress=missingIncludeSystem -Icommon -Iadapter common plugins tools adapter clients
 
 clean:
 	rm -rf $(B)

@@ -264,3 +264,82 @@ sub_denied() {
 got() {
 	grep -qxF -- "$2" "$T_DIR/$1.out"
 }
+
+# ---- the adapter -------------------------------------------------------------------
+
+# start_adapter [ARGS...]: starts build/rtg-adapter on a free port against the
+# broker started by start_broker, with its own gateway token, the fixture secret
+# and $ADAPTER_ACL (default acl/acl.conf); waits until it listens and reports
+# the broker connected. Sets ADAPTER_PID, ADAPTER_PORT, HTTP (base URL), WS.
+start_adapter() {
+	local vg=() log=$T_DIR/adapter.log
+	token adapter1 gateway 86400 >"$T_DIR/adapter.token"
+	if [ "${RTG_VALGRIND:-0}" = 1 ]; then
+		vg=(valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+			--log-file="$T_DIR/valgrind-adapter.%p.log")
+	fi
+	spawn "$log" "${vg[@]}" "$RTG_BUILD/rtg-adapter" --http-port 0 \
+		--mqtt-port "$BROKER_PORT" --mqtt-token-file "$T_DIR/adapter.token" \
+		--jwt-secret-file "$RTG_SECRET_FILE" --acl-file "${ADAPTER_ACL:-$RTG_ROOT/acl/acl.conf}" \
+		--static-dir "$RTG_ROOT/static" "$@"
+	ADAPTER_PID=$SPAWNED
+	if ! wait_until 30 grep -q '^listening ' "$log"; then
+		not_ok "adapter starts" "no 'listening' line"
+		finish
+	fi
+	ADAPTER_PORT=$(awk '/^listening / {print $3; exit}' "$log")
+	HTTP="http://127.0.0.1:$ADAPTER_PORT"
+	WS="ws://127.0.0.1:$ADAPTER_PORT"
+	if ! wait_until 20 adapter_broker_up; then
+		not_ok "adapter connects to the broker"
+		finish
+	fi
+}
+
+adapter_broker_up() {
+	curl -s "$HTTP/health" 2>/dev/null | grep -q '"broker":"connected"'
+}
+
+# wsc NAME URL [ws_client.py ARGS...]: runs the python3-websockets client in the
+# background, one received message per line in $T_DIR/NAME.out. Sets WSC_PID.
+wsc() {
+	local name=$1 url=$2
+	shift 2
+	: >"$T_DIR/$name.out"
+	"$PY" "$RTG_ROOT/tests/integration/ws_client.py" "$url" "$@" >"$T_DIR/$name.out" \
+		2>"$T_DIR/$name.err" &
+	WSC_PID=$!
+	T_PIDS+=("$WSC_PID")
+}
+
+# rsub NAME [rtg-sub ARGS...]: runs build/rtg-sub in the background against the
+# adapter, output in $T_DIR/NAME.out. Sets RSUB_PID.
+rsub() {
+	local name=$1
+	shift
+	: >"$T_DIR/$name.out"
+	"$RTG_BUILD/rtg-sub" -h 127.0.0.1 -p "$ADAPTER_PORT" "$@" >"$T_DIR/$name.out" \
+		2>"$T_DIR/$name.err" &
+	RSUB_PID=$!
+	T_PIDS+=("$RSUB_PID")
+}
+
+# has NAME JQ-LIKE-SUBSTRING...: NAME.out has a line containing every given string.
+has() {
+	local name=$1 line s all
+	shift
+	[ -f "$T_DIR/$name.out" ] || return 1
+	while IFS= read -r line; do
+		all=1
+		for s in "$@"; do
+			[[ "$line" == *"$s"* ]] || { all=0; break; }
+		done
+		[ "$all" = 1 ] && return 0
+	done <"$T_DIR/$name.out"
+	return 1
+}
+
+# lacks NAME STRING: no line of NAME.out contains STRING.
+lacks() {
+	! grep -qF -- "$2" "$T_DIR/$1.out"
+}

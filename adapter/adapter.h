@@ -1,0 +1,248 @@
+/*
+ * adapter.h - the adapter's shared state and the functions that cross files.
+ *
+ * One process, one lws event loop, one thread: libmosquitto's socket is
+ * serviced inside the lws loop (bridge.c), so nothing here is locked. The
+ * pieces: sessions (a browser connection, WebSocket or SSE: session.c),
+ * the subscription registry with one broker subscription per distinct filter
+ * (subs.c), the per-topic history (history.c), the broker connection
+ * (bridge.c), authentication and authorisation (auth.c), the protocols
+ * (ws.c, sse.c, http.c) and the counters (stats.c).
+ */
+#ifndef RTG_ADAPTER_H
+#define RTG_ADAPTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <libwebsockets.h>
+#include <uthash.h>
+
+#include "config.h"
+#include "history.h"
+#include "msg.h"
+#include "rtg_acl.h"
+#include "rtg_jwt.h"
+
+struct mosquitto;
+struct session;
+
+/* ==== subscriptions (subs.c) ==================================================== */
+
+enum bsub_state {
+	BSUB_PENDING, /* SUBSCRIBE sent (or waiting for the broker), no SUBACK yet */
+	BSUB_LIVE, /* acknowledged by the broker */
+	BSUB_DYING, /* UNSUBSCRIBE sent, no UNSUBACK yet: still delivers at the broker */
+};
+
+/* What a client asked to happen when it cannot keep up (SPEC: slow consumers). */
+enum sub_policy {
+	POLICY_QUEUE, /* bounded, in order; the oldest is dropped when full */
+	POLICY_CONFLATE, /* only the newest message per topic is kept while queued */
+	POLICY_DISCONNECT, /* close the connection when the queue overflows */
+};
+
+/*
+ * One broker subscription: a distinct filter some client needs. Reference
+ * counted by client subscriptions; unsubscribed at the broker when the last
+ * one goes. Its MQTT 5 subscription identifier tells which copy of a message
+ * to use when several broker subscriptions match the same topic.
+ */
+struct bsub {
+	char *filter;
+	uint32_t id;
+	enum bsub_state state;
+	bool sent; /* SUBSCRIBE went out on the current broker connection */
+	int mid; /* of the SUBSCRIBE / UNSUBSCRIBE in flight */
+	unsigned refs; /* client subscriptions on it */
+	struct lws_dll2_owner members; /* struct csub, via in_bsub */
+	struct lws_dll2 in_all; /* subs.all, in id order */
+	UT_hash_handle hh; /* subs.by_filter; not while DYING */
+};
+
+/* One client subscription: a session's interest in a filter. */
+struct csub {
+	struct session *sess;
+	struct bsub *bsub;
+	char *label; /* what the client named: channel, room or filter (for replies) */
+	char **types; /* notification types to pass, or NULL for all */
+	size_t ntypes;
+	enum sub_policy policy;
+	bool system; /* granted by the adapter itself (calc progress), not by the ACL */
+	char *owner; /* with system: only topics calc/<owner>~<id>/... pass */
+	struct lws_dll2 in_bsub;
+	struct lws_dll2 in_sess;
+};
+
+struct subs {
+	struct bsub *by_filter; /* uthash: live and pending broker subscriptions */
+	struct lws_dll2_owner all; /* every bsub the broker may deliver for, dying included */
+	uint32_t next_id;
+	uint64_t gen; /* fan-out generation: one delivery per session per message */
+};
+
+/* ==== sessions (session.c) ======================================================== */
+
+enum session_kind { SESSION_WS, SESSION_SSE };
+
+/*
+ * A browser connection. Lives inside the lws per-session data of its
+ * protocol (struct pss_ws / struct pss_sse embed it first).
+ */
+struct session {
+	struct adapter *a;
+	struct lws *wsi;
+	enum session_kind kind;
+	char conn_id[32];
+	char path[64]; /* the endpoint it came in on */
+	struct rtg_identity *id; /* NULL until authenticated */
+	struct lws_dll2_owner subs; /* struct csub, via in_sess */
+	struct out_msg **q; /* send queue (ring) */
+	unsigned q_cap, q_head, q_count;
+	size_t q_bytes;
+	uint64_t gen; /* subs.gen of the last message enqueued */
+	uint64_t sent, received, dropped, errors;
+	bool closing; /* a close is queued: send nothing more */
+	int close_code;
+	char close_reason[96];
+	struct lws_dll2 in_all; /* adapter.sessions */
+	struct lws_sorted_usec_list sul_expiry; /* token expiry warning / close */
+	bool expiry_warned;
+	/* SSE streams only (sse.c) */
+	unsigned char sse_phase; /* response headers, retry hint, live, ended */
+	bool sse_heartbeat_due; /* a ": heartbeat" comment goes out with the next write */
+	uint64_t sse_last_gseq; /* gseq of the newest data event written */
+};
+
+/* ==== the broker connection (bridge.c) ============================================ */
+
+enum bridge_state { BRIDGE_DOWN, BRIDGE_CONNECTING, BRIDGE_UP };
+
+struct bridge {
+	struct mosquitto *mosq;
+	struct lws *wsi; /* the adopted (dup'ed) socket, or NULL */
+	enum bridge_state state;
+	unsigned backoff_ms;
+	struct lws_sorted_usec_list sul_misc; /* mosquitto_loop_misc, keepalive */
+	struct lws_sorted_usec_list sul_reconnect; /* next connection attempt */
+	uint64_t connects, disconnects;
+	uint64_t published, received;
+	char token[RTG_JWT_MAX_LEN + 1];
+};
+
+/* ==== counters (stats.c) ============================================================ */
+
+struct stats {
+	uint64_t total_connections;
+	uint64_t ws_connections, sse_connections; /* currently open */
+	uint64_t messages_sent; /* to clients (frames / events) */
+	uint64_t messages_received; /* from clients */
+	uint64_t mqtt_messages; /* from the broker, after de-duplication */
+	uint64_t mqtt_duplicates; /* extra copies from overlapping broker subscriptions */
+	uint64_t dropped; /* messages dropped from send queues */
+	uint64_t errors; /* error replies and refused requests */
+	uint64_t auth_failures;
+	uint64_t http_requests;
+	uint64_t publishes; /* accepted client publishes */
+};
+
+/* ==== the adapter ================================================================== */
+
+struct adapter {
+	struct adapter_config cfg;
+	struct lws_context *ctx;
+	struct lws_vhost *vhost;
+	struct rtg_jwt_verifier *verifier;
+	struct rtg_acl *acl;
+	struct history hist;
+	struct subs subs;
+	struct bridge bridge;
+	struct stats stats;
+	struct lws_dll2_owner sessions;
+	time_t started;
+	uint64_t next_conn;
+	bool stopping;
+};
+
+/* ==== cross-file functions =========================================================== */
+
+/* auth.c */
+int auth__init(struct adapter *a);
+void auth__cleanup(struct adapter *a);
+int auth__reload(struct adapter *a);
+enum rtg_err auth__verify(struct adapter *a, const char *token, struct rtg_identity **out);
+bool auth__token_from_request(struct lws *wsi, char *buf, size_t len);
+bool auth__allowed(struct adapter *a, const struct session *s, const char *topic,
+	enum rtg_access access, char *why, size_t whylen);
+bool auth__is_loopback(struct lws *wsi);
+bool auth__stats_allowed(struct adapter *a, struct lws *wsi, const struct rtg_identity *id);
+
+/* subs.c */
+void subs__init(struct subs *subs);
+void subs__cleanup(struct adapter *a);
+struct csub *subs__add(struct adapter *a, struct session *s, const char *filter, const char *label,
+	enum sub_policy policy);
+void subs__remove(struct adapter *a, struct csub *cs);
+struct csub *subs__find(struct session *s, const char *filter, const char *label);
+void subs__remove_all(struct adapter *a, struct session *s);
+void subs__fanout(struct adapter *a, struct out_msg *m);
+bool subs__accept_copy(struct adapter *a, const char *topic, const uint32_t *ids, int nids);
+void subs__on_suback(struct adapter *a, int mid);
+void subs__on_unsuback(struct adapter *a, int mid);
+void subs__on_broker_connect(struct adapter *a);
+void subs__on_broker_disconnect(struct adapter *a);
+unsigned subs__broker_count(const struct adapter *a);
+void subs__recheck(struct adapter *a, struct session *s, const char *reason);
+
+/* session.c */
+void session__init(struct adapter *a, struct session *s, struct lws *wsi, enum session_kind kind);
+void session__cleanup(struct session *s);
+int session__enqueue(struct session *s, struct out_msg *m);
+int session__enqueue_policy(struct session *s, struct out_msg *m, enum sub_policy policy);
+int session__send_json(struct session *s, cJSON *obj);
+void session__send_error(struct session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+struct out_msg *session__peek(struct session *s);
+void session__pop(struct session *s);
+void session__close(struct session *s, int code, const char *reason);
+int session__set_identity(struct session *s, struct rtg_identity *id);
+cJSON *session__json_base(const char *type);
+const char *session__iso_time(char *buf, size_t len);
+
+/* bridge.c */
+int bridge__init(struct adapter *a);
+void bridge__cleanup(struct adapter *a);
+int bridge__subscribe(struct adapter *a, struct bsub *b);
+int bridge__unsubscribe(struct adapter *a, struct bsub *b);
+int bridge__publish(
+	struct adapter *a, const char *topic, const void *payload, size_t len, bool retain);
+bool bridge__up(const struct adapter *a);
+extern const struct lws_protocols bridge__protocol;
+
+/* ws.c */
+extern const struct lws_protocols ws__protocol;
+void ws__shutdown_all(struct adapter *a);
+
+/* ws_subscribe.c */
+void wsub__subscribe(struct session *s, const char *type, const cJSON *msg, bool unsubscribe);
+int wsub__publish(struct session *s, const cJSON *msg, char *err, size_t errlen);
+int wsub__calc_topic(const char *sub, const char *id, const char *leaf, char *buf, size_t len);
+int wsub__start_calc(
+	struct session *s, const cJSON *msg, char *idbuf, size_t idlen, char *err, size_t errlen);
+
+/* sse.c: sse__handle returns 0 when the stream started, else an HTTP status with err set */
+int sse__handle(struct lws *wsi, struct session *s, const char *uri, char *err, size_t errlen);
+int sse__writeable(struct session *s);
+void sse__heartbeat(struct session *s);
+
+/* http.c */
+extern const struct lws_protocols http__protocol;
+
+/* stats.c */
+cJSON *stats__json(struct adapter *a);
+cJSON *stats__health(struct adapter *a);
+char *stats__prometheus(struct adapter *a, size_t *len);
+
+#endif /* RTG_ADAPTER_H */

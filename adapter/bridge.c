@@ -1,0 +1,407 @@
+/*
+ * bridge.c - the adapter's one MQTT connection, serviced inside the lws loop.
+ *
+ * libmosquitto's socket is dup()ed and adopted into lws as a raw file
+ * descriptor, so the same poll() that serves thousands of browsers also
+ * reads MQTT: readable -> mosquitto_loop_read, writeable -> loop_write, a one
+ * second timer -> loop_misc (keepalive). No thread, no lock, no copy between
+ * threads. lws closes only the duplicate; libmosquitto keeps its own. On a lost
+ * connection it reconnects with exponential backoff and the registry
+ * (subs.c) subscribes every needed filter again. The connection uses MQTT 5
+ * for subscription identifiers (de-duplication of overlapping filters). The
+ * connect itself is blocking (libmosquitto's async connect needs its thread):
+ * fine for a broker on this host or LAN, where it completes or fails at once.
+ * lws thread only.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+
+#include "adapter.h"
+
+#define KEEPALIVE_S 30
+#define BACKOFF_MIN_MS 250
+#define BACKOFF_MAX_MS 10000
+#define MAX_SUB_IDS 16
+/* Packets handled per readable event before yielding to other sockets. */
+#define READ_BUDGET 512
+
+bool bridge__up(const struct adapter *a)
+{
+	return a->bridge.state == BRIDGE_UP;
+}
+
+/* ---- libmosquitto callbacks (run inside loop_read/write, on the lws thread) ---- */
+
+static void on_connect(
+	struct mosquitto *mosq, void *obj, int rc, int flags, const mosquitto_property *props)
+{
+	struct adapter *a = obj;
+
+	(void)mosq;
+	(void)flags;
+	(void)props;
+	if (rc) {
+		lwsl_err(
+			"bridge: broker refused the connection: %s\n", mosquitto_reason_string(rc));
+		return;
+	}
+	lwsl_notice("bridge: connected to %s:%d\n", a->cfg.mqtt_host, a->cfg.mqtt_port);
+	a->bridge.state = BRIDGE_UP;
+	a->bridge.backoff_ms = 0;
+	a->bridge.connects++;
+	subs__on_broker_connect(a);
+}
+
+static void on_disconnect(
+	struct mosquitto *mosq, void *obj, int rc, const mosquitto_property *props)
+{
+	struct adapter *a = obj;
+
+	(void)mosq;
+	(void)props;
+	if (a->bridge.state == BRIDGE_UP)
+		lwsl_warn("bridge: disconnected from the broker (%d)\n", rc);
+	a->bridge.state = BRIDGE_DOWN;
+	a->bridge.disconnects++;
+	subs__on_broker_disconnect(a);
+}
+
+static int read_sub_ids(const mosquitto_property *props, uint32_t *ids)
+{
+	const mosquitto_property *p;
+	bool skip = false;
+	int n = 0;
+
+	for (p = props; n < MAX_SUB_IDS; skip = true) {
+		p = mosquitto_property_read_varint(
+			p, MQTT_PROP_SUBSCRIPTION_IDENTIFIER, &ids[n], skip);
+		if (!p)
+			break;
+		n++;
+	}
+	return n;
+}
+
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg,
+	const mosquitto_property *props)
+{
+	struct adapter *a = obj;
+	uint32_t ids[MAX_SUB_IDS];
+	struct out_msg *m;
+	bool dup = false;
+	int n;
+
+	(void)mosq;
+	a->bridge.received++;
+	n = read_sub_ids(props, ids);
+	if (!subs__accept_copy(a, msg->topic, ids, n)) {
+		a->stats.mqtt_duplicates++;
+		return;
+	}
+	m = history__append(
+		&a->hist, msg->topic, msg->payload, (size_t)msg->payloadlen, msg->retain, &dup);
+	if (!m) {
+		if (dup)
+			a->stats.mqtt_duplicates++;
+		else
+			lwsl_err("bridge: out of memory for a message on %s\n", msg->topic);
+		return;
+	}
+	a->stats.mqtt_messages++;
+	subs__fanout(a, m);
+}
+
+static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count,
+	const int *granted, const mosquitto_property *props)
+{
+	(void)mosq;
+	(void)props;
+	if (qos_count > 0 && granted[0] >= 0x80)
+		lwsl_err("bridge: the broker refused a subscription (mid %d, code %d): does the "
+			 "adapter's token carry the gateway role?\n",
+			mid, granted[0]);
+	subs__on_suback(obj, mid);
+}
+
+static void on_unsubscribe(
+	struct mosquitto *mosq, void *obj, int mid, const mosquitto_property *props)
+{
+	(void)mosq;
+	(void)props;
+	subs__on_unsuback(obj, mid);
+}
+
+/* ---- the socket in the lws loop ---------------------------------------------------- */
+
+static void schedule_reconnect(struct adapter *a);
+
+static void want_write(struct adapter *a)
+{
+	if (a->bridge.wsi && mosquitto_want_write(a->bridge.mosq))
+		lws_callback_on_writable(a->bridge.wsi);
+}
+
+/* Adopts a duplicate of libmosquitto's socket into the lws loop. */
+static int adopt_socket(struct adapter *a)
+{
+	lws_sock_file_fd_type fd;
+	int sock = mosquitto_socket(a->bridge.mosq);
+
+	if (sock < 0)
+		return -1;
+	fd.filefd = dup(sock);
+	if (fd.filefd < 0)
+		return -1;
+	a->bridge.wsi = lws_adopt_descriptor_vhost(
+		a->vhost, LWS_ADOPT_RAW_FILE_DESC, fd, bridge__protocol.name, NULL);
+	if (!a->bridge.wsi) {
+		close(fd.filefd);
+		return -1;
+	}
+	want_write(a);
+	return 0;
+}
+
+static void try_connect(struct lws_sorted_usec_list *sul)
+{
+	struct adapter *a = lws_container_of(sul, struct adapter, bridge.sul_reconnect);
+	int rc;
+
+	if (a->stopping || a->bridge.state != BRIDGE_DOWN || a->bridge.wsi)
+		return;
+	a->bridge.state = BRIDGE_CONNECTING;
+	if (a->bridge.connects + a->bridge.disconnects == 0)
+		rc = mosquitto_connect(
+			a->bridge.mosq, a->cfg.mqtt_host, a->cfg.mqtt_port, KEEPALIVE_S);
+	else
+		rc = mosquitto_reconnect(a->bridge.mosq);
+	if (rc == MOSQ_ERR_SUCCESS && adopt_socket(a) == 0)
+		return; /* CONNACK arrives through loop_read: on_connect */
+	lwsl_warn("bridge: cannot connect to %s:%d: %s\n", a->cfg.mqtt_host, a->cfg.mqtt_port,
+		rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+	a->bridge.state = BRIDGE_DOWN;
+	a->bridge.disconnects++;
+	schedule_reconnect(a);
+}
+
+static void schedule_reconnect(struct adapter *a)
+{
+	unsigned ms = a->bridge.backoff_ms ? a->bridge.backoff_ms * 2 : BACKOFF_MIN_MS;
+
+	if (a->stopping)
+		return;
+	if (ms > BACKOFF_MAX_MS)
+		ms = BACKOFF_MAX_MS;
+	a->bridge.backoff_ms = ms;
+	lws_sul_schedule(
+		a->ctx, 0, &a->bridge.sul_reconnect, try_connect, (lws_usec_t)ms * LWS_US_PER_MS);
+}
+
+/* Keepalive and retries: libmosquitto's loop_misc once a second. */
+static void on_misc_timer(struct lws_sorted_usec_list *sul)
+{
+	struct adapter *a = lws_container_of(sul, struct adapter, bridge.sul_misc);
+
+	if (a->bridge.wsi) {
+		mosquitto_loop_misc(a->bridge.mosq);
+		want_write(a);
+	}
+	if (!a->stopping)
+		lws_sul_schedule(a->ctx, 0, &a->bridge.sul_misc, on_misc_timer, LWS_US_PER_SEC);
+}
+
+/* Reads what the socket holds, a packet at a time, within a budget. */
+static int read_available(struct adapter *a)
+{
+	int sock = mosquitto_socket(a->bridge.mosq), pending = 0, i, rc;
+
+	for (i = 0; i < READ_BUDGET; i++) {
+		rc = mosquitto_loop_read(a->bridge.mosq, 1);
+		if (rc != MOSQ_ERR_SUCCESS)
+			return -1;
+		if (sock < 0 || ioctl(sock, FIONREAD, &pending) || pending <= 0)
+			break;
+	}
+	return 0;
+}
+
+static int callback_bridge(
+	struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct adapter *a = lws_context_user(lws_get_context(wsi));
+
+	(void)user;
+	(void)in;
+	(void)len;
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+		if (read_available(a))
+			return -1; /* lost: lws closes the duplicate fd */
+		want_write(a);
+		return 0;
+	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+		if (mosquitto_loop_write(a->bridge.mosq, 1) != MOSQ_ERR_SUCCESS)
+			return -1;
+		want_write(a);
+		return 0;
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		if (wsi != a->bridge.wsi)
+			return 0;
+		a->bridge.wsi = NULL;
+		if (a->bridge.state != BRIDGE_DOWN)
+			on_disconnect(a->bridge.mosq, a, MOSQ_ERR_CONN_LOST, NULL);
+		schedule_reconnect(a);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+const struct lws_protocols bridge__protocol = {
+	.name = "rtg-mqtt",
+	.callback = callback_bridge,
+};
+
+/* ---- setup and use --------------------------------------------------------------- */
+
+/* Reads the adapter's own token; its subject becomes the MQTT username. */
+static int load_token(struct adapter *a, char **sub)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	struct rtg_identity *id = NULL;
+	enum rtg_err rc;
+
+	*sub = NULL;
+	rc = rtg_jwt_read_key_file(a->cfg.mqtt_token_file, true, &buf, &len);
+	if (rc != RTG_OK || len > RTG_JWT_MAX_LEN) {
+		lwsl_err("%s: %s\n", a->cfg.mqtt_token_file,
+			rc == RTG_ERR_IO ? strerror(errno) : "not a token");
+		free(buf);
+		return -1;
+	}
+	memcpy(a->bridge.token, buf, len);
+	a->bridge.token[len] = '\0';
+	free(buf);
+	rc = auth__verify(a, a->bridge.token, &id);
+	if (rc != RTG_OK) {
+		lwsl_err("%s: the adapter's token is not valid here: %s\n", a->cfg.mqtt_token_file,
+			rtg_strerror(rc));
+		return -1;
+	}
+	if (!rtg_identity_has_role(id, "gateway"))
+		lwsl_warn(
+			"%s: the adapter's token has no 'gateway' role\n", a->cfg.mqtt_token_file);
+	*sub = strdup(id->sub);
+	rtg_identity_free(id);
+	return *sub ? 0 : -1;
+}
+
+int bridge__init(struct adapter *a)
+{
+	char *sub = NULL, idbuf[64];
+	const char *cid = a->cfg.mqtt_client_id;
+	int rc = -1;
+
+	mosquitto_lib_init();
+	if (load_token(a, &sub))
+		goto out;
+	if (!cid) {
+		snprintf(idbuf, sizeof(idbuf), "rtg-adapter-%s", a->hist.epoch);
+		cid = idbuf;
+	}
+	a->bridge.mosq = mosquitto_new(cid, true, a);
+	if (!a->bridge.mosq)
+		goto out;
+	if (mosquitto_int_option(a->bridge.mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5) ||
+		mosquitto_username_pw_set(a->bridge.mosq, sub, a->bridge.token))
+		goto out;
+	mosquitto_connect_v5_callback_set(a->bridge.mosq, on_connect);
+	mosquitto_disconnect_v5_callback_set(a->bridge.mosq, on_disconnect);
+	mosquitto_message_v5_callback_set(a->bridge.mosq, on_message);
+	mosquitto_subscribe_v5_callback_set(a->bridge.mosq, on_subscribe);
+	mosquitto_unsubscribe_v5_callback_set(a->bridge.mosq, on_unsubscribe);
+	a->bridge.state = BRIDGE_DOWN;
+	lws_sul_schedule(a->ctx, 0, &a->bridge.sul_reconnect, try_connect, 1);
+	lws_sul_schedule(a->ctx, 0, &a->bridge.sul_misc, on_misc_timer, LWS_US_PER_SEC);
+	rc = 0;
+out:
+	free(sub);
+	return rc;
+}
+
+void bridge__cleanup(struct adapter *a)
+{
+	lws_sul_cancel(&a->bridge.sul_misc);
+	lws_sul_cancel(&a->bridge.sul_reconnect);
+	if (a->bridge.mosq) {
+		if (a->bridge.state == BRIDGE_UP) {
+			mosquitto_disconnect(a->bridge.mosq);
+			mosquitto_loop_write(a->bridge.mosq, 1);
+		}
+		a->bridge.state = BRIDGE_DOWN;
+		mosquitto_destroy(a->bridge.mosq);
+		a->bridge.mosq = NULL;
+	}
+	mosquitto_lib_cleanup();
+	explicit_bzero(a->bridge.token, sizeof(a->bridge.token));
+}
+
+/* QoS 0 from the broker keeps SUBACKs and messages in order (subs__accept_copy). */
+int bridge__subscribe(struct adapter *a, struct bsub *b)
+{
+	mosquitto_property *props = NULL;
+	int rc;
+
+	if (!bridge__up(a))
+		return -1;
+	if (mosquitto_property_add_varint(&props, MQTT_PROP_SUBSCRIPTION_IDENTIFIER, b->id))
+		return -1;
+	rc = mosquitto_subscribe_v5(a->bridge.mosq, &b->mid, b->filter, 0, 0, props);
+	mosquitto_property_free_all(&props);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		lwsl_err("bridge: subscribe %s: %s\n", b->filter, mosquitto_strerror(rc));
+		return -1;
+	}
+	b->sent = true;
+	want_write(a);
+	return 0;
+}
+
+int bridge__unsubscribe(struct adapter *a, struct bsub *b)
+{
+	int rc;
+
+	if (!bridge__up(a))
+		return -1;
+	rc = mosquitto_unsubscribe_v5(a->bridge.mosq, &b->mid, b->filter, NULL);
+	if (rc != MOSQ_ERR_SUCCESS)
+		return -1;
+	want_write(a);
+	return 0;
+}
+
+/* Publishes at QoS 1, so the broker takes responsibility for the message. */
+int bridge__publish(
+	struct adapter *a, const char *topic, const void *payload, size_t len, bool retain)
+{
+	int rc;
+
+	if (!bridge__up(a))
+		return -1;
+	rc = mosquitto_publish_v5(a->bridge.mosq, NULL, topic, (int)len, payload, 1, retain, NULL);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		lwsl_warn("bridge: publish %s: %s\n", topic, mosquitto_strerror(rc));
+		return -1;
+	}
+	a->bridge.published++;
+	want_write(a);
+	return 0;
+}

@@ -1,0 +1,75 @@
+/*
+ * config.h - the adapter's configuration: a `key value` file in the format of
+ * mosquitto.conf (-c FILE) and the same keys as --key-name flags (dashes for
+ * underscores; flags win over the file).
+ *
+ * Parsing is driven by one table of options with defaults and bounds; every
+ * problem stops start-up with one "file:line: reason" (or "--flag: reason")
+ * message. Nothing here touches lws or MQTT. Main thread, at start-up.
+ *
+ * File: "key value" per line, value = rest of the line trimmed (no inline
+ * comments), '#' comment lines, blank lines. Unlike mosquitto.conf, a key
+ * given twice in the file is refused ("duplicate option 'x' (first on line N)"):
+ * it is almost always an edit gone wrong. A flag given twice: the last wins.
+ * The files the options name are not opened here; their users report errors.
+ */
+#ifndef RTG_ADAPTER_CONFIG_H
+#define RTG_ADAPTER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct adapter_config {
+	/* listener */
+	char *http_host; /* default 127.0.0.1 */
+	int http_port; /* default 8000, 0-65535 (0: any free port) */
+	char *static_dir; /* default ./static; served at / */
+	/* broker */
+	char *mqtt_host; /* default 127.0.0.1 */
+	int mqtt_port; /* default 1883 */
+	char *mqtt_token_file; /* the adapter's own JWT (role gateway); required */
+	char *mqtt_client_id; /* default "rtg-adapter-<adapter epoch>" (NULL here means that) */
+	/* tokens and ACL (the same files as the broker plugin) */
+	char *jwt_secret_file;
+	char *jwt_public_key_file;
+	char *jwt_algorithms;
+	char *jwt_issuer;
+	char *jwt_audience;
+	int jwt_leeway; /* default 30, 0-3600 */
+	char *acl_file; /* required */
+	/* history */
+	int history_size; /* default 100, 0-100000 messages per topic */
+	int history_max_topics; /* default 10000, 1-10000000 */
+	/* clients */
+	int auth_timeout; /* default 10 s, 1-300: time to send {"type":"auth"} */
+	int sse_heartbeat; /* default 15 s, 1-3600: SSE comment heartbeat */
+	int max_message_size; /* default 65536 bytes, 256-16777216: inbound frame/body limit */
+	int queue_max_messages; /* default 1024, 1-1000000: per-connection send queue */
+	int queue_max_bytes; /* default 4194304, 1024-1073741824 */
+	char *stats_access; /* "ops-or-loopback" (default), "ops", "loopback", "any" */
+	int calc_timeout; /* default 120 s, 1-86400 (used by calc tracking) */
+	char *log_level; /* "error", "warn", "notice" (default), "info", "debug" */
+};
+
+/**
+ * Fills @p cfg with the defaults, then the file named by "-c FILE" (if any),
+ * then the --flags, and validates the result (required keys present, numbers
+ * in bounds, enumerations known). "-h"/"--help" prints usage to stdout and
+ * sets *help; it returns 0 at once with only the defaults loaded.
+ * @param cfg overwritten on entry (not freed: pass a zeroed or cleaned-up one);
+ *        on success its strings belong to the caller, freed by config__cleanup()
+ * @param err receives one line "file:line: reason" or "--flag: reason" (no
+ *        trailing newline, no program name)
+ * @return 0 on success, -1 on error (cfg is then cleaned up)
+ */
+int config__load(
+	struct adapter_config *cfg, int argc, char **argv, bool *help, char *err, size_t errlen);
+
+/** Frees the strings of @p cfg. Safe to call twice. */
+void config__cleanup(struct adapter_config *cfg);
+
+/** Prints the usage text (every key with its default and bounds) to @p fp. */
+void config__usage(FILE *fp, const char *argv0);
+
+#endif /* RTG_ADAPTER_CONFIG_H */

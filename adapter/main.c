@@ -1,0 +1,154 @@
+/*
+ * main.c - rtg-adapter: start-up, the event loop, reload and shutdown.
+ *
+ * Reads the configuration, loads keys and ACL, creates the lws context (HTTP,
+ * SSE and WebSocket on one port; the MQTT socket adopted into the same loop)
+ * and serves until SIGTERM/SIGINT. SIGHUP re-reads keys and ACL. Shutdown
+ * closes WebSockets with 1001, ends SSE streams with a jittered retry hint,
+ * flushes, disconnects from the broker and exits 0. Signal handlers only set
+ * flags and wake the loop (lws_cancel_service); the work happens here, on
+ * the one thread.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapter.h"
+
+/* How long a shutdown waits for queued messages and close frames to go out. */
+#define SHUTDOWN_GRACE_US (2 * LWS_US_PER_SEC)
+
+static volatile sig_atomic_t stop_requested, reload_requested;
+static struct lws_context *signal_ctx;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
+	if (signal_ctx)
+		lws_cancel_service(signal_ctx);
+}
+
+static int log_mask(const char *level)
+{
+	int mask = LLL_ERR | LLL_USER;
+
+	if (strcmp(level, "error"))
+		mask |= LLL_WARN;
+	if (strcmp(level, "error") && strcmp(level, "warn"))
+		mask |= LLL_NOTICE;
+	if (!strcmp(level, "info") || !strcmp(level, "debug"))
+		mask |= LLL_INFO;
+	if (!strcmp(level, "debug"))
+		mask |= LLL_DEBUG;
+	return mask;
+}
+
+/* The HTTP protocol first (plain requests bind to it), WebSocket as the default for upgrades. */
+static struct lws_protocols protocols[4];
+static const struct lws_protocol_vhost_options ws_default = {NULL, NULL, "default", "1"};
+static const struct lws_protocol_vhost_options pvo_ws = {NULL, &ws_default, "rtg-ws", ""};
+
+static int create_context(struct adapter *a)
+{
+	struct lws_context_creation_info info;
+
+	protocols[0] = http__protocol;
+	protocols[1] = ws__protocol;
+	protocols[2] = bridge__protocol;
+	memset(&protocols[3], 0, sizeof(protocols[3]));
+	memset(&info, 0, sizeof(info));
+	info.port = a->cfg.http_port;
+	info.iface = a->cfg.http_host;
+	info.protocols = protocols;
+	info.pvo = &pvo_ws;
+	info.user = a;
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.max_http_header_data = 12288; /* room for an 8 KiB token in a header or URL */
+	info.timeout_secs = 30;
+	a->ctx = lws_create_context(&info);
+	if (!a->ctx)
+		return -1;
+	a->vhost = lws_get_vhost_by_name(a->ctx, "default");
+	return a->vhost ? 0 : -1;
+}
+
+/* Closes every session and lets lws send what is queued, for at most the grace period. */
+static void shut_down(struct adapter *a)
+{
+	lws_usec_t deadline = lws_now_usecs() + SHUTDOWN_GRACE_US;
+
+	lwsl_notice("shutting down: closing %u connections\n", a->sessions.count);
+	a->stopping = true;
+	ws__shutdown_all(a);
+	while (a->sessions.count && lws_now_usecs() < deadline)
+		lws_service(a->ctx, 0);
+}
+
+static void print_listening(struct adapter *a)
+{
+	int port = lws_get_vhost_listen_port(a->vhost);
+
+	/* Tests and `make run` read this line to learn the port (http_port 0 = any). */
+	lwsl_user("rtg-adapter listening on http://%s:%d\n", a->cfg.http_host, port);
+	fprintf(stdout, "listening %s %d\n", a->cfg.http_host, port);
+	fflush(stdout);
+}
+
+static int run(struct adapter *a)
+{
+	while (!stop_requested) {
+		if (lws_service(a->ctx, 0) < 0)
+			return -1;
+		if (reload_requested) {
+			reload_requested = 0;
+			auth__reload(a);
+		}
+	}
+	shut_down(a);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct adapter a;
+	char err[512];
+	bool help = false;
+	int rc = EXIT_FAILURE;
+
+	if (config__load(&a.cfg, argc, argv, &help, err, sizeof(err))) {
+		fprintf(stderr, "rtg-adapter: %s\n", err);
+		return EXIT_FAILURE;
+	}
+	if (help) {
+		config__cleanup(&a.cfg);
+		return EXIT_SUCCESS;
+	}
+	lws_set_log_level(log_mask(a.cfg.log_level), NULL);
+	a.started = time(NULL);
+	subs__init(&a.subs);
+	if (history__init(
+		    &a.hist, (unsigned)a.cfg.history_size, (unsigned)a.cfg.history_max_topics) ||
+		auth__init(&a) || create_context(&a) || bridge__init(&a))
+		goto out;
+	signal_ctx = a.ctx;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	print_listening(&a);
+	if (run(&a) == 0)
+		rc = EXIT_SUCCESS;
+out:
+	bridge__cleanup(&a);
+	if (a.ctx)
+		lws_context_destroy(a.ctx);
+	subs__cleanup(&a);
+	history__cleanup(&a.hist);
+	auth__cleanup(&a);
+	config__cleanup(&a.cfg);
+	return rc;
+}

@@ -1,0 +1,308 @@
+/*
+ * session.c - what every browser connection has, WebSocket or SSE: its
+ * identity, its bounded send queue of shared messages, its token expiry timer.
+ *
+ * Messages are queued by reference (one encoding shared by all sessions) and
+ * written by the protocol's *_WRITEABLE handler (ws.c, sse.c) one at a time.
+ * The queue is bounded in messages and bytes; what happens when it is full
+ * follows the subscription's policy. Nothing here parses client input.
+ * lws thread only.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "adapter.h"
+
+/* Warn a client this long before its token expires. */
+#define EXPIRY_WARNING_S 60
+
+const char *session__iso_time(char *buf, size_t len)
+{
+	struct timeval tv;
+	struct tm tm;
+	char base[32];
+
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03ldZ", base, (long)(tv.tv_usec / 1000));
+	return buf;
+}
+
+/* A control message {"type": type, "timestamp": now}; the caller adds the rest. */
+cJSON *session__json_base(const char *type)
+{
+	cJSON *obj = cJSON_CreateObject();
+	char ts[40];
+
+	if (!obj)
+		return NULL;
+	if (!cJSON_AddStringToObject(obj, "type", type) ||
+		!cJSON_AddStringToObject(obj, "timestamp", session__iso_time(ts, sizeof(ts)))) {
+		cJSON_Delete(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+void session__init(struct adapter *a, struct session *s, struct lws *wsi, enum session_kind kind)
+{
+	memset(s, 0, sizeof(*s));
+	s->a = a;
+	s->wsi = wsi;
+	s->kind = kind;
+	snprintf(s->conn_id, sizeof(s->conn_id), "%s-%llu", a->hist.epoch,
+		(unsigned long long)++a->next_conn);
+	lws_dll2_add_tail(&s->in_all, &a->sessions);
+	a->stats.total_connections++;
+	if (kind == SESSION_WS)
+		a->stats.ws_connections++;
+	else
+		a->stats.sse_connections++;
+}
+
+void session__cleanup(struct session *s)
+{
+	struct adapter *a = s->a;
+
+	if (!a)
+		return; /* never initialised (refused before the session began) */
+	lws_sul_cancel(&s->sul_expiry);
+	subs__remove_all(a, s);
+	while (s->q_count)
+		session__pop(s);
+	free(s->q);
+	s->q = NULL;
+	rtg_identity_free(s->id);
+	s->id = NULL;
+	lws_dll2_remove(&s->in_all);
+	if (s->kind == SESSION_WS)
+		a->stats.ws_connections--;
+	else
+		a->stats.sse_connections--;
+	s->a = NULL;
+}
+
+/* ---- the send queue ------------------------------------------------------------ */
+
+static int queue_grow(struct session *s)
+{
+	unsigned cap = s->q_cap ? s->q_cap * 2 : 8, i;
+	unsigned max = (unsigned)s->a->cfg.queue_max_messages;
+	struct out_msg **q;
+
+	if (cap > max)
+		cap = max;
+	if (cap <= s->q_cap)
+		return -1;
+	q = malloc(cap * sizeof(*q));
+	if (!q)
+		return -1;
+	for (i = 0; i < s->q_count; i++)
+		q[i] = s->q[(s->q_head + i) % s->q_cap];
+	free(s->q);
+	s->q = q;
+	s->q_cap = cap;
+	s->q_head = 0;
+	return 0;
+}
+
+struct out_msg *session__peek(struct session *s)
+{
+	return s->q_count ? s->q[s->q_head] : NULL;
+}
+
+void session__pop(struct session *s)
+{
+	struct out_msg *m = session__peek(s);
+
+	if (!m)
+		return;
+	s->q_head = (s->q_head + 1) % s->q_cap;
+	s->q_count--;
+	s->q_bytes -= m->len;
+	msg__unref(m);
+}
+
+/*
+ * Conflation: a queued message of the same topic is dropped, so the newer one
+ * (appended next by the caller) replaces it. The newer goes to the end, not
+ * into the older one's place, so messages stay in adapter order (SSE ids and
+ * seq only ever grow on the wire).
+ */
+static void conflate(struct session *s, const struct out_msg *m)
+{
+	unsigned i, j;
+
+	if (!m->topic)
+		return;
+	for (i = 0; i < s->q_count; i++) {
+		struct out_msg *old = s->q[(s->q_head + i) % s->q_cap];
+
+		if (!old->topic || strcmp(old->topic, m->topic))
+			continue;
+		for (j = i; j + 1 < s->q_count; j++)
+			s->q[(s->q_head + j) % s->q_cap] = s->q[(s->q_head + j + 1) % s->q_cap];
+		s->q_count--;
+		s->q_bytes -= old->len;
+		msg__unref(old);
+		s->dropped++;
+		s->a->stats.dropped++;
+		return;
+	}
+}
+
+static bool queue_full(const struct session *s, const struct out_msg *m)
+{
+	return s->q_count >= (unsigned)s->a->cfg.queue_max_messages ||
+		s->q_bytes + m->len > (size_t)s->a->cfg.queue_max_bytes;
+}
+
+/*
+ * Queues m (taking a reference) and asks lws for a writeable callback. When
+ * conflating, a queued message of the same topic is dropped first; when the
+ * queue is still full, queue and conflate drop the oldest message and
+ * disconnect closes the connection with 1013. Drops are counted per session
+ * and in the stats. Returns 0 if m was queued, -1 if it was not.
+ */
+int session__enqueue_policy(struct session *s, struct out_msg *m, enum sub_policy policy)
+{
+	if (s->closing || !m)
+		return -1;
+	if (policy == POLICY_CONFLATE && s->q_count)
+		conflate(s, m);
+	if (queue_full(s, m)) {
+		if (policy == POLICY_DISCONNECT) {
+			session__close(s, 1013, "send queue overflow: client too slow");
+			return -1;
+		}
+		while (s->q_count && queue_full(s, m)) {
+			session__pop(s);
+			s->dropped++;
+			s->a->stats.dropped++;
+		}
+	}
+	if (s->q_count == s->q_cap && queue_grow(s))
+		return -1;
+	s->q[(s->q_head + s->q_count) % s->q_cap] = msg__ref(m);
+	s->q_count++;
+	s->q_bytes += m->len;
+	lws_callback_on_writable(s->wsi);
+	return 0;
+}
+
+int session__enqueue(struct session *s, struct out_msg *m)
+{
+	return session__enqueue_policy(s, m, POLICY_QUEUE);
+}
+
+/* Sends a control message built by the caller; takes ownership of obj. */
+int session__send_json(struct session *s, cJSON *obj)
+{
+	struct out_msg *m;
+	int rc;
+
+	if (!obj)
+		return -1;
+	m = msg__from_json(obj);
+	cJSON_Delete(obj);
+	if (!m)
+		return -1;
+	rc = session__enqueue(s, m);
+	msg__unref(m);
+	return rc;
+}
+
+void session__send_error(struct session *s, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+	cJSON *obj;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	s->errors++;
+	s->a->stats.errors++;
+	obj = session__json_base("error");
+	if (obj && !cJSON_AddStringToObject(obj, "message", text)) {
+		cJSON_Delete(obj);
+		return;
+	}
+	session__send_json(s, obj);
+}
+
+/*
+ * Asks for the connection to be closed with code and reason; the protocol's
+ * writeable handler does it (WebSocket: a close frame; SSE: the stream ends
+ * after what is queued).
+ */
+void session__close(struct session *s, int code, const char *reason)
+{
+	if (s->closing)
+		return;
+	s->closing = true;
+	s->close_code = code;
+	snprintf(s->close_reason, sizeof(s->close_reason), "%s", reason ? reason : "");
+	lws_callback_on_writable(s->wsi);
+}
+
+/* ---- identity and token expiry ------------------------------------------------------ */
+
+static void on_expiry_timer(struct lws_sorted_usec_list *sul)
+{
+	struct session *s = lws_container_of(sul, struct session, sul_expiry);
+	time_t now = time(NULL), left;
+	cJSON *obj;
+
+	if (!s->id)
+		return;
+	left = s->id->exp - now;
+	if (left <= 0) {
+		if (s->kind == SESSION_SSE) {
+			obj = session__json_base("auth_expired");
+			if (obj)
+				cJSON_AddStringToObject(obj, "message", "token expired");
+			session__send_json(s, obj);
+		}
+		session__close(s, 4001, "token expired");
+		return;
+	}
+	if (!s->expiry_warned) {
+		s->expiry_warned = true;
+		obj = session__json_base("auth_expiring");
+		if (obj)
+			cJSON_AddNumberToObject(obj, "expires_in", (double)left);
+		session__send_json(s, obj);
+	}
+	lws_sul_schedule(
+		s->a->ctx, 0, &s->sul_expiry, on_expiry_timer, (lws_usec_t)left * LWS_US_PER_SEC);
+}
+
+/*
+ * Sets (or refreshes) the session's identity, taking ownership of id, and
+ * arms the expiry timer: a warning EXPIRY_WARNING_S before, the close at exp.
+ * A refresh must keep the same subject. Returns 0, or -1 (id freed) if the
+ * subject differs.
+ */
+int session__set_identity(struct session *s, struct rtg_identity *id)
+{
+	time_t left;
+
+	if (s->id && strcmp(s->id->sub, id->sub) != 0) {
+		rtg_identity_free(id);
+		return -1;
+	}
+	rtg_identity_free(s->id);
+	s->id = id;
+	s->expiry_warned = false;
+	left = id->exp - time(NULL) - EXPIRY_WARNING_S;
+	if (left < 0)
+		left = 0;
+	lws_sul_schedule(
+		s->a->ctx, 0, &s->sul_expiry, on_expiry_timer, (lws_usec_t)left * LWS_US_PER_SEC);
+	return 0;
+}

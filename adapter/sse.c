@@ -1,0 +1,600 @@
+/*
+ * sse.c - Server-Sent Events: a browser's read-only stream of MQTT messages.
+ *
+ * A request (GET /sse?topic=F&topic=G, /sse/market-updates, /sse/market/{ticker},
+ * /sse/notifications, /sse/credit-score/{user_id}, /sse/calculation/{id}, and the
+ * same under /realtime) is authenticated, resolved into topic filters, checked
+ * against the ACL and becomes a session (session.c) whose queue is written here
+ * as "id:/event:/data:" events. A Last-Event-ID ("<adapter epoch>-<gseq>")
+ * resumes from the history or says "gap". It does not route other requests
+ * (http.c) and reads nothing from the client after the request. lws thread only.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "adapter.h"
+#include "rtg_topic.h"
+
+#define MAX_FILTERS 16
+#define MAX_FILTER_LEN 512
+#define MAX_NAME 128
+#define RETRY_MS 3000
+#define SHUTDOWN_JITTER_MS 5000
+/* Events are gathered into writes of at most this size (SSE is a byte stream). */
+#define CHUNK 16384
+
+enum sse_phase { SSE_NEW, SSE_HEADERS, SSE_LIVE, SSE_ENDED };
+
+/* What a request asks for: its filters, and which the adapter grants itself. */
+struct sse_req {
+	char filter[MAX_FILTERS][MAX_FILTER_LEN];
+	bool system[MAX_FILTERS];
+	int n;
+};
+
+/* ---- the request: token and endpoint -------------------------------------------------- */
+
+/* Same rule as ws_subscribe.c: a name used inside one topic level. */
+static bool level_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (!n || n >= MAX_NAME)
+		return false;
+	for (; *name; name++) {
+		if (*name == '/' || *name == '+' || *name == '#' || (unsigned char)*name < 0x20)
+			return false;
+	}
+	return true;
+}
+
+__attribute__((format(printf, 3, 4))) static int add_filter(
+	struct sse_req *r, bool system, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (r->n >= MAX_FILTERS)
+		return -1;
+	va_start(ap, fmt);
+	n = vsnprintf(r->filter[r->n], MAX_FILTER_LEN, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= MAX_FILTER_LEN)
+		return -1;
+	r->system[r->n++] = system;
+	return 0;
+}
+
+static int authenticate(
+	struct adapter *a, struct lws *wsi, struct rtg_identity **id, char *err, size_t errlen)
+{
+	char token[RTG_JWT_MAX_LEN + 1];
+	enum rtg_err rc;
+
+	if (!auth__token_from_request(wsi, token, sizeof(token))) {
+		snprintf(err, errlen,
+			"invalid token: none given (use an Authorization: Bearer "
+			"header, the rtg_token cookie or ?token=)");
+		return 401;
+	}
+	rc = auth__verify(a, token, id);
+	explicit_bzero(token, sizeof(token));
+	if (rc != RTG_OK) {
+		snprintf(err, errlen, "invalid token: %s", rtg_strerror(rc));
+		return 401;
+	}
+	return 0;
+}
+
+/*
+ * lws decodes an unencoded '+' in a query as a space (form encoding); a level
+ * that is one space was a '+' typed by hand, as in "/sse?topic=market/+".
+ */
+static void restore_plus(char *f)
+{
+	char *c;
+
+	for (c = f; *c; c++) {
+		if (*c == ' ' && (c == f || c[-1] == '/') && (c[1] == '/' || !c[1]))
+			*c = '+';
+	}
+}
+
+/* ?topic=F&topic=G: every filter must be valid; at least one. */
+static int query_filters(struct lws *wsi, struct sse_req *r, char *err, size_t errlen)
+{
+	char arg[MAX_FILTER_LEN + 8];
+	int i, n;
+
+	for (i = 0;; i++) {
+		n = lws_hdr_copy_fragment(wsi, arg, sizeof(arg), WSI_TOKEN_HTTP_URI_ARGS, i);
+		if (n < 0 && lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i) > 0) {
+			snprintf(err, errlen, "a query argument is too long");
+			return 400;
+		}
+		if (n < 0)
+			break;
+		if (strncmp(arg, "topic=", 6))
+			continue;
+		restore_plus(arg + 6);
+		if (!rtg_topic_filter_valid(arg + 6)) {
+			snprintf(err, errlen,
+				"invalid topic filter '%.200s' (percent-encode '+' as "
+				"%%2B and '#' as %%23)",
+				arg + 6);
+			return 400;
+		}
+		if (add_filter(r, false, "%s", arg + 6)) {
+			snprintf(err, errlen, "too many topics (at most %d)", MAX_FILTERS);
+			return 400;
+		}
+	}
+	if (!r->n) {
+		snprintf(err, errlen, "/sse needs at least one ?topic=FILTER");
+		return 400;
+	}
+	return 0;
+}
+
+static const char *after(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return strncmp(path, prefix, n) ? NULL : path + n;
+}
+
+/*
+ * Turns the endpoint into filters. The ACL is checked later, on the session;
+ * only the calculation progress topic is granted here (it carries the
+ * caller's own subject). Returns 0 or an HTTP status with err set.
+ */
+static int resolve(struct lws *wsi, const char *sub, const char *uri, struct sse_req *r, char *err,
+	size_t errlen)
+{
+	const char *rest = after(uri, "/realtime") ? uri + 9 : uri, *arg;
+	char topic[MAX_FILTER_LEN];
+
+	rest = after(rest, "/sse");
+	if (!rest)
+		goto unknown;
+	if (!*rest || !strcmp(rest, "/"))
+		return query_filters(wsi, r, err, errlen);
+	if (!strcmp(rest, "/market-updates"))
+		return add_filter(r, false, "market/+") ? 500 : 0;
+	if (!strcmp(rest, "/notifications")) {
+		arg = sub;
+		if (!level_ok(arg))
+			goto bad_name;
+		return add_filter(r, false, "user/%s/notifications", arg) ? 500 : 0;
+	}
+	if ((arg = after(rest, "/market/"))) {
+		if (!level_ok(arg))
+			goto bad_name;
+		return add_filter(r, false, "market/%s", arg) ? 500 : 0;
+	}
+	if ((arg = after(rest, "/credit-score/"))) {
+		if (!level_ok(arg))
+			goto bad_name;
+		return add_filter(r, false, "user/%s/credit", arg) ? 500 : 0;
+	}
+	if ((arg = after(rest, "/calculation/"))) {
+		if (wsub__calc_topic(sub, arg, "progress", topic, sizeof(topic)))
+			goto bad_name;
+		return add_filter(r, true, "%s", topic) ? 500 : 0;
+	}
+unknown:
+	snprintf(err, errlen, "unknown SSE endpoint '%.200s'", uri);
+	return 404;
+bad_name:
+	snprintf(err, errlen, "'%.128s' cannot be used in a topic", arg);
+	return 400;
+}
+
+/* ---- subscribing and the first events ------------------------------------------------- */
+
+static int check_access(struct session *s, const struct sse_req *r, char *err, size_t errlen)
+{
+	char why[128];
+	int i;
+
+	for (i = 0; i < r->n; i++) {
+		if (r->system[i] ||
+			auth__allowed(
+				s->a, s, r->filter[i], RTG_ACCESS_SUBSCRIBE, why, sizeof(why)))
+			continue;
+		snprintf(err, errlen, "cannot subscribe to '%.200s': %s", r->filter[i], why);
+		return 403;
+	}
+	return 0;
+}
+
+/* Market data keeps only the newest value per topic when the client lags. */
+static int subscribe_all(struct session *s, const struct sse_req *r)
+{
+	enum sub_policy policy;
+	struct csub *cs;
+	int i;
+
+	for (i = 0; i < r->n; i++) {
+		if (subs__find(s, r->filter[i], NULL))
+			continue;
+		policy = strncmp(r->filter[i], "market/", 7) ? POLICY_QUEUE : POLICY_CONFLATE;
+		cs = subs__add(s->a, s, r->filter[i], r->filter[i], policy);
+		if (!cs)
+			return -1;
+		cs->system = r->system[i];
+	}
+	return 0;
+}
+
+/* The messages to replay: every held message of the covered topics newer than since. */
+struct replay {
+	struct history *h;
+	const char *epoch; /* the client's adapter epoch when resuming, else NULL */
+	uint64_t since; /* gseq: only newer messages */
+	bool gap;
+	struct out_msg **scratch; /* history__collect: h->size + 1 slots */
+	struct out_msg **list;
+	size_t n, cap;
+	bool oom;
+};
+
+static void replay_topic(struct topic_hist *th, void *arg)
+{
+	struct replay *r = arg;
+	struct out_msg **grown;
+	unsigned i, n;
+
+	if (r->epoch && !history__can_resume_gseq(r->h, th, r->epoch, r->since))
+		r->gap = true;
+	n = history__collect(r->h, th, 0, r->scratch);
+	for (i = 0; i < n && !r->oom; i++) {
+		if (r->scratch[i]->gseq <= r->since)
+			continue;
+		if (r->n == r->cap) {
+			grown = realloc(r->list, (r->cap ? r->cap * 2 : 64) * sizeof(*grown));
+			if (!grown) {
+				r->oom = true;
+				return;
+			}
+			r->list = grown;
+			r->cap = r->cap ? r->cap * 2 : 64;
+		}
+		r->list[r->n++] = r->scratch[i];
+	}
+}
+
+static int by_gseq(const void *x, const void *y)
+{
+	const struct out_msg *a = *(struct out_msg *const *)x, *b = *(struct out_msg *const *)y;
+
+	return a->gseq < b->gseq ? -1 : a->gseq > b->gseq;
+}
+
+/*
+ * Reads Last-Event-ID (header, or ?last_event_id= since EventSource cannot set
+ * headers) and sets where the replay starts. Returns true if one was given.
+ * An id of another adapter run (or one that does not parse) means a gap and
+ * the full history.
+ */
+static bool resume_point(struct lws *wsi, struct replay *r, char *id, size_t idlen)
+{
+	char arg[96], *dash, *end;
+	const char *v;
+
+	id[0] = '\0';
+	if (lws_hdr_custom_copy(wsi, id, (int)idlen, "last-event-id:", 14) <= 0) {
+		v = lws_get_urlarg_by_name(wsi, "last_event_id=", arg, sizeof(arg));
+		snprintf(id, idlen, "%s", v ? v : "");
+	}
+	if (!id[0])
+		return false;
+	dash = strrchr(id, '-');
+	r->gap = true;
+	if (!dash || (size_t)(dash - id) != strlen(r->h->epoch) ||
+		strncmp(id, r->h->epoch, (size_t)(dash - id)))
+		return true;
+	r->since = strtoull(dash + 1, &end, 10);
+	if (*end || end == dash + 1) {
+		r->since = 0;
+		return true;
+	}
+	r->epoch = r->h->epoch;
+	r->gap = r->h->evicted_gseq > r->since;
+	return true;
+}
+
+static void send_connection(struct session *s, const struct sse_req *r)
+{
+	cJSON *obj = session__json_base("connection"), *topics;
+	int i;
+
+	if (!obj || !cJSON_AddStringToObject(obj, "status", "connected") ||
+		!cJSON_AddStringToObject(obj, "connection_id", s->conn_id) ||
+		!cJSON_AddStringToObject(obj, "user_id", s->id->sub) ||
+		!cJSON_AddNumberToObject(obj, "expires_at", (double)s->id->exp) ||
+		!(topics = cJSON_AddArrayToObject(obj, "topics"))) {
+		cJSON_Delete(obj);
+		return;
+	}
+	for (i = 0; i < r->n; i++) {
+		if (!cJSON_AddItemToArray(topics, cJSON_CreateString(r->filter[i]))) {
+			cJSON_Delete(obj);
+			return;
+		}
+	}
+	session__send_json(s, obj);
+}
+
+static void send_gap(struct session *s, const char *last_id)
+{
+	cJSON *obj = session__json_base("gap");
+
+	if (obj &&
+		(!cJSON_AddStringToObject(obj, "message", "some messages were lost") ||
+			!cJSON_AddStringToObject(obj, "last_event_id", last_id))) {
+		cJSON_Delete(obj);
+		return;
+	}
+	session__send_json(s, obj);
+}
+
+/*
+ * The first events: "connection", then "gap" if a resume cannot be filled,
+ * then the held messages of every covered topic in gseq order (so that the id
+ * of the last event received is a sound place to resume from). A replay
+ * bigger than the send queue keeps its newest part and counts as a gap.
+ */
+static int greet(struct lws *wsi, struct session *s, const struct sse_req *r)
+{
+	struct adapter *a = s->a;
+	struct replay rp = {.h = &a->hist};
+	size_t i, first = 0, qmax = (size_t)a->cfg.queue_max_messages;
+	char last_id[96];
+	bool resuming;
+	int f;
+
+	rp.scratch = calloc(a->hist.size + 2, sizeof(*rp.scratch));
+	if (!rp.scratch)
+		return -1;
+	resuming = resume_point(wsi, &rp, last_id, sizeof(last_id));
+	for (f = 0; f < r->n; f++)
+		history__foreach_match(&a->hist, r->filter[f], replay_topic, &rp);
+	free(rp.scratch);
+	if (rp.oom) {
+		free(rp.list);
+		return -1;
+	}
+	if (rp.n > 1)
+		qsort(rp.list, rp.n, sizeof(*rp.list), by_gseq);
+	if (rp.n > qmax) {
+		first = rp.n - qmax;
+		rp.gap = rp.gap || resuming;
+	}
+	send_connection(s, r);
+	if (resuming && rp.gap)
+		send_gap(s, last_id);
+	s->sse_last_gseq = rp.epoch ? rp.since : 0;
+	for (i = first; i < rp.n; i++) {
+		/* a topic matched by two filters was collected twice */
+		if (i > first && rp.list[i]->gseq == rp.list[i - 1]->gseq)
+			continue;
+		session__enqueue(s, rp.list[i]);
+	}
+	free(rp.list);
+	return 0;
+}
+
+/*
+ * Starts an SSE stream on this request: the token, the endpoint, the ACL, the
+ * subscriptions and the first events. The response headers go out in the
+ * first sse__writeable(). Returns 0, or an HTTP status with err set (nothing
+ * is left behind: the caller answers with a JSON error).
+ */
+int sse__handle(struct lws *wsi, struct session *s, const char *uri, char *err, size_t errlen)
+{
+	struct adapter *a = lws_context_user(lws_get_context(wsi));
+	struct rtg_identity *id = NULL;
+	struct sse_req *req;
+	int status;
+
+	if (a->stopping) {
+		snprintf(err, errlen, "shutting down; try again later");
+		return 503;
+	}
+	status = authenticate(a, wsi, &id, err, errlen);
+	if (status)
+		return status;
+	req = calloc(1, sizeof(*req));
+	status = req ? resolve(wsi, id->sub, uri, req, err, errlen) : 500;
+	if (status) {
+		rtg_identity_free(id);
+		goto out;
+	}
+	session__init(a, s, wsi, SESSION_SSE);
+	snprintf(s->path, sizeof(s->path), "%s", uri);
+	/* takes id (a fresh session cannot refuse it: no previous subject) */
+	if (session__set_identity(s, id))
+		status = 500;
+	if (!status)
+		status = check_access(s, req, err, errlen);
+	if (!status && (subscribe_all(s, req) || greet(wsi, s, req)))
+		status = 500;
+	if (status) {
+		session__cleanup(s);
+		goto out;
+	}
+	lws_set_timer_usecs(wsi, (lws_usec_t)a->cfg.sse_heartbeat * LWS_US_PER_SEC);
+	lws_callback_on_writable(wsi);
+out:
+	if (status == 500)
+		snprintf(err, errlen, "out of memory");
+	free(req);
+	return status;
+}
+
+/* ---- writing the stream ----------------------------------------------------------------- */
+
+/* One thread: one buffer to gather the events of a write. */
+static unsigned char chunk[LWS_PRE + CHUNK];
+
+/*
+ * From here the request is an open-ended stream without a timeout.
+ * lws_http_mark_sse() logs an error on h1, where it only does what follows.
+ */
+static void mark_stream(struct lws *wsi)
+{
+	if (lws_get_network_wsi(wsi) != wsi) {
+		lws_http_mark_sse(wsi);
+		return;
+	}
+	if (lws_http_headers_detach(wsi))
+		lwsl_info("sse: request headers not released\n");
+	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+}
+
+static int write_headers(struct session *s)
+{
+	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start;
+	unsigned char *end = buf + sizeof(buf) - 1;
+	struct lws *wsi = s->wsi;
+
+	if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "text/event-stream",
+		    LWS_ILLEGAL_HTTP_CONTENT_LEN, &p, end) ||
+		lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+			(const unsigned char *)"no-cache", 8, &p, end) ||
+		lws_add_http_header_by_name(wsi, (const unsigned char *)"x-accel-buffering:",
+			(const unsigned char *)"no", 2, &p, end) ||
+		lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ACCESS_CONTROL_ALLOW_ORIGIN,
+			(const unsigned char *)"*", 1, &p, end) ||
+		lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	mark_stream(wsi);
+	s->sse_phase = SSE_HEADERS;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/*
+ * The id: line of an event: data messages carry "<adapter epoch>-<gseq>"; the
+ * final auth_expired event repeats the last one, the place to resume from.
+ */
+static const char *event_id(const struct session *s, const struct out_msg *m, char *buf, size_t len)
+{
+	uint64_t gseq = m->gseq;
+
+	if (!gseq && !strcmp(m->type, "auth_expired"))
+		gseq = s->sse_last_gseq;
+	if (!gseq)
+		return NULL;
+	snprintf(buf, len, "%s-%llu", s->a->hist.epoch, (unsigned long long)gseq);
+	return buf;
+}
+
+static void written(struct session *s, const struct out_msg *m)
+{
+	if (m->gseq > s->sse_last_gseq)
+		s->sse_last_gseq = m->gseq;
+	s->sent++;
+	s->a->stats.messages_sent++;
+	session__pop(s);
+}
+
+/*
+ * Writes the retry hint (once), a due heartbeat and as many queued events as
+ * fit in one CHUNK. An event bigger than CHUNK goes alone, from its own buffer.
+ */
+static int write_events(struct session *s)
+{
+	char *out = (char *)chunk + LWS_PRE, id[64];
+	size_t n = 0, len;
+	unsigned char *ev;
+	struct out_msg *m;
+
+	if (s->sse_phase == SSE_HEADERS) {
+		n += (size_t)snprintf(out, CHUNK, "retry: %d\n\n", RETRY_MS);
+		s->sse_phase = SSE_LIVE;
+	}
+	if (s->sse_heartbeat_due) {
+		n += (size_t)snprintf(
+			out + n, CHUNK - n, ": heartbeat %lld\n\n", (long long)time(NULL));
+		s->sse_heartbeat_due = false;
+	}
+	while ((m = session__peek(s))) {
+		ev = msg__sse(m, event_id(s, m, id, sizeof(id)), &len);
+		if (!ev) {
+			session__pop(s); /* out of memory: lose this one rather than stall */
+			continue;
+		}
+		if (n + len > CHUNK && n)
+			break;
+		if (n + len > CHUNK) {
+			if (lws_write(s->wsi, ev + LWS_PRE, len, LWS_WRITE_HTTP) < (int)len)
+				return -1;
+			written(s, m);
+			break;
+		}
+		memcpy(out + n, ev + LWS_PRE, len);
+		n += len;
+		written(s, m);
+	}
+	if (n && lws_write(s->wsi, (unsigned char *)out, n, LWS_WRITE_HTTP) < (int)n)
+		return -1;
+	if (s->q_count || s->closing)
+		lws_callback_on_writable(s->wsi);
+	return 0;
+}
+
+/*
+ * Ends the stream. At shutdown (1001) a last "retry:" spreads the reconnects
+ * of all clients over RETRY_MS + 0..SHUTDOWN_JITTER_MS.
+ */
+static int end_stream(struct session *s)
+{
+	char *out = (char *)chunk + LWS_PRE;
+	unsigned int r = 0;
+	int n;
+
+	s->sse_phase = SSE_ENDED;
+	if (s->close_code == 1001) {
+		if (lws_get_random(s->a->ctx, &r, sizeof(r)) != sizeof(r))
+			r = (unsigned int)rand();
+		n = snprintf(out, CHUNK, "retry: %u\n\n", RETRY_MS + r % (SHUTDOWN_JITTER_MS + 1));
+		if (lws_write(s->wsi, (unsigned char *)out, (size_t)n, LWS_WRITE_HTTP) < n)
+			return -1;
+	}
+	return lws_http_transaction_completed(s->wsi) ? -1 : 0;
+}
+
+/*
+ * LWS_CALLBACK_HTTP_WRITEABLE of a stream: headers first, then events. A
+ * close for an expired token (4001) first flushes the queue, which ends with
+ * the auth_expired event; any other close ends the stream at once.
+ */
+int sse__writeable(struct session *s)
+{
+	switch (s->sse_phase) {
+	case SSE_NEW:
+		return s->closing ? -1 : write_headers(s);
+	case SSE_ENDED:
+		return -1;
+	default:
+		break;
+	}
+	if (s->closing && (s->close_code != 4001 || !s->q_count))
+		return end_stream(s);
+	return write_events(s);
+}
+
+/* LWS_CALLBACK_TIMER of a stream: a heartbeat is due; the timer re-arms. */
+void sse__heartbeat(struct session *s)
+{
+	if (!s->a || s->sse_phase == SSE_ENDED)
+		return;
+	s->sse_heartbeat_due = true;
+	lws_callback_on_writable(s->wsi);
+	lws_set_timer_usecs(s->wsi, (lws_usec_t)s->a->cfg.sse_heartbeat * LWS_US_PER_SEC);
+}

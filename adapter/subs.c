@@ -1,0 +1,339 @@
+/*
+ * subs.c - the subscription registry: which session wants which filter, and
+ * which filters the adapter subscribes to at the broker.
+ *
+ * Two indexes with reference counts, as Redis pubsub.c keeps them: filter ->
+ * client subscriptions (struct bsub, one broker subscription per distinct
+ * filter) and session -> its client subscriptions (struct csub). When several
+ * broker subscriptions match one topic the broker sends one copy per
+ * subscription; each carries the MQTT 5 subscription identifier it came
+ * through, and only the copy of the lowest-numbered matching subscription is
+ * used (subs__accept_copy). It does not decide who may subscribe (auth.c) nor
+ * write to sockets (session.c). lws thread only.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <mosquitto.h>
+
+#include "adapter.h"
+
+#define bsub_of_all(d) lws_container_of(d, struct bsub, in_all)
+#define csub_of_bsub(d) lws_container_of(d, struct csub, in_bsub)
+#define csub_of_sess(d) lws_container_of(d, struct csub, in_sess)
+
+void subs__init(struct subs *subs)
+{
+	memset(subs, 0, sizeof(*subs));
+}
+
+static bool topic_matches(const char *filter, const char *topic)
+{
+	bool match = false;
+
+	return mosquitto_topic_matches_sub(filter, topic, &match) == MOSQ_ERR_SUCCESS && match;
+}
+
+static void bsub_free(struct subs *subs, struct bsub *b)
+{
+	lws_dll2_remove(&b->in_all);
+	if (b->state != BSUB_DYING)
+		HASH_DEL(subs->by_filter, b);
+	free(b->filter);
+	free(b);
+}
+
+/* Finds or makes the broker subscription for filter, subscribing at the broker if new. */
+static struct bsub *bsub_get(struct adapter *a, const char *filter)
+{
+	struct subs *subs = &a->subs;
+	struct bsub *b = NULL;
+
+	HASH_FIND_STR(subs->by_filter, filter, b);
+	if (b)
+		return b;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->filter = strdup(filter);
+	if (!b->filter) {
+		free(b);
+		return NULL;
+	}
+	b->id = ++subs->next_id;
+	if (!b->id || b->id > 268435455u) /* the largest MQTT variable byte integer */
+		b->id = subs->next_id = 1;
+	b->state = BSUB_PENDING;
+	HASH_ADD_KEYPTR(hh, subs->by_filter, b->filter, strlen(b->filter), b);
+	lws_dll2_add_tail(&b->in_all, &subs->all);
+	if (bridge__up(a))
+		bridge__subscribe(a, b);
+	return b;
+}
+
+/*
+ * The last client left: unsubscribe at the broker. The entry stays in the
+ * "all" list as DYING until the UNSUBACK, because until then the broker may
+ * still deliver through it and the de-duplication must know about it.
+ */
+static void bsub_release(struct adapter *a, struct bsub *b)
+{
+	if (b->refs)
+		return;
+	if (!b->sent || !bridge__up(a)) {
+		bsub_free(&a->subs, b);
+		return;
+	}
+	HASH_DEL(a->subs.by_filter, b);
+	b->state = BSUB_DYING;
+	if (bridge__unsubscribe(a, b))
+		bsub_free(&a->subs, b);
+}
+
+struct csub *subs__add(struct adapter *a, struct session *s, const char *filter, const char *label,
+	enum sub_policy policy)
+{
+	struct csub *cs;
+	struct bsub *b;
+
+	cs = calloc(1, sizeof(*cs));
+	if (!cs)
+		return NULL;
+	cs->label = strdup(label ? label : filter);
+	b = cs->label ? bsub_get(a, filter) : NULL;
+	if (!b) {
+		free(cs->label);
+		free(cs);
+		return NULL;
+	}
+	cs->sess = s;
+	cs->bsub = b;
+	cs->policy = policy;
+	b->refs++;
+	lws_dll2_add_tail(&cs->in_bsub, &b->members);
+	lws_dll2_add_tail(&cs->in_sess, &s->subs);
+	return cs;
+}
+
+void subs__remove(struct adapter *a, struct csub *cs)
+{
+	struct bsub *b = cs->bsub;
+	size_t i;
+
+	lws_dll2_remove(&cs->in_bsub);
+	lws_dll2_remove(&cs->in_sess);
+	for (i = 0; i < cs->ntypes; i++)
+		free(cs->types[i]);
+	free(cs->types);
+	free(cs->owner);
+	free(cs->label);
+	free(cs);
+	b->refs--;
+	bsub_release(a, b);
+}
+
+/* Returns the session's subscription to filter (and label, when given), or NULL. */
+struct csub *subs__find(struct session *s, const char *filter, const char *label)
+{
+	struct lws_dll2 *d;
+	for (d = lws_dll2_get_head(&s->subs); d; d = d->next) {
+		struct csub *cs = csub_of_sess(d);
+
+		if (!strcmp(cs->bsub->filter, filter) && (!label || !strcmp(cs->label, label)))
+			return cs;
+	}
+	return NULL;
+}
+
+void subs__remove_all(struct adapter *a, struct session *s)
+{
+	struct lws_dll2 *d, *d1;
+	for (d = lws_dll2_get_head(&s->subs); d; d = d1) {
+		d1 = d->next;
+		subs__remove(a, csub_of_sess(d));
+	}
+}
+
+void subs__cleanup(struct adapter *a)
+{
+	struct lws_dll2 *d, *d1;
+	for (d = lws_dll2_get_head(&a->subs.all); d; d = d1) {
+		d1 = d->next;
+		bsub_free(&a->subs, bsub_of_all(d));
+	}
+}
+
+/* Does the subscription pass this message (notification types filter)? */
+static bool csub_accepts(const struct csub *cs, const struct out_msg *m)
+{
+	size_t i, n;
+
+	if (cs->owner) {
+		/* calc/<owner>~<id>/...: only the owner's calculations */
+		n = strlen(cs->owner);
+		if (strncmp(m->topic, "calc/", 5) || strncmp(m->topic + 5, cs->owner, n) ||
+			m->topic[5 + n] != '~')
+			return false;
+	}
+	if (!cs->types)
+		return true;
+	if (!m->ntype)
+		return false;
+	for (i = 0; i < cs->ntypes; i++) {
+		if (!strcmp(cs->types[i], m->ntype))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Queues m on every session with a subscription matching its topic, once per
+ * session however many of its filters match (the generation mark). The
+ * message was encoded once; sessions share it by reference.
+ */
+void subs__fanout(struct adapter *a, struct out_msg *m)
+{
+	struct lws_dll2 *d, *e;
+	uint64_t gen = ++a->subs.gen;
+
+	for (d = lws_dll2_get_head(&a->subs.all); d; d = d->next) {
+		struct bsub *b = bsub_of_all(d);
+
+		if (b->state == BSUB_DYING || !b->refs || !topic_matches(b->filter, m->topic))
+			continue;
+		for (e = lws_dll2_get_head(&b->members); e; e = e->next) {
+			struct csub *cs = csub_of_bsub(e);
+
+			if (cs->sess->gen == gen || !csub_accepts(cs, m))
+				continue;
+			cs->sess->gen = gen;
+			session__enqueue_policy(cs->sess, m, cs->policy);
+		}
+	}
+}
+
+/*
+ * Says whether this copy of a message is the one to use: the broker sends a
+ * copy through every matching subscription, each with its identifier, and
+ * only the lowest-numbered subscription that the broker had acknowledged (and
+ * not yet dropped) when it routed the message counts. SUBACK and UNSUBACK
+ * travel in order with the messages, so the "all" list mirrors what the
+ * broker had at that moment.
+ */
+bool subs__accept_copy(struct adapter *a, const char *topic, const uint32_t *ids, int nids)
+{
+	struct lws_dll2 *d;
+	int i;
+
+	if (nids <= 0)
+		return true;
+	for (d = lws_dll2_get_head(&a->subs.all); d; d = d->next) {
+		struct bsub *b = bsub_of_all(d);
+
+		if (b->state == BSUB_PENDING || !topic_matches(b->filter, topic))
+			continue;
+		for (i = 0; i < nids; i++) {
+			if (ids[i] == b->id)
+				return true;
+		}
+		return false;
+	}
+	return true;
+}
+
+void subs__on_suback(struct adapter *a, int mid)
+{
+	struct lws_dll2 *d;
+	for (d = lws_dll2_get_head(&a->subs.all); d; d = d->next) {
+		struct bsub *b = bsub_of_all(d);
+
+		if (b->state == BSUB_PENDING && b->sent && b->mid == mid) {
+			b->state = BSUB_LIVE;
+			return;
+		}
+	}
+}
+
+void subs__on_unsuback(struct adapter *a, int mid)
+{
+	struct lws_dll2 *d;
+	for (d = lws_dll2_get_head(&a->subs.all); d; d = d->next) {
+		struct bsub *b = bsub_of_all(d);
+
+		if (b->state == BSUB_DYING && b->mid == mid) {
+			bsub_free(&a->subs, b);
+			return;
+		}
+	}
+}
+
+/*
+ * A new broker connection starts with a clean session: forget the dying
+ * subscriptions and subscribe every needed filter again, in id order.
+ */
+void subs__on_broker_connect(struct adapter *a)
+{
+	struct lws_dll2 *d, *d1;
+	for (d = lws_dll2_get_head(&a->subs.all); d; d = d1) {
+		d1 = d->next;
+		struct bsub *b = bsub_of_all(d);
+
+		if (b->state == BSUB_DYING || !b->refs) {
+			bsub_free(&a->subs, b);
+			continue;
+		}
+		b->state = BSUB_PENDING;
+		b->sent = false;
+		bridge__subscribe(a, b);
+	}
+}
+
+void subs__on_broker_disconnect(struct adapter *a)
+{
+	struct lws_dll2 *d;
+	for (d = lws_dll2_get_head(&a->subs.all); d; d = d->next) {
+		struct bsub *b = bsub_of_all(d);
+
+		if (b->state != BSUB_DYING)
+			b->state = BSUB_PENDING;
+		b->sent = false;
+	}
+}
+
+/* Broker subscriptions the clients need (for /api/stats and tests). */
+unsigned subs__broker_count(const struct adapter *a)
+{
+	return HASH_COUNT(a->subs.by_filter);
+}
+
+/*
+ * After an ACL reload: ends every subscription of s that the new rules no
+ * longer allow, telling the client why. Subscriptions the adapter granted
+ * itself (calc progress) stay.
+ */
+void subs__recheck(struct adapter *a, struct session *s, const char *reason)
+{
+	struct lws_dll2 *d, *d1;
+	char why[128];
+
+	for (d = lws_dll2_get_head(&s->subs); d; d = d1) {
+		d1 = d->next;
+		struct csub *cs = csub_of_sess(d);
+		cJSON *msg;
+
+		if (cs->system ||
+			auth__allowed(
+				a, s, cs->bsub->filter, RTG_ACCESS_SUBSCRIBE, why, sizeof(why)))
+			continue;
+		msg = session__json_base("subscription");
+		if (msg) {
+			cJSON_AddStringToObject(msg, "action", "unsubscribed");
+			cJSON_AddStringToObject(msg, "topic", cs->bsub->filter);
+			if (strcmp(cs->label, cs->bsub->filter))
+				cJSON_AddStringToObject(msg, "channel", cs->label);
+			cJSON_AddStringToObject(msg, "reason", reason);
+			session__send_json(s, msg);
+		}
+		subs__remove(a, cs);
+	}
+}

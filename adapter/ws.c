@@ -1,0 +1,328 @@
+/*
+ * ws.c - the JSON WebSocket protocol: endpoints, authentication, frames in,
+ * dispatch of each message type, frames out.
+ *
+ * Endpoints: /ws, /api/ws, /ws/notifications (which subscribes the user's
+ * notifications) and /realtime/ws/{client_id}. The token comes with the
+ * upgrade (header, cookie, ?token=) or as a first {"type":"auth"} message
+ * within auth_timeout; a missing or bad token closes with 4001 and a reason.
+ * What each subscribe form means is in ws_subscribe.c. Writes happen only in
+ * LWS_CALLBACK_SERVER_WRITEABLE, one queued message per callback. lws thread
+ * only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapter.h"
+
+/* Per-session data of the WebSocket protocol. */
+struct pss_ws {
+	struct session s; /* first: lws hands us a pointer to the pss */
+	char *rx; /* a message being reassembled from fragments */
+	size_t rx_len;
+	bool greeted;
+};
+
+/* ---- endpoints and authentication ----------------------------------------------------- */
+
+static bool endpoint_ok(const char *path)
+{
+	return !strcmp(path, "/ws") || !strcmp(path, "/api/ws") ||
+		!strcmp(path, "/ws/notifications") ||
+		(!strncmp(path, "/realtime/ws/", 13) && path[13] && !strchr(path + 13, '/'));
+}
+
+static void greet(struct pss_ws *p)
+{
+	struct session *s = &p->s;
+	cJSON *obj = session__json_base("connection");
+
+	if (p->greeted || !obj) {
+		cJSON_Delete(obj);
+		return;
+	}
+	p->greeted = true;
+	cJSON_AddStringToObject(obj, "status", "connected");
+	cJSON_AddStringToObject(obj, "connection_id", s->conn_id);
+	cJSON_AddStringToObject(obj, "user_id", s->id->sub);
+	cJSON_AddNumberToObject(obj, "expires_at", (double)s->id->exp);
+	session__send_json(s, obj);
+	if (!strcmp(s->path, "/ws/notifications")) {
+		cJSON *sub = cJSON_CreateObject();
+
+		if (sub && cJSON_AddStringToObject(sub, "channel", "notifications"))
+			wsub__subscribe(s, "subscribe", sub, false);
+		cJSON_Delete(sub);
+	}
+}
+
+static void on_auth_timeout(struct lws_sorted_usec_list *sul)
+{
+	struct session *s = lws_container_of(sul, struct session, sul_expiry);
+
+	if (!s->id)
+		session__close(s, 4001, "authentication timeout: send {\"type\":\"auth\"} first");
+}
+
+/*
+ * Authenticates (or re-authenticates) with token. A bad first token closes
+ * the connection with 4001; a bad refresh is an error and the old token
+ * stays until it expires.
+ */
+static void authenticate(struct pss_ws *p, const char *token)
+{
+	struct session *s = &p->s;
+	struct rtg_identity *id = NULL;
+	enum rtg_err rc = auth__verify(s->a, token, &id);
+	bool refresh = s->id != NULL;
+	cJSON *obj;
+
+	if (rc != RTG_OK) {
+		if (!refresh) {
+			char reason[96];
+
+			snprintf(reason, sizeof(reason), "invalid token: %s", rtg_strerror(rc));
+			session__close(s, 4001, reason);
+		} else {
+			session__send_error(s, "token refresh refused: %s", rtg_strerror(rc));
+		}
+		return;
+	}
+	if (session__set_identity(s, id)) {
+		session__send_error(s, "token refresh refused: another subject");
+		return;
+	}
+	if (!refresh) {
+		greet(p);
+		return;
+	}
+	obj = session__json_base("auth");
+	if (obj) {
+		cJSON_AddStringToObject(obj, "status", "refreshed");
+		cJSON_AddStringToObject(obj, "user_id", s->id->sub);
+		cJSON_AddNumberToObject(obj, "expires_at", (double)s->id->exp);
+	}
+	session__send_json(s, obj);
+}
+
+static void on_established(struct lws *wsi, struct pss_ws *p)
+{
+	struct adapter *a = lws_context_user(lws_get_context(wsi));
+	char token[RTG_JWT_MAX_LEN + 1];
+
+	session__init(a, &p->s, wsi, SESSION_WS);
+	lws_hdr_copy(wsi, p->s.path, sizeof(p->s.path), WSI_TOKEN_GET_URI);
+	if (auth__token_from_request(wsi, token, sizeof(token))) {
+		authenticate(p, token);
+		explicit_bzero(token, sizeof(token));
+		return;
+	}
+	lws_sul_schedule(a->ctx, 0, &p->s.sul_expiry, on_auth_timeout,
+		(lws_usec_t)a->cfg.auth_timeout * LWS_US_PER_SEC);
+}
+
+/* ---- messages in ----------------------------------------------------------------------- */
+
+static void handle_ping(struct session *s)
+{
+	session__send_json(s, session__json_base("pong"));
+}
+
+static void handle_publish(struct session *s, const cJSON *msg)
+{
+	char err[256];
+	cJSON *obj;
+
+	if (wsub__publish(s, msg, err, sizeof(err))) {
+		session__send_error(s, "%s", err);
+		return;
+	}
+	obj = session__json_base("published");
+	if (obj)
+		cJSON_AddStringToObject(
+			obj, "topic", cJSON_GetObjectItemCaseSensitive(msg, "topic")->valuestring);
+	session__send_json(s, obj);
+}
+
+static void handle_calculate(struct session *s, const cJSON *msg)
+{
+	char id[128], err[256];
+	cJSON *obj;
+
+	if (wsub__start_calc(s, msg, id, sizeof(id), err, sizeof(err))) {
+		session__send_error(s, "%s", err);
+		return;
+	}
+	obj = session__json_base("calculation_accepted");
+	if (obj)
+		cJSON_AddStringToObject(obj, "calculation_id", id);
+	session__send_json(s, obj);
+}
+
+static const char *const subscribe_types[] = {
+	"subscribe", "subscribe_symbol", "join_room", "subscribe_notifications"};
+static const char *const unsubscribe_types[] = {
+	"unsubscribe", "unsubscribe_symbol", "leave_room", "unsubscribe_notifications"};
+
+static bool in_list(const char *type, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!strcmp(type, list[i]))
+			return true;
+	}
+	return false;
+}
+
+/* Dispatches one complete client message. Every refusal is an error reply. */
+static void handle_message(struct pss_ws *p, const char *text, size_t len)
+{
+	struct session *s = &p->s;
+	const cJSON *type, *token;
+	cJSON *msg;
+
+	s->received++;
+	s->a->stats.messages_received++;
+	msg = cJSON_ParseWithLength(text, len);
+	if (!msg) {
+		session__send_error(s, "malformed JSON");
+		return;
+	}
+	type = cJSON_GetObjectItemCaseSensitive(msg, "type");
+	if (!cJSON_IsObject(msg) || !cJSON_IsString(type)) {
+		session__send_error(s, "a message must be a JSON object with a string \"type\"");
+	} else if (!strcmp(type->valuestring, "auth")) {
+		token = cJSON_GetObjectItemCaseSensitive(msg, "token");
+		if (cJSON_IsString(token))
+			authenticate(p, token->valuestring);
+		else
+			session__send_error(s, "auth needs a string \"token\"");
+	} else if (!s->id) {
+		session__send_error(s, "not authenticated: send {\"type\":\"auth\",\"token\":...}");
+	} else if (!strcmp(type->valuestring, "ping")) {
+		handle_ping(s);
+	} else if (in_list(type->valuestring, subscribe_types, 4)) {
+		wsub__subscribe(s, type->valuestring, msg, false);
+	} else if (in_list(type->valuestring, unsubscribe_types, 4)) {
+		wsub__subscribe(s, type->valuestring, msg, true);
+	} else if (!strcmp(type->valuestring, "publish")) {
+		handle_publish(s, msg);
+	} else if (!strcmp(type->valuestring, "calculate")) {
+		handle_calculate(s, msg);
+	} else {
+		session__send_error(s, "unknown message type '%.64s'", type->valuestring);
+	}
+	cJSON_Delete(msg);
+}
+
+/*
+ * Reassembles fragments up to max_message_size. A bigger message closes the
+ * connection with 1009; a binary message is refused with an error.
+ */
+static int on_receive(struct lws *wsi, struct pss_ws *p, const void *in, size_t len)
+{
+	size_t max = (size_t)p->s.a->cfg.max_message_size;
+	char *grown;
+
+	if (p->s.closing)
+		return 0;
+	if (p->rx_len + len > max) {
+		session__close(&p->s, 1009, "message too big");
+		return 0;
+	}
+	grown = realloc(p->rx, p->rx_len + len + 1);
+	if (!grown)
+		return -1;
+	p->rx = grown;
+	memcpy(p->rx + p->rx_len, in, len);
+	p->rx_len += len;
+	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+		return 0;
+	if (lws_frame_is_binary(wsi))
+		session__send_error(&p->s, "binary messages are not supported: send JSON text");
+	else
+		handle_message(p, p->rx, p->rx_len);
+	free(p->rx);
+	p->rx = NULL;
+	p->rx_len = 0;
+	return 0;
+}
+
+/* ---- frames out ------------------------------------------------------------------------ */
+
+static int on_writeable(struct lws *wsi, struct pss_ws *p)
+{
+	struct session *s = &p->s;
+	struct out_msg *m;
+
+	if (s->closing) {
+		lws_close_reason(wsi, (enum lws_close_status)s->close_code,
+			(unsigned char *)s->close_reason, strlen(s->close_reason));
+		return -1;
+	}
+	m = session__peek(s);
+	if (!m)
+		return 0;
+	if (lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len)
+		return -1;
+	s->sent++;
+	s->a->stats.messages_sent++;
+	session__pop(s);
+	if (s->q_count)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int callback_ws(
+	struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct pss_ws *p = user;
+	char path[128];
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) > 0 &&
+			endpoint_ok(path))
+			return 0;
+		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "no WebSocket endpoint here");
+		return -1;
+	case LWS_CALLBACK_ESTABLISHED:
+		on_established(wsi, p);
+		return 0;
+	case LWS_CALLBACK_RECEIVE:
+		return on_receive(wsi, p, in, len);
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return on_writeable(wsi, p);
+	case LWS_CALLBACK_CLOSED:
+		session__cleanup(&p->s);
+		free(p->rx);
+		p->rx = NULL;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+const struct lws_protocols ws__protocol = {
+	.name = "rtg-ws",
+	.callback = callback_ws,
+	.per_session_data_size = sizeof(struct pss_ws),
+	.rx_buffer_size = 0,
+};
+
+/*
+ * Shutdown: every session closes, WebSockets with 1001 ("going away"), SSE
+ * streams after a final retry hint with jitter (sse.c).
+ */
+void ws__shutdown_all(struct adapter *a)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&a->sessions)) {
+		struct session *s = lws_container_of(d, struct session, in_all);
+
+		s->closing = false;
+		session__close(s, 1001, "server shutting down");
+	}
+	lws_end_foreach_dll(d);
+}

@@ -1,0 +1,758 @@
+/*
+ * test_history.c - unit tests for the adapter's outgoing messages (msg.c) and
+ * its per-topic history (history.c): encoding, SSE form, reference counts,
+ * sequence numbers, epochs, bounds, retained values and resumability.
+ *
+ * Encodings are checked as exact JSON text through tables. Each history test
+ * gets its history from new_hist(), freed by the teardown even when an
+ * assertion fails. Leaks and use-after-free are not asserted here: run the
+ * binary under valgrind or build it with -fsanitize=address,undefined.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+
+#include "history.h"
+#include "msg.h"
+
+/* The wrapper msg__from_mqtt("t", ..., "e", 7, ...) gives a non-object payload X. */
+#define WRAP(x) "{\"type\":\"message\",\"topic\":\"t\",\"seq\":7,\"epoch\":\"e\",\"payload\":" x "}"
+#define FFFD "\xEF\xBF\xBD"
+
+struct encode_case {
+	const char *payload;
+	size_t len;
+	const char *want;
+};
+
+#define CASE(p, w)                  \
+	{                           \
+		p, sizeof(p) - 1, w \
+	}
+
+/* ==== Helpers ================================================================================= */
+
+static struct out_msg *encode(const char *payload)
+{
+	struct out_msg *m = msg__from_mqtt("t", payload, strlen(payload), "e", 7, 42, false);
+
+	assert_non_null(m);
+	return m;
+}
+
+/* Encodes each payload and checks the exact text, that it parses, and the raw copy. */
+static void encode_table(const struct encode_case *cases, size_t n)
+{
+	struct out_msg *m;
+	cJSON *obj;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		m = msg__from_mqtt("t", cases[i].payload, cases[i].len, "e", 7, 42, false);
+		assert_non_null(m);
+		if (strcmp(MSG_TEXT(m), cases[i].want) != 0)
+			fail_msg("case %zu encoded as %s, expected %s", i, MSG_TEXT(m),
+				cases[i].want);
+		assert_int_equal(m->len, strlen(cases[i].want));
+		obj = cJSON_ParseWithLength(MSG_TEXT(m), m->len);
+		if (!obj)
+			fail_msg("case %zu is not JSON: %s", i, MSG_TEXT(m));
+		cJSON_Delete(obj);
+		assert_int_equal(m->payload_len, cases[i].len);
+		assert_memory_equal(m->payload, cases[i].payload, cases[i].len);
+		msg__unref(m);
+	}
+}
+
+static void sse_helper(struct out_msg *m, const char *id, const char *want)
+{
+	size_t len = 99;
+	unsigned char *p = msg__sse(m, id, &len);
+
+	assert_non_null(p);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(p + LWS_PRE, want, len);
+	assert_int_equal(p[LWS_PRE + len], '\0');
+}
+
+/* A history of the given bounds, freed by free_hist() after the test. */
+static struct history *new_hist(void **state, unsigned size, unsigned max_topics)
+{
+	struct history *h = calloc(1, sizeof(*h));
+
+	assert_non_null(h);
+	*state = h;
+	assert_int_equal(history__init(h, size, max_topics), 0);
+	return h;
+}
+
+static int free_hist(void **state)
+{
+	if (*state)
+		history__cleanup(*state);
+	free(*state);
+	return 0;
+}
+
+static struct out_msg *append(
+	struct history *h, const char *topic, const char *payload, bool retained)
+{
+	bool dup = true;
+	struct out_msg *m = history__append(h, topic, payload, strlen(payload), retained, &dup);
+
+	assert_false(dup);
+	assert_non_null(m);
+	return m;
+}
+
+static struct topic_hist *append_n(struct history *h, const char *topic, int n)
+{
+	while (n-- > 0)
+		append(h, topic, "x", false);
+	return history__find(h, topic);
+}
+
+/* Collects th and checks the seqs of what comes out, oldest first. */
+static void collect_helper(const struct history *h, const struct topic_hist *th, uint64_t since,
+	const uint64_t *want, unsigned nwant)
+{
+	struct out_msg *out[16];
+	unsigned i, n;
+
+	assert_true(h->size + 1 <= 16);
+	n = history__collect(h, th, since, out);
+	if (n != nwant)
+		fail_msg("collect since %llu gave %u messages, expected %u",
+			(unsigned long long)since, n, nwant);
+	for (i = 0; i < n; i++) {
+		if (out[i]->seq != want[i])
+			fail_msg("collect slot %u has seq %llu, expected %llu", i,
+				(unsigned long long)out[i]->seq, (unsigned long long)want[i]);
+	}
+}
+
+struct match_seen {
+	char names[256];
+	unsigned n;
+};
+
+static void note_match(struct topic_hist *th, void *arg)
+{
+	struct match_seen *seen = arg;
+
+	strcat(seen->names, "|");
+	strcat(seen->names, th->topic);
+	seen->n++;
+}
+
+static void match_helper(struct history *h, const char *filter, unsigned n, const char *has)
+{
+	struct match_seen seen = {"", 0};
+
+	history__foreach_match(h, filter, note_match, &seen);
+	if (seen.n != n || (has && !strstr(seen.names, has)))
+		fail_msg("'%s' matched %u topics (%s), expected %u with %s", filter, seen.n,
+			seen.names, n, has ? has : "-");
+}
+
+/* ==== msg: encoding =========================================================================== */
+
+static void test_msg_object_payload_gets_topic_seq_and_epoch(void **state)
+{
+	static const struct encode_case cases[] = {
+		CASE("{\"price\":1.5}",
+			"{\"price\":1.5,\"topic\":\"t\",\"seq\":7,\"epoch\":\"e\"}"),
+		CASE(" {} ", "{\"topic\":\"t\",\"seq\":7,\"epoch\":\"e\"}"),
+	};
+	struct out_msg *m = encode("{}");
+
+	(void)state;
+	encode_table(cases, sizeof(cases) / sizeof(cases[0]));
+	assert_int_equal(m->seq, 7);
+	assert_int_equal(m->gseq, 42);
+	assert_string_equal(m->topic, "t");
+	assert_false(m->retained);
+	msg__unref(m);
+}
+
+static void test_msg_existing_topic_seq_and_epoch_are_replaced(void **state)
+{
+	/* duplicate keys too: JSON.parse keeps the last one, so every copy must go */
+	static const struct encode_case cases[] = {
+		CASE("{\"topic\":\"x\",\"seq\":99,\"seq\":98,\"epoch\":1,\"a\":[1]}",
+			"{\"a\":[1],\"topic\":\"t\",\"seq\":7,\"epoch\":\"e\"}"),
+	};
+
+	(void)state;
+	encode_table(cases, 1);
+}
+
+static void test_msg_non_object_json_is_wrapped_with_the_parsed_value(void **state)
+{
+	static const struct encode_case cases[] = {
+		CASE("42", WRAP("42")),
+		CASE(" [1, 2,3] \n", WRAP("[1,2,3]")),
+		CASE("\"hi\"", WRAP("\"hi\"")),
+		CASE("true", WRAP("true")),
+		CASE("null", WRAP("null")),
+	};
+
+	(void)state;
+	encode_table(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void test_msg_non_json_payload_is_wrapped_as_a_string(void **state)
+{
+	static const struct encode_case cases[] = {
+		CASE("hello world", WRAP("\"hello world\"")),
+		CASE("12abc", WRAP("\"12abc\"")), /* cJSON alone would stop after 12 */
+		CASE("{\"a\":1} x", WRAP("\"{\\\"a\\\":1} x\"")),
+		CASE("line1\nline2", WRAP("\"line1\\nline2\"")),
+		CASE("", WRAP("\"\"")),
+	};
+
+	(void)state;
+	encode_table(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void test_msg_invalid_utf8_is_replaced_and_the_output_parses(void **state)
+{
+	static const struct encode_case cases[] = {
+		CASE("a\x80", WRAP("\"a" FFFD "\"")), /* stray continuation */
+		CASE("b\xC0\xAF", WRAP("\"b" FFFD FFFD "\"")), /* overlong '/' */
+		CASE("c\xED\xA0\x80", WRAP("\"c" FFFD FFFD FFFD "\"")), /* surrogate */
+		CASE("d\xE2\x82", WRAP("\"d" FFFD FFFD "\"")), /* cut short */
+		CASE("e\xF4\x90\x80\x80", WRAP("\"e" FFFD FFFD FFFD FFFD "\"")), /* > U+10FFFF */
+		CASE("a\0b", WRAP("\"a" FFFD "b\"")), /* NUL would cut a C string short */
+		/* a JSON object with a bad string is not parsed: wrapped as text instead */
+		CASE("{\"k\":\"\xFF\"}", WRAP("\"{\\\"k\\\":\\\"" FFFD "\\\"}\"")),
+	};
+
+	(void)state;
+	encode_table(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void test_msg_valid_multibyte_utf8_is_kept(void **state)
+{
+	static const struct encode_case cases[] = {
+		CASE("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80",
+			WRAP("\"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\"")),
+		CASE("{\"k\":\"\xC3\xA9\"}",
+			"{\"k\":\"\xC3\xA9\",\"topic\":\"t\",\"seq\":7,\"epoch\":\"e\"}"),
+	};
+
+	(void)state;
+	encode_table(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void test_msg_empty_payload_is_an_empty_string(void **state)
+{
+	struct out_msg *m = msg__from_mqtt("t", NULL, 0, "e", 7, 9, true);
+
+	(void)state;
+	assert_non_null(m);
+	assert_string_equal(MSG_TEXT(m), WRAP("\"\""));
+	assert_int_equal(m->payload_len, 0);
+	assert_true(m->retained);
+	msg__unref(m);
+}
+
+static void test_msg_type_and_notification_type_are_read(void **state)
+{
+	struct out_msg *m = encode("{\"type\":\"notification\",\"notification_type\":\"balance\"}");
+
+	(void)state;
+	assert_string_equal(m->type, "notification");
+	assert_string_equal(m->ntype, "balance");
+	msg__unref(m);
+}
+
+static void test_msg_type_defaults_to_message_and_notification_type_to_null(void **state)
+{
+	struct out_msg *a = encode("{\"type\":7,\"notification_type\":false}");
+	struct out_msg *b = encode("{\"type\":\"\"}");
+	struct out_msg *c = encode("[1]");
+
+	(void)state;
+	assert_string_equal(a->type, "message");
+	assert_null(a->ntype);
+	assert_string_equal(b->type, "message");
+	assert_string_equal(c->type, "message");
+	assert_null(c->ntype);
+	msg__unref(a);
+	msg__unref(b);
+	msg__unref(c);
+}
+
+static void test_msg_from_json_prints_the_object_and_reads_its_type(void **state)
+{
+	cJSON *obj = cJSON_Parse("{\"type\":\"pong\",\"timestamp\":1}");
+	struct out_msg *m;
+
+	(void)state;
+	assert_non_null(obj);
+	m = msg__from_json(obj);
+	cJSON_Delete(obj); /* the caller still owns it */
+	assert_non_null(m);
+	assert_string_equal(MSG_TEXT(m), "{\"type\":\"pong\",\"timestamp\":1}");
+	assert_int_equal(m->len, strlen(MSG_TEXT(m)));
+	assert_string_equal(m->type, "pong");
+	assert_null(m->topic);
+	assert_int_equal(m->seq + m->gseq, 0);
+	assert_null(msg__from_json(NULL));
+	msg__unref(m);
+}
+
+/* ==== msg: SSE and references ================================================================= */
+
+static void test_msg_sse_form_is_exact_with_an_id_and_built_once(void **state)
+{
+	struct out_msg *m = encode("{\"type\":\"tick\"}");
+	const char *want = "id: abc-42\nevent: tick\ndata: "
+			   "{\"type\":\"tick\",\"topic\":\"t\",\"seq\":7,\"epoch\":\"e\"}\n\n";
+
+	(void)state;
+	sse_helper(m, "abc-42", want);
+	sse_helper(m, "other", want); /* a later id is ignored */
+	msg__unref(m);
+}
+
+static void test_msg_sse_form_is_exact_without_an_id(void **state)
+{
+	cJSON *obj = cJSON_Parse("{\"type\":\"pong\"}");
+	struct out_msg *m = msg__from_json(obj);
+
+	(void)state;
+	cJSON_Delete(obj);
+	assert_non_null(m);
+	sse_helper(m, NULL, "event: pong\ndata: {\"type\":\"pong\"}\n\n");
+	msg__unref(m);
+}
+
+static void test_msg_sse_event_name_and_id_never_contain_newlines(void **state)
+{
+	struct out_msg *m = encode("{\"type\":\"a\\r\\ndata: evil\\n\"}");
+
+	(void)state;
+	sse_helper(m, "1\n2",
+		"id: 1_2\nevent: a__data: evil_\ndata: "
+		"{\"type\":\"a\\r\\ndata: evil\\n\",\"topic\":\"t\",\"seq\":7,\"epoch\":\"e\"}\n\n");
+	msg__unref(m);
+}
+
+static void test_msg_refcount_frees_at_zero(void **state)
+{
+	struct out_msg *m = encode("{}");
+	size_t len;
+
+	(void)state;
+	assert_ptr_equal(msg__ref(m), m);
+	assert_int_equal(m->refs, 2);
+	assert_non_null(msg__sse(m, "1", &len)); /* freed with the rest */
+	msg__unref(m);
+	assert_int_equal(m->refs, 1);
+	msg__unref(m); /* valgrind / ASan report a leak or a double free here */
+	msg__unref(NULL);
+}
+
+/* ==== history: numbering and epochs =========================================================== */
+
+static void test_history_init_rejects_bad_sizes(void **state)
+{
+	struct history h;
+
+	(void)state;
+	assert_int_equal(history__init(&h, 10, 0), -1);
+	assert_int_equal(history__init(&h, HISTORY_SIZE_MAX + 1, 10), -1);
+	assert_int_equal(history__init(&h, 0, 1), 0);
+	history__cleanup(&h);
+}
+
+static void test_history_adapter_epoch_is_eight_hex_digits(void **state)
+{
+	struct history *h = new_hist(state, 4, 4);
+
+	assert_int_equal(strlen(h->epoch), 8);
+	assert_int_equal(strspn(h->epoch, "0123456789abcdef"), 8);
+}
+
+static void test_history_seq_is_contiguous_per_topic_from_one(void **state)
+{
+	struct history *h = new_hist(state, 4, 10);
+	uint64_t i;
+
+	for (i = 1; i <= 10; i++) {
+		assert_int_equal(append(h, "a", "1", false)->seq, i);
+		assert_int_equal(append(h, "b", "1", false)->seq, i);
+	}
+	assert_int_equal(history__find(h, "a")->last_seq, 10);
+	assert_null(history__find(h, "c"));
+}
+
+static void test_history_gseq_is_global_across_topics(void **state)
+{
+	struct history *h = new_hist(state, 4, 10);
+
+	assert_int_equal(append(h, "a", "1", false)->gseq, 1);
+	assert_int_equal(append(h, "b", "1", false)->gseq, 2);
+	assert_int_equal(append(h, "a", "1", false)->gseq, 3);
+	assert_int_equal(h->gseq, 3);
+	assert_int_equal(history__find(h, "a")->last_gseq, 3);
+	assert_int_equal(history__find(h, "b")->last_gseq, 2);
+}
+
+static void test_history_epochs_differ_between_topics(void **state)
+{
+	struct history *h = new_hist(state, 4, 10);
+	struct out_msg *m;
+
+	append(h, "a", "1", false);
+	m = append(h, "b", "1", false);
+	assert_string_not_equal(history__find(h, "a")->epoch, history__find(h, "b")->epoch);
+	assert_memory_equal(history__find(h, "a")->epoch, h->epoch, 8);
+	assert_non_null(strstr(MSG_TEXT(m), history__find(h, "b")->epoch));
+}
+
+static void test_history_epochs_differ_between_two_inits(void **state)
+{
+	struct history *h1 = new_hist(state, 4, 10), h2;
+
+	assert_int_equal(history__init(&h2, 4, 10), 0);
+	assert_string_not_equal(h1->epoch, h2.epoch);
+	append(h1, "a", "1", false);
+	append(&h2, "a", "1", false);
+	assert_string_not_equal(history__find(h1, "a")->epoch, history__find(&h2, "a")->epoch);
+	history__cleanup(&h2);
+}
+
+/* ==== history: bounds ========================================================================= */
+
+static void test_history_ring_drops_the_oldest_and_records_dropped_gseq(void **state)
+{
+	static const uint64_t want[] = {3, 4, 5};
+	struct history *h = new_hist(state, 3, 10);
+	struct topic_hist *th;
+
+	append(h, "a", "1", false); /* gseq 1 */
+	append(h, "b", "1", false); /* gseq 2 */
+	th = append_n(h, "a", 2); /* gseq 3, 4 */
+	assert_int_equal(th->dropped_gseq, 0);
+	append_n(h, "a", 2); /* gseq 5, 6: drop seq 1 (gseq 1), then seq 2 (gseq 3) */
+	assert_int_equal(th->count, 3);
+	assert_int_equal(th->dropped_gseq, 3);
+	collect_helper(h, th, 0, want, 3);
+}
+
+static void test_history_ring_grows_and_keeps_order_past_its_first_allocation(void **state)
+{
+	static const uint64_t want[] = {16, 17, 18, 19, 20, 21, 22, 23, 24, 25};
+	struct history *h = new_hist(state, 10, 10);
+	struct topic_hist *th = append_n(h, "a", 25);
+
+	assert_int_equal(th->count, 10);
+	assert_int_equal(th->cap, 10);
+	assert_int_equal(th->dropped_gseq, 15);
+	collect_helper(h, th, 0, want, 10);
+}
+
+static void test_history_max_topics_evicts_the_least_recently_updated(void **state)
+{
+	struct history *h = new_hist(state, 4, 3);
+
+	append_n(h, "a", 1); /* gseq 1 */
+	append_n(h, "b", 1); /* gseq 2 */
+	append_n(h, "c", 1); /* gseq 3 */
+	append_n(h, "a", 1); /* gseq 4: b is now the least recently updated */
+	append_n(h, "d", 1); /* gseq 5: evicts b */
+	assert_null(history__find(h, "b"));
+	assert_non_null(history__find(h, "a"));
+	assert_non_null(history__find(h, "c"));
+	assert_int_equal(h->ntopics, 3);
+	assert_int_equal(h->evicted_gseq, 2);
+	assert_int_equal(h->evicted_topics, 1);
+	append_n(h, "e", 1); /* evicts c (gseq 3) */
+	assert_null(history__find(h, "c"));
+	assert_int_equal(h->evicted_gseq, 3);
+	assert_int_equal(h->evicted_topics, 2);
+}
+
+static void test_history_forgotten_topic_comes_back_with_a_new_epoch_from_seq_one(void **state)
+{
+	struct history *h = new_hist(state, 4, 1);
+	char old_epoch[32];
+
+	strcpy(old_epoch, append_n(h, "a", 2)->epoch);
+	append_n(h, "b", 1); /* evicts a */
+	assert_int_equal(append(h, "a", "3", false)->seq, 1);
+	assert_string_not_equal(history__find(h, "a")->epoch, old_epoch);
+}
+
+static void test_history_size_zero_keeps_retained_values_only(void **state)
+{
+	struct history *h = new_hist(state, 0, 10);
+	struct out_msg *out[1], *m = append(h, "a", "plain", false);
+	struct topic_hist *th = history__find(h, "a");
+
+	/* nothing else holds it, yet it stays valid until the next append */
+	assert_memory_equal(m->payload, "plain", 5);
+	assert_int_equal(history__collect(h, th, 0, out), 0);
+	m = append(h, "a", "kept", true);
+	assert_int_equal(th->count, 0);
+	assert_ptr_equal(th->retained, m);
+	assert_int_equal(history__collect(h, th, 0, out), 1);
+	assert_ptr_equal(out[0], m);
+	append(h, "a", "later", false);
+	assert_int_equal(th->dropped_gseq, 3); /* every message leaves the ring at once */
+	assert_int_equal(history__collect(h, th, 0, out), 1);
+}
+
+/* ==== history: retained values ================================================================ */
+
+static void test_history_retained_duplicate_is_ignored_without_consuming_a_seq(void **state)
+{
+	struct history *h = new_hist(state, 4, 10);
+	struct topic_hist *th;
+	bool dup = false;
+
+	append(h, "a", "v1", true);
+	th = history__find(h, "a");
+	assert_null(history__append(h, "a", "v1", 2, true, &dup));
+	assert_true(dup);
+	assert_null(history__append(h, "a", "v1", 2, true, NULL));
+	assert_int_equal(th->last_seq, 1);
+	assert_int_equal(h->gseq, 1);
+	assert_int_equal(th->count, 1);
+	assert_int_equal(append(h, "a", "v2", true)->seq, 2);
+}
+
+static void test_history_same_payload_without_retain_flag_is_not_a_duplicate(void **state)
+{
+	struct history *h = new_hist(state, 4, 10);
+
+	append(h, "a", "v1", true);
+	assert_int_equal(append(h, "a", "v1", false)->seq, 2);
+}
+
+static void test_history_retained_value_is_collected_first_when_not_in_the_ring(void **state)
+{
+	static const uint64_t in_ring[] = {1, 2};
+	static const uint64_t out_of_ring[] = {1, 2, 3};
+	struct history *h = new_hist(state, 2, 10);
+	struct topic_hist *th;
+
+	append(h, "a", "r", true);
+	th = append_n(h, "a", 1);
+	collect_helper(h, th, 0, in_ring, 2); /* still in the ring: once, in place */
+	append_n(h, "a", 1); /* pushes the retained value out of the ring */
+	assert_int_equal(th->retained->seq, 1);
+	collect_helper(h, th, 0, out_of_ring, 3);
+}
+
+static void test_history_empty_retained_message_clears_the_retained_value(void **state)
+{
+	static const uint64_t want[] = {1, 2};
+	struct history *h = new_hist(state, 4, 10);
+	struct topic_hist *th;
+
+	append(h, "a", "r", true);
+	assert_int_equal(append(h, "a", "", true)->seq, 2);
+	th = history__find(h, "a");
+	assert_null(th->retained);
+	collect_helper(h, th, 0, want, 2);
+	/* an empty retained message with nothing retained is recorded, not a duplicate */
+	assert_int_equal(append(h, "a", "", true)->seq, 3);
+}
+
+/* ==== history: collect, resume, match ========================================================= */
+
+static void test_history_collect_since_gives_only_newer_messages(void **state)
+{
+	static const uint64_t want[] = {4, 5};
+	struct history *h = new_hist(state, 4, 10);
+	struct topic_hist *th;
+	struct out_msg *out[5];
+
+	append(h, "a", "r", true);
+	th = append_n(h, "a", 4);
+	collect_helper(h, th, 3, want, 2); /* the retained value is not resent */
+	assert_int_equal(history__collect(h, th, 5, out), 0);
+	assert_int_equal(history__collect(h, NULL, 0, out), 0);
+}
+
+static void test_history_can_resume_within_the_ring_in_the_same_epoch(void **state)
+{
+	struct history *h = new_hist(state, 3, 10);
+	struct topic_hist *th = append_n(h, "a", 5); /* the ring holds 3, 4, 5 */
+
+	assert_true(history__can_resume(th, th->epoch, 5));
+	assert_true(history__can_resume(th, th->epoch, 3));
+	assert_true(history__can_resume(th, th->epoch, 2)); /* needs 3..5: all held */
+}
+
+static void test_history_cannot_resume_across_a_gap(void **state)
+{
+	struct history *h = new_hist(state, 3, 10);
+	struct topic_hist *th = append_n(h, "a", 5);
+
+	assert_false(history__can_resume(th, th->epoch, 1)); /* needs 2: dropped */
+	assert_false(history__can_resume(th, th->epoch, 0));
+}
+
+static void test_history_cannot_resume_from_another_epoch(void **state)
+{
+	struct history *h = new_hist(state, 3, 10);
+	struct topic_hist *th = append_n(h, "a", 1);
+
+	assert_false(history__can_resume(th, "deadbeef-1", 1));
+	assert_false(history__can_resume(th, NULL, 1));
+	assert_false(history__can_resume(NULL, th->epoch, 1));
+}
+
+static void test_history_cannot_resume_from_a_future_seq(void **state)
+{
+	struct history *h = new_hist(state, 3, 10);
+	struct topic_hist *th = append_n(h, "a", 1);
+
+	assert_false(history__can_resume(th, th->epoch, 2));
+}
+
+static void test_history_can_resume_at_the_last_seq_with_an_empty_ring(void **state)
+{
+	struct history *h = new_hist(state, 0, 10);
+	struct topic_hist *th = append_n(h, "a", 2);
+
+	assert_true(history__can_resume(th, th->epoch, 2));
+	assert_false(history__can_resume(th, th->epoch, 1));
+}
+
+/* a(gseq 1), b(2), a(3), a(4) with a ring of 2: a's gseq 1 is dropped. */
+static struct history *gseq_setup(void **state, struct topic_hist **a, struct topic_hist **b)
+{
+	struct history *h = new_hist(state, 2, 10);
+
+	append_n(h, "a", 1);
+	*b = append_n(h, "b", 1);
+	*a = append_n(h, "a", 2);
+	assert_int_equal((*a)->dropped_gseq, 1);
+	return h;
+}
+
+static void test_history_can_resume_gseq_when_nothing_newer_was_dropped(void **state)
+{
+	struct topic_hist *a, *b;
+	struct history *h = gseq_setup(state, &a, &b);
+
+	assert_true(history__can_resume_gseq(h, a, h->epoch, 1));
+	assert_true(history__can_resume_gseq(h, a, h->epoch, 4));
+	assert_true(history__can_resume_gseq(h, b, h->epoch, 0));
+	assert_true(history__can_resume_gseq(h, NULL, h->epoch, 0)); /* unknown topic */
+}
+
+static void test_history_cannot_resume_gseq_past_a_dropped_message(void **state)
+{
+	struct topic_hist *a, *b;
+	struct history *h = gseq_setup(state, &a, &b);
+
+	assert_false(history__can_resume_gseq(h, a, h->epoch, 0));
+}
+
+static void test_history_cannot_resume_gseq_from_another_adapter_epoch(void **state)
+{
+	struct topic_hist *a, *b;
+	struct history *h = gseq_setup(state, &a, &b);
+
+	assert_false(history__can_resume_gseq(h, NULL, "00000000x", 4));
+	assert_false(history__can_resume_gseq(h, b, NULL, 4));
+}
+
+static void test_history_cannot_resume_gseq_from_a_future_position(void **state)
+{
+	struct topic_hist *a, *b;
+	struct history *h = gseq_setup(state, &a, &b);
+
+	assert_false(history__can_resume_gseq(h, b, h->epoch, 5));
+}
+
+static void test_history_foreach_match_follows_mqtt_wildcards(void **state)
+{
+	struct history *h = new_hist(state, 2, 10);
+
+	append_n(h, "market/AAPL", 1);
+	append_n(h, "market/MSFT", 1);
+	append_n(h, "market/AAPL/depth", 1);
+	append_n(h, "notifications/u1", 1);
+	append_n(h, "$SYS/load", 1);
+	match_helper(h, "market/+", 2, "|market/MSFT");
+	match_helper(h, "market/+/depth", 1, "|market/AAPL/depth");
+	match_helper(h, "market/#", 3, "|market/AAPL/depth");
+	match_helper(h, "#", 4, NULL); /* "#" does not match $SYS topics */
+	match_helper(h, "notifications/u1", 1, "|notifications/u1");
+	match_helper(h, "other/#", 0, NULL);
+}
+
+static void test_history_cleanup_twice_is_harmless(void **state)
+{
+	struct history *h = new_hist(state, 2, 10);
+
+	append(h, "a", "r", true);
+	history__cleanup(h); /* and again in the teardown */
+}
+
+#define HIST_TEST(f) cmocka_unit_test_teardown(f, free_hist)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_msg_object_payload_gets_topic_seq_and_epoch),
+		cmocka_unit_test(test_msg_existing_topic_seq_and_epoch_are_replaced),
+		cmocka_unit_test(test_msg_non_object_json_is_wrapped_with_the_parsed_value),
+		cmocka_unit_test(test_msg_non_json_payload_is_wrapped_as_a_string),
+		cmocka_unit_test(test_msg_invalid_utf8_is_replaced_and_the_output_parses),
+		cmocka_unit_test(test_msg_valid_multibyte_utf8_is_kept),
+		cmocka_unit_test(test_msg_empty_payload_is_an_empty_string),
+		cmocka_unit_test(test_msg_type_and_notification_type_are_read),
+		cmocka_unit_test(test_msg_type_defaults_to_message_and_notification_type_to_null),
+		cmocka_unit_test(test_msg_from_json_prints_the_object_and_reads_its_type),
+		cmocka_unit_test(test_msg_sse_form_is_exact_with_an_id_and_built_once),
+		cmocka_unit_test(test_msg_sse_form_is_exact_without_an_id),
+		cmocka_unit_test(test_msg_sse_event_name_and_id_never_contain_newlines),
+		cmocka_unit_test(test_msg_refcount_frees_at_zero),
+		cmocka_unit_test(test_history_init_rejects_bad_sizes),
+		HIST_TEST(test_history_adapter_epoch_is_eight_hex_digits),
+		HIST_TEST(test_history_seq_is_contiguous_per_topic_from_one),
+		HIST_TEST(test_history_gseq_is_global_across_topics),
+		HIST_TEST(test_history_epochs_differ_between_topics),
+		HIST_TEST(test_history_epochs_differ_between_two_inits),
+		HIST_TEST(test_history_ring_drops_the_oldest_and_records_dropped_gseq),
+		HIST_TEST(test_history_ring_grows_and_keeps_order_past_its_first_allocation),
+		HIST_TEST(test_history_max_topics_evicts_the_least_recently_updated),
+		HIST_TEST(test_history_forgotten_topic_comes_back_with_a_new_epoch_from_seq_one),
+		HIST_TEST(test_history_size_zero_keeps_retained_values_only),
+		HIST_TEST(test_history_retained_duplicate_is_ignored_without_consuming_a_seq),
+		HIST_TEST(test_history_same_payload_without_retain_flag_is_not_a_duplicate),
+		HIST_TEST(test_history_retained_value_is_collected_first_when_not_in_the_ring),
+		HIST_TEST(test_history_empty_retained_message_clears_the_retained_value),
+		HIST_TEST(test_history_collect_since_gives_only_newer_messages),
+		HIST_TEST(test_history_can_resume_within_the_ring_in_the_same_epoch),
+		HIST_TEST(test_history_cannot_resume_across_a_gap),
+		HIST_TEST(test_history_cannot_resume_from_another_epoch),
+		HIST_TEST(test_history_cannot_resume_from_a_future_seq),
+		HIST_TEST(test_history_can_resume_at_the_last_seq_with_an_empty_ring),
+		HIST_TEST(test_history_can_resume_gseq_when_nothing_newer_was_dropped),
+		HIST_TEST(test_history_cannot_resume_gseq_past_a_dropped_message),
+		HIST_TEST(test_history_cannot_resume_gseq_from_another_adapter_epoch),
+		HIST_TEST(test_history_cannot_resume_gseq_from_a_future_position),
+		HIST_TEST(test_history_foreach_match_follows_mqtt_wildcards),
+		HIST_TEST(test_history_cleanup_twice_is_harmless),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
