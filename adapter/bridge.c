@@ -66,7 +66,7 @@ static void on_disconnect(
 
 	(void)mosq;
 	(void)props;
-	if (a->bridge.state == BRIDGE_UP)
+	if (a->bridge.state == BRIDGE_UP && !a->stopping)
 		lwsl_warn("bridge: disconnected from the broker (%d)\n", rc);
 	a->bridge.state = BRIDGE_DOWN;
 	a->bridge.disconnects++;
@@ -169,6 +169,12 @@ static int adopt_socket(struct adapter *a)
 	return 0;
 }
 
+static int set_credentials(struct adapter *a);
+
+/*
+ * One connection attempt. The token file is read again each time, so an
+ * operator can replace an expiring adapter token without a restart.
+ */
 static void try_connect(struct lws_sorted_usec_list *sul)
 {
 	struct adapter *a = lws_container_of(sul, struct adapter, bridge.sul_reconnect);
@@ -176,6 +182,10 @@ static void try_connect(struct lws_sorted_usec_list *sul)
 
 	if (a->stopping || a->bridge.state != BRIDGE_DOWN || a->bridge.wsi)
 		return;
+	if (set_credentials(a)) {
+		schedule_reconnect(a);
+		return;
+	}
 	a->bridge.state = BRIDGE_CONNECTING;
 	if (a->bridge.connects + a->bridge.disconnects == 0)
 		rc = mosquitto_connect(
@@ -304,25 +314,34 @@ static int load_token(struct adapter *a, char **sub)
 	return *sub ? 0 : -1;
 }
 
-int bridge__init(struct adapter *a)
+/* Reads the token file and hands the token (and its subject) to libmosquitto. */
+static int set_credentials(struct adapter *a)
 {
-	char *sub = NULL, idbuf[64];
-	const char *cid = a->cfg.mqtt_client_id;
+	char *sub = NULL;
 	int rc = -1;
 
+	if (load_token(a, &sub) == 0 &&
+		mosquitto_username_pw_set(a->bridge.mosq, sub, a->bridge.token) == MOSQ_ERR_SUCCESS)
+		rc = 0;
+	free(sub);
+	return rc;
+}
+
+int bridge__init(struct adapter *a)
+{
+	const char *cid = a->cfg.mqtt_client_id;
+	char idbuf[64];
+
 	mosquitto_lib_init();
-	if (load_token(a, &sub))
-		goto out;
 	if (!cid) {
 		snprintf(idbuf, sizeof(idbuf), "rtg-adapter-%s", a->hist.epoch);
 		cid = idbuf;
 	}
 	a->bridge.mosq = mosquitto_new(cid, true, a);
-	if (!a->bridge.mosq)
-		goto out;
-	if (mosquitto_int_option(a->bridge.mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5) ||
-		mosquitto_username_pw_set(a->bridge.mosq, sub, a->bridge.token))
-		goto out;
+	if (!a->bridge.mosq ||
+		mosquitto_int_option(a->bridge.mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5) ||
+		set_credentials(a))
+		return -1;
 	mosquitto_connect_v5_callback_set(a->bridge.mosq, on_connect);
 	mosquitto_disconnect_v5_callback_set(a->bridge.mosq, on_disconnect);
 	mosquitto_message_v5_callback_set(a->bridge.mosq, on_message);
@@ -331,10 +350,7 @@ int bridge__init(struct adapter *a)
 	a->bridge.state = BRIDGE_DOWN;
 	lws_sul_schedule(a->ctx, 0, &a->bridge.sul_reconnect, try_connect, 1);
 	lws_sul_schedule(a->ctx, 0, &a->bridge.sul_misc, on_misc_timer, LWS_US_PER_SEC);
-	rc = 0;
-out:
-	free(sub);
-	return rc;
+	return 0;
 }
 
 void bridge__cleanup(struct adapter *a)

@@ -235,12 +235,33 @@ struct topic_hist *history__find(struct history *h, const char *topic)
 	return th;
 }
 
-/* Returns true if a retained message repeats the topic's current retained value. */
-static bool is_duplicate(const struct topic_hist *th, const void *payload, size_t len)
+static bool same_payload(const struct out_msg *m, const void *payload, size_t len)
 {
-	const struct out_msg *r = th ? th->retained : NULL;
+	return m && m->payload_len == len && (len == 0 || !memcmp(m->payload, payload, len));
+}
 
-	return r && r->payload_len == len && (len == 0 || !memcmp(r->payload, payload, len));
+/*
+ * Returns true if a retained message repeats what the topic already holds:
+ * its retained value, or its newest message. The broker re-sends retained
+ * values on every new subscription; and a retained publish that arrived live
+ * came without the retain flag (no "retain as published"), so only its
+ * payload can recognise it. In that case the newest message becomes the
+ * retained value.
+ */
+static bool is_duplicate(struct topic_hist *th, const void *payload, size_t len)
+{
+	struct out_msg *newest;
+
+	if (!th)
+		return false;
+	if (same_payload(th->retained, payload, len))
+		return true;
+	newest = th->count ? ring_at(th, th->count - 1) : NULL;
+	if (!len || !same_payload(newest, payload, len))
+		return false;
+	msg__unref(th->retained);
+	th->retained = msg__ref(newest);
+	return true;
 }
 
 /*

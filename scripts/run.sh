@@ -3,9 +3,9 @@
 #
 # Installs what is missing, builds, creates a development JWT secret under
 # run/ on first use, starts mosquitto with the rtg_auth plugin on
-# 127.0.0.1:1883 (persistence in run/mosquitto/) and every other service that
-# exists, prints tokens and ready-to-paste client commands, and on Ctrl-C stops
-# every process it started. Logs go to run/*.log.
+# 127.0.0.1:1883 (persistence in run/mosquitto/) and the adapter on port 8000,
+# prints tokens and ready-to-paste client commands, and on Ctrl-C stops every
+# process it started. Logs go to run/*.log.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,19 +48,41 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 
+# The adapter: its own token (role gateway), re-read on every reconnect.
+(umask 077 && build/rtg-token --sub adapter --roles gateway --ttl 2592000 \
+	--secret-file "$RUN/jwt_secret" >"$RUN/adapter_token")
+if (exec 3<>/dev/tcp/127.0.0.1/8000) 2>/dev/null; then
+	echo "run: something already listens on 127.0.0.1:8000; stop it first" >&2
+	exit 1
+fi
+build/rtg-adapter --http-port 8000 --mqtt-port 1883 --mqtt-token-file "$RUN/adapter_token" \
+	--jwt-secret-file "$RUN/jwt_secret" --acl-file "$ROOT/acl/acl.conf" \
+	--static-dir "$ROOT/static" >"$RUN/adapter.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do
+	grep -q '^listening ' "$RUN/adapter.log" 2>/dev/null && break
+	kill -0 "${PIDS[1]}" 2>/dev/null || { cat "$RUN/adapter.log" >&2; exit 1; }
+	sleep 0.1
+done
+
 TOKEN=$(build/rtg-token --sub alice --secret-file "$RUN/jwt_secret" --ttl 86400)
 OPS=$(build/rtg-token --sub ops --roles ops --secret-file "$RUN/jwt_secret" --ttl 86400)
 cat <<EOF
 
-The broker is up on 127.0.0.1:1883 with JWT auth and the ACL in acl/acl.conf.
-(The WebSocket adapter, simulators and dashboard on port 8000 come with the
-next milestones; see the README.)
+The stack is up:
+  broker   mqtt://127.0.0.1:1883  (JWT auth and the ACL in acl/acl.conf)
+  adapter  http://localhost:8000  (WebSocket /ws, SSE /sse/..., HTTP /api/...)
+(The simulators and the dashboard come with the next milestone; see the README.)
+
+Dashboard (when static/ exists): http://localhost:8000/?token=$TOKEN
 
 Demo user alice (24 h token):
+  build/rtg-sub -p 8000 --token '$TOKEN' '{"type":"subscribe","channel":"market_data"}'
+  curl -N -H 'Authorization: Bearer $TOKEN' http://localhost:8000/sse/market-updates
   mosquitto_sub -h 127.0.0.1 -p 1883 -u alice -P '$TOKEN' -t 'market/#' -t 'user/alice/#' -v
 Ops (publish anything):
-  mosquitto_pub -h 127.0.0.1 -p 1883 -u ops -P '$OPS' -t market/AAPL -m '{"price":1}' -r
+  mosquitto_pub -h 127.0.0.1 -p 1883 -u ops -P '$OPS' -t market/AAPL -m '{"type":"price_update","ticker":"AAPL","price":189.5}' -r
 
-Logs: run/mosquitto.log.  Ctrl-C stops everything.
+Logs: run/mosquitto.log, run/adapter.log.  Ctrl-C stops everything.
 EOF
 wait "${PIDS[0]}"
