@@ -59,7 +59,7 @@ $(TOKEN): $(B)/obj/tools/rtg_token.o $(COMMON_LIB)
 # ---- adapter/: the WebSocket / SSE / HTTP gateway ------------------------------
 ADAPTER_SRC := adapter/main.c adapter/config.c adapter/msg.c adapter/history.c adapter/subs.c \
 	adapter/session.c adapter/bridge.c adapter/auth.c adapter/ws.c adapter/ws_subscribe.c \
-	adapter/sse.c adapter/http.c adapter/stats.c
+	adapter/sse.c adapter/http.c adapter/http_api.c adapter/stats.c
 ADAPTER_OBJ := $(ADAPTER_SRC:%.c=$(B)/obj/%.o)
 ADAPTER := $(B)/rtg-adapter
 ADAPTER_CFLAGS := -Icommon -Iadapter $(LWS_CFLAGS) $(MOSQ_CFLAGS) $(CJSON_CFLAGS) $(JWT_CFLAGS)
@@ -79,7 +79,9 @@ $(B)/obj/clients/%.o: clients/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(ADAPTER_CFLAGS) -MMD -MP -c $< -o $@
 
-$(SUB): $(B)/obj/clients/rtg_sub.o
+SUB_OBJ := $(B)/obj/clients/rtg_sub.o $(B)/obj/clients/sub_ws.o $(B)/obj/clients/sub_sse.o
+
+$(SUB): $(SUB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LWS_LIBS) $(CJSON_LIBS)
 
 # ---- tests/unit: cmocka, one binary per common/ module -----------------------
@@ -91,9 +93,15 @@ $(B)/obj/tests/%.o: tests/unit/%.c
 	$(CC) $(CFLAGS) $(COMMON_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP -c $< -o $@
 
 # Unit tests of adapter modules link the module objects they test.
-ADAPTER_UNIT_TESTS := $(B)/tests/test_history $(B)/tests/test_config
+ADAPTER_UNIT_TESTS := $(B)/tests/test_msg $(B)/tests/test_history $(B)/tests/test_config \
+	$(B)/tests/test_config_errors
 
-$(B)/obj/tests/test_history.o $(B)/obj/tests/test_config.o: CFLAGS += $(ADAPTER_CFLAGS)
+$(B)/obj/tests/test_msg.o $(B)/obj/tests/test_history.o $(B)/obj/tests/test_config.o \
+	$(B)/obj/tests/test_config_errors.o: CFLAGS += $(ADAPTER_CFLAGS)
+
+$(B)/tests/test_msg: $(B)/obj/tests/test_msg.o $(B)/obj/adapter/msg.o $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(ADAPTER_LIBS)
 
 $(B)/tests/test_history: $(B)/obj/tests/test_history.o $(B)/obj/adapter/history.o \
 		$(B)/obj/adapter/msg.o $(COMMON_LIB)
@@ -101,6 +109,10 @@ $(B)/tests/test_history: $(B)/obj/tests/test_history.o $(B)/obj/adapter/history.
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(ADAPTER_LIBS)
 
 $(B)/tests/test_config: $(B)/obj/tests/test_config.o $(B)/obj/adapter/config.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+$(B)/tests/test_config_errors: $(B)/obj/tests/test_config_errors.o $(B)/obj/adapter/config.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 

@@ -2,12 +2,12 @@
  * rtg_sub.c - rtg-sub, a command-line client of the adapter in the manner of
  * mosquitto_sub: it opens a WebSocket (or an SSE stream with --sse), sends the
  * MESSAGE arguments and prints everything received as one JSON line each.
- * With --reconnect it comes back with backoff and asks to resume each topic
- * subscription from the last position seen ("since").
+ * This file has main, the options, the lws context, the output, the
+ * connection lifecycle (connect, backoff, finish) and the exit codes; the
+ * WebSocket mode is sub_ws.c's, the SSE mode sub_sse.c's.
  *
- * It does not speak TLS, and it understands no more of the protocol than
- * "since" needs. One thread: all of it runs in the lws event loop except the
- * signal handler, which only sets a flag and wakes the loop.
+ * It does not speak TLS. One thread: all of it runs in the lws event loop
+ * except the signal handler, which only sets a flag and wakes the loop.
  */
 #include <errno.h>
 #include <signal.h>
@@ -17,65 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-#include <libwebsockets.h>
-
-#define RTG_SUB_MAX_MESSAGE (16u * 1024 * 1024) /* a WS message, an SSE line or event */
-#define RTG_SUB_MAX_BODY (1024u * 1024) /* an HTTP error body (truncated beyond) */
-#define RTG_SUB_MAX_TOPICS 10000 /* positions remembered for "since" */
-#define RTG_SUB_EXIT_CLOSED 4
-#define RTG_SUB_EXIT_TIMEOUT 27 /* mosquitto_sub's status for -W */
-
-struct sub_opts {
-	const char *host, *path, *token, *token_file, *last_event_id;
-	int port, count, wait_s;
-	bool sse, quiet, auth_message, reconnect, debug;
-	const char **headers; /* "Name: value" */
-	int nheaders;
-	const char **messages;
-	int nmessages;
-	char *token_buf; /* the --token-file contents */
-};
-
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-/* The last message seen on one topic: what "since" resumes from. */
-struct position {
-	char *topic;
-	cJSON *epoch; /* NULL until a message with an epoch was seen */
-	double seq;
-};
-
-struct sub {
-	struct sub_opts o;
-	struct lws_context *ctx;
-	struct lws *wsi;
-	lws_sorted_usec_list_t sul_connect, sul_wait, sul_grace;
-	char *path; /* the request path, with ?token= when it goes there */
-	/* this connection */
-	bool live; /* between connect and its end, which is handled once */
-	bool established; /* the WebSocket is open */
-	bool greeting_pending; /* the next message is the connection's first */
-	bool close_seen; /* the server's close frame was reported */
-	int next_out; /* the next MESSAGE to send; -1: the auth message */
-	int status; /* HTTP status of the response */
-	int close_code; /* what finish() closes the WebSocket with */
-	struct buf rx; /* partial WS message, SSE lines, or an error body */
-	struct buf ev_data; /* the SSE event being built */
-	char *ev_id, *ev_event;
-	/* across connections */
-	int printed, exit_code;
-	bool done;
-	unsigned backoff_ms;
-	long retry_ms; /* the SSE "retry:" value, 0 if none */
-	char *last_id; /* the SSE id to resume from */
-	struct position *pos; /* sorted by topic */
-	size_t npos, cappos;
-	bool pos_full_warned;
-};
+#include "sub.h"
 
 static volatile sig_atomic_t interrupted;
 static struct lws_context *signal_ctx;
@@ -308,7 +250,7 @@ static int build_path(struct sub *s)
 
 /* ==== Output ================================================================================== */
 
-static int buf_append(struct buf *b, const void *data, size_t n, size_t max)
+int sub__buf_append(struct buf *b, const void *data, size_t n, size_t max)
 {
 	char *p;
 	size_t cap;
@@ -343,7 +285,7 @@ static void stop_waiting(lws_sorted_usec_list_t *sul)
  * next WRITEABLE sends the close frame; the main loop waits for the close, at
  * most a second); an SSE stream is just dropped.
  */
-static void finish(struct sub *s, int exit_code)
+void sub__finish(struct sub *s, int exit_code)
 {
 	s->done = true;
 	s->exit_code = exit_code;
@@ -356,7 +298,7 @@ static void finish(struct sub *s, int exit_code)
 }
 
 /* Prints @text as one line: as received, unless it spans lines (then compacted). */
-static void print_text(const char *text, size_t len)
+void sub__print_text(const char *text, size_t len)
 {
 	cJSON *j = NULL;
 	char *flat = NULL;
@@ -375,7 +317,7 @@ static void print_text(const char *text, size_t len)
 	cJSON_Delete(j);
 }
 
-static void print_json(cJSON *obj)
+void sub__print_json(cJSON *obj)
 {
 	char *text = obj ? cJSON_PrintUnformatted(obj) : NULL;
 
@@ -383,22 +325,22 @@ static void print_json(cJSON *obj)
 		fprintf(stderr, "rtg-sub: out of memory\n");
 		return;
 	}
-	print_text(text, strlen(text));
+	sub__print_text(text, strlen(text));
 	cJSON_free(text);
 }
 
-/* Counts a printed line. Returns -1 when -C is reached (finish() then closes), else 0. */
-static int count_line(struct sub *s)
+/* Counts a printed line. Returns -1 when -C is reached (sub__finish() then closes), else 0. */
+int sub__count_line(struct sub *s)
 {
 	s->printed++;
 	if (!s->o.count || s->printed < s->o.count)
 		return 0;
-	finish(s, 0);
+	sub__finish(s, 0);
 	return -1;
 }
 
 /* Reports the end of the connection: on stderr, and on stdout for scripts. */
-static void report_close(int code, const char *reason)
+void sub__report_close(int code, const char *reason)
 {
 	cJSON *obj = cJSON_CreateObject();
 
@@ -413,448 +355,8 @@ static void report_close(int code, const char *reason)
 		fprintf(stderr, "rtg-sub: out of memory\n");
 		return;
 	}
-	print_json(obj);
+	sub__print_json(obj);
 	cJSON_Delete(obj);
-}
-
-/* ==== Positions for "since" =================================================================== */
-
-/* Says whether MQTT @topic matches @filter ('+' one level, '#' the rest, '$' topics apart). */
-static bool topic_matches(const char *f, const char *t)
-{
-	if ((*f == '+' || *f == '#') && *t == '$')
-		return false;
-	for (;;) {
-		if (*f == '#')
-			return true;
-		if (*f == '+') {
-			f++;
-			while (*t && *t != '/')
-				t++;
-		} else {
-			while (*f && *f != '/' && *f == *t) {
-				f++;
-				t++;
-			}
-			if ((*f && *f != '/') || (*t && *t != '/'))
-				return false;
-		}
-		if (!*f || !*t)
-			return !*f ? !*t : !strcmp(f, "/#");
-		f++;
-		t++;
-	}
-}
-
-/* Finds @topic's position, adding it when @add (unless the table is full). NULL if none. */
-static struct position *position_of(struct sub *s, const char *topic, bool add)
-{
-	size_t lo = 0, hi = s->npos, mid;
-	struct position *p;
-	int cmp;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		cmp = strcmp(s->pos[mid].topic, topic);
-		if (!cmp)
-			return &s->pos[mid];
-		if (cmp < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!add || s->npos >= RTG_SUB_MAX_TOPICS) {
-		if (add && !s->pos_full_warned)
-			fprintf(stderr, "rtg-sub: over %d topics: no \"since\" for more\n",
-				RTG_SUB_MAX_TOPICS);
-		s->pos_full_warned |= add;
-		return NULL;
-	}
-	if (s->npos == s->cappos) {
-		p = realloc(s->pos, (s->cappos ? 2 * s->cappos : 64) * sizeof(*p));
-		if (!p)
-			return NULL;
-		s->pos = p;
-		s->cappos = s->cappos ? 2 * s->cappos : 64;
-	}
-	p = &s->pos[lo];
-	memmove(p + 1, p, (s->npos - lo) * sizeof(*p));
-	memset(p, 0, sizeof(*p));
-	p->topic = strdup(topic);
-	if (!p->topic) {
-		memmove(p, p + 1, (s->npos - lo) * sizeof(*p));
-		return NULL;
-	}
-	s->npos++;
-	return p;
-}
-
-/* Remembers the position of one message {"topic":..,"epoch":..,"seq":..}. */
-static void remember_one(struct sub *s, const cJSON *msg)
-{
-	const cJSON *topic = cJSON_GetObjectItemCaseSensitive(msg, "topic");
-	const cJSON *seq = cJSON_GetObjectItemCaseSensitive(msg, "seq");
-	const cJSON *epoch = cJSON_GetObjectItemCaseSensitive(msg, "epoch");
-	struct position *p;
-	cJSON *copy;
-
-	if (!cJSON_IsString(topic) || !cJSON_IsNumber(seq) || !epoch)
-		return;
-	p = position_of(s, topic->valuestring, true);
-	if (!p)
-		return;
-	if (p->epoch && cJSON_Compare(p->epoch, epoch, true)) {
-		if (seq->valuedouble > p->seq)
-			p->seq = seq->valuedouble;
-		return;
-	}
-	/* A new epoch: the adapter restarted that topic's history; start over. */
-	copy = cJSON_Duplicate(epoch, true);
-	if (!copy)
-		return;
-	cJSON_Delete(p->epoch);
-	p->epoch = copy;
-	p->seq = seq->valuedouble;
-}
-
-/* Remembers positions from a message and from the messages of a "history" reply. */
-static void remember_positions(struct sub *s, const cJSON *msg)
-{
-	const cJSON *list = cJSON_GetObjectItemCaseSensitive(msg, "messages"), *m;
-
-	remember_one(s, msg);
-	cJSON_ArrayForEach(m, list) {
-		remember_one(s, m);
-	}
-}
-
-static cJSON *position_json(const struct position *p)
-{
-	cJSON *obj = cJSON_CreateObject(), *epoch = cJSON_Duplicate(p->epoch, true);
-
-	if (!obj || !epoch || !cJSON_AddItemToObject(obj, "epoch", epoch)) {
-		cJSON_Delete(epoch);
-		cJSON_Delete(obj);
-		return NULL;
-	}
-	if (!cJSON_AddNumberToObject(obj, "seq", p->seq)) {
-		cJSON_Delete(obj);
-		return NULL;
-	}
-	return obj;
-}
-
-/*
- * Builds "since" for a subscription to @filter: {"epoch":E,"seq":N} for a
- * plain topic seen before, {"<topic>":{"epoch":E,"seq":N},...} over the topics
- * seen that a wildcard filter matches. NULL when nothing was seen (or no memory).
- */
-static cJSON *since_for(struct sub *s, const char *filter)
-{
-	struct position *p;
-	cJSON *map, *one;
-	size_t i;
-
-	if (!strpbrk(filter, "+#")) {
-		p = position_of(s, filter, false);
-		return p && p->epoch ? position_json(p) : NULL;
-	}
-	map = cJSON_CreateObject();
-	for (i = 0; map && i < s->npos; i++) {
-		p = &s->pos[i];
-		if (!p->epoch || !topic_matches(filter, p->topic))
-			continue;
-		one = position_json(p);
-		if (!one || !cJSON_AddItemToObject(map, p->topic, one)) {
-			cJSON_Delete(one);
-			cJSON_Delete(map);
-			return NULL;
-		}
-	}
-	if (map && !map->child) {
-		cJSON_Delete(map);
-		map = NULL;
-	}
-	return map;
-}
-
-/* ==== SSE ===================================================================================== */
-
-static void sse_reset_event(struct sub *s)
-{
-	free(s->ev_id);
-	free(s->ev_event);
-	s->ev_id = s->ev_event = NULL;
-	s->ev_data.len = 0;
-}
-
-/*
- * Prints the event built so far as {"id":..,"event":..,"data":..} (the event
- * stream spec: no data lines, no event). Returns -1 when -C is reached.
- */
-static int sse_dispatch(struct sub *s)
-{
-	cJSON *obj, *data;
-	int rc = 0;
-
-	if (!s->ev_data.len) {
-		sse_reset_event(s);
-		return 0;
-	}
-	s->ev_data.p[--s->ev_data.len] = '\0'; /* the last data line's '\n' */
-	data = cJSON_ParseWithOpts(s->ev_data.p, NULL, true);
-	if (!data)
-		data = cJSON_CreateString(s->ev_data.p);
-	obj = cJSON_CreateObject();
-	if (!obj || !data || (s->ev_id && !cJSON_AddStringToObject(obj, "id", s->ev_id)) ||
-		!cJSON_AddStringToObject(obj, "event", s->ev_event ? s->ev_event : "message") ||
-		!cJSON_AddItemToObject(obj, "data", data)) {
-		cJSON_Delete(data);
-		fprintf(stderr, "rtg-sub: out of memory\n");
-	} else {
-		print_json(obj);
-		rc = count_line(s);
-	}
-	cJSON_Delete(obj);
-	sse_reset_event(s);
-	return rc;
-}
-
-static int replace_str(char **dst, const char *v)
-{
-	char *copy = strdup(v);
-
-	if (!copy)
-		return -1;
-	free(*dst);
-	*dst = copy;
-	return 0;
-}
-
-/* Handles one line of the stream (without its end). Returns -1 to stop reading. */
-static int sse_line(struct sub *s, char *line, size_t n)
-{
-	char *colon = memchr(line, ':', n), *v = colon ? colon + 1 : line + n;
-
-	if (n == 0)
-		return sse_dispatch(s);
-	if (line[0] == ':') /* a comment: heartbeats */
-		return 0;
-	if (colon)
-		*colon = '\0';
-	if (*v == ' ')
-		v++;
-	if (!strcmp(line, "data")) {
-		if (buf_append(&s->ev_data, v, strlen(v), RTG_SUB_MAX_MESSAGE) ||
-			buf_append(&s->ev_data, "\n", 1, RTG_SUB_MAX_MESSAGE))
-			goto too_big;
-	} else if (!strcmp(line, "event")) {
-		if (replace_str(&s->ev_event, v))
-			goto too_big;
-	} else if (!strcmp(line, "id")) {
-		if (replace_str(&s->ev_id, v) || replace_str(&s->last_id, v))
-			goto too_big;
-	} else if (!strcmp(line, "retry") && v[0] && strspn(v, "0123456789") == strlen(v)) {
-		s->retry_ms = strtol(v, NULL, 10);
-	}
-	return 0;
-too_big:
-	fprintf(stderr, "rtg-sub: SSE event over %u bytes or out of memory\n", RTG_SUB_MAX_MESSAGE);
-	finish(s, 1);
-	return -1;
-}
-
-/*
- * Feeds bytes of the stream: whole lines (ended by LF or CRLF) are handled,
- * the rest waits in s->rx for the next read. Returns -1 to close.
- */
-static int sse_feed(struct sub *s, const char *in, size_t len)
-{
-	size_t start = 0, n;
-	char *nl;
-
-	if (buf_append(&s->rx, in, len, RTG_SUB_MAX_MESSAGE)) {
-		fprintf(stderr, "rtg-sub: SSE line over %u bytes\n", RTG_SUB_MAX_MESSAGE);
-		finish(s, 1);
-		return -1;
-	}
-	while (!s->done && (nl = memchr(s->rx.p + start, '\n', s->rx.len - start))) {
-		n = (size_t)(nl - (s->rx.p + start));
-		*nl = '\0';
-		if (n && s->rx.p[start + n - 1] == '\r')
-			s->rx.p[start + --n] = '\0';
-		if (sse_line(s, s->rx.p + start, n))
-			return -1;
-		start = (size_t)(nl - s->rx.p) + 1;
-	}
-	memmove(s->rx.p, s->rx.p + start, s->rx.len - start);
-	s->rx.len -= start;
-	return 0;
-}
-
-/* Prints {"type":"_http_error","status":N,"body":..} from the body read so far. */
-static void print_http_error(struct sub *s)
-{
-	cJSON *obj = cJSON_CreateObject(), *body = NULL;
-
-	if (s->rx.len)
-		body = cJSON_ParseWithOpts(s->rx.p, NULL, true);
-	if (!body)
-		body = cJSON_CreateString(s->rx.len ? s->rx.p : "");
-	if (!obj || !body || !cJSON_AddStringToObject(obj, "type", "_http_error") ||
-		!cJSON_AddNumberToObject(obj, "status", s->status) ||
-		!cJSON_AddItemToObject(obj, "body", body)) {
-		cJSON_Delete(body);
-		fprintf(stderr, "rtg-sub: out of memory\n");
-	} else {
-		print_json(obj);
-	}
-	cJSON_Delete(obj);
-}
-
-/* ==== WebSocket =============================================================================== */
-
-static bool is_type(const cJSON *obj, const char *type)
-{
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "type");
-
-	return cJSON_IsString(t) && !strcmp(t->valuestring, type);
-}
-
-/* Handles one whole message in s->rx. */
-static int on_ws_message(struct sub *s, bool binary)
-{
-	bool first = s->greeting_pending;
-	cJSON *obj = NULL;
-	char note[64];
-
-	s->greeting_pending = false;
-	if (!first) /* past the greeting: the server is serving, start the backoff over */
-		s->backoff_ms = 1000;
-	if (binary) {
-		snprintf(note, sizeof(note), "{\"type\":\"_binary\",\"length\":%zu}", s->rx.len);
-		print_text(note, strlen(note));
-		return count_line(s);
-	}
-	if (s->o.reconnect || (first && s->o.quiet))
-		obj = cJSON_ParseWithLength(s->rx.p, s->rx.len);
-	if (obj && s->o.reconnect)
-		remember_positions(s, obj);
-	if (first && s->o.quiet && is_type(obj, "connection")) {
-		cJSON_Delete(obj);
-		return 0;
-	}
-	cJSON_Delete(obj);
-	print_text(s->rx.p, s->rx.len);
-	return count_line(s);
-}
-
-/*
- * Collects the fragments of a message (up to 16 MiB). It never returns -1:
- * lws 4.1.6 does not reset its rx buffer then and overruns it with the bytes
- * still to parse; finish() closes from WRITEABLE instead, and what arrives
- * meanwhile is dropped.
- */
-static int on_ws_receive(struct sub *s, struct lws *wsi, const void *in, size_t len)
-{
-	if (s->done)
-		return 0;
-	if (buf_append(&s->rx, in, len, RTG_SUB_MAX_MESSAGE)) {
-		fprintf(stderr, "rtg-sub: message over %u bytes or out of memory\n",
-			RTG_SUB_MAX_MESSAGE);
-		s->close_code = LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE;
-		finish(s, 1);
-		return 0;
-	}
-	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
-		return 0;
-	(void)on_ws_message(s, lws_frame_is_binary(wsi));
-	s->rx.len = 0;
-	return 0;
-}
-
-/*
- * The text of outgoing message @k: the MESSAGE as given, except that a topic
- * subscribe gets "since" from the positions seen (replacing any it had).
- * Returns a cJSON-allocated string (cJSON_free) in *printed, or the argument
- * itself (borrowed) when nothing is added.
- */
-static const char *outgoing_text(struct sub *s, int k, char **printed)
-{
-	cJSON *obj = NULL, *since = NULL, *topic;
-	const char *msg;
-
-	*printed = NULL;
-	if (k < 0) {
-		obj = cJSON_CreateObject();
-		if (obj && cJSON_AddStringToObject(obj, "type", "auth") &&
-			cJSON_AddStringToObject(obj, "token", s->o.token))
-			*printed = cJSON_PrintUnformatted(obj);
-		cJSON_Delete(obj);
-		return *printed;
-	}
-	msg = s->o.messages[k];
-	if (s->npos)
-		obj = cJSON_Parse(msg);
-	topic = cJSON_GetObjectItemCaseSensitive(obj, "topic");
-	if (is_type(obj, "subscribe") && cJSON_IsString(topic))
-		since = since_for(s, topic->valuestring);
-	if (since) {
-		cJSON_DeleteItemFromObjectCaseSensitive(obj, "since");
-		if (cJSON_AddItemToObject(obj, "since", since))
-			*printed = cJSON_PrintUnformatted(obj);
-		else
-			cJSON_Delete(since);
-	}
-	cJSON_Delete(obj);
-	return *printed ? *printed : msg;
-}
-
-/* Sends the next MESSAGE (the auth message first with --auth-message). */
-static int send_next(struct sub *s, struct lws *wsi)
-{
-	unsigned char *frame;
-	const char *text;
-	char *printed;
-	size_t len;
-	int rc = -1;
-
-	if (s->next_out >= s->o.nmessages)
-		return 0;
-	text = outgoing_text(s, s->next_out, &printed);
-	len = text ? strlen(text) : 0;
-	frame = text ? malloc(LWS_PRE + len) : NULL;
-	if (!frame) {
-		fprintf(stderr, "rtg-sub: out of memory\n");
-		finish(s, 1);
-		goto out;
-	}
-	memcpy(frame + LWS_PRE, text, len);
-	if (lws_write(wsi, frame + LWS_PRE, len, LWS_WRITE_TEXT) < (int)len) {
-		fprintf(stderr, "rtg-sub: write failed\n");
-		goto out;
-	}
-	if (++s->next_out < s->o.nmessages)
-		lws_callback_on_writable(wsi);
-	rc = 0;
-out:
-	free(frame);
-	cJSON_free(printed);
-	return rc;
-}
-
-/* The server's close frame: 2 bytes of code (network order), then the reason. */
-static void on_peer_close(struct sub *s, const unsigned char *in, size_t len)
-{
-	char reason[128];
-	size_t n = len > 2 ? len - 2 : 0;
-
-	if (n >= sizeof(reason))
-		n = sizeof(reason) - 1;
-	memcpy(reason, len > 2 ? in + 2 : in, n);
-	reason[n] = '\0';
-	report_close(len >= 2 ? (in[0] << 8) | in[1] : 1005, reason);
-	s->close_seen = true;
 }
 
 /* ==== Connection lifecycle ==================================================================== */
@@ -862,7 +364,7 @@ static void on_peer_close(struct sub *s, const unsigned char *in, size_t len)
 static void connect_now(lws_sorted_usec_list_t *sul);
 
 /* Waits 1 s, growing x1.5 to 30 s (SSE: the server's retry:), plus 0-20% jitter. */
-static void schedule_reconnect(struct sub *s)
+void sub__schedule_reconnect(struct sub *s)
 {
 	unsigned delay = s->retry_ms > 0 ? (unsigned)s->retry_ms : s->backoff_ms, r = 0;
 
@@ -876,17 +378,17 @@ static void schedule_reconnect(struct sub *s)
 }
 
 /* The connection ended after it was established; @status applies unless -C was met. */
-static void on_end(struct sub *s, int status)
+void sub__on_end(struct sub *s, int status)
 {
 	if (s->done || interrupted)
 		return;
 	if (s->o.reconnect)
-		schedule_reconnect(s);
+		sub__schedule_reconnect(s);
 	else
-		finish(s, s->o.count ? status : 0);
+		sub__finish(s, s->o.count ? status : 0);
 }
 
-static void on_connect_error(struct sub *s, const char *why)
+void sub__on_connect_error(struct sub *s, const char *why)
 {
 	if (!s->live)
 		return;
@@ -901,80 +403,9 @@ static void on_connect_error(struct sub *s, const char *why)
 		fprintf(stderr, "rtg-sub: connection failed: %s:%d: %s\n", s->o.host, s->o.port,
 			why ? why : "unknown error");
 	if (s->o.reconnect)
-		schedule_reconnect(s);
+		sub__schedule_reconnect(s);
 	else
-		finish(s, 1);
-}
-
-/* The WebSocket closed, after the server's close frame or without one. */
-static void on_ws_closed(struct sub *s)
-{
-	if (!s->live)
-		return;
-	s->live = false;
-	s->wsi = NULL;
-	if (s->done || interrupted)
-		return;
-	if (!s->close_seen)
-		report_close(1006, "connection lost");
-	on_end(s, RTG_SUB_EXIT_CLOSED);
-}
-
-/* The SSE response ended: an error status, or the end of the stream. */
-static void on_http_done(struct sub *s)
-{
-	if (!s->live)
-		return;
-	s->live = false;
-	s->wsi = NULL;
-	if (s->done || interrupted)
-		return;
-	if (s->status == 200) {
-		report_close(0, "end of stream");
-		on_end(s, RTG_SUB_EXIT_CLOSED);
-		return;
-	}
-	print_http_error(s);
-	/* Only a server error may go away by asking again. */
-	if (s->o.reconnect && s->status >= 500)
-		schedule_reconnect(s);
-	else
-		finish(s, RTG_SUB_EXIT_CLOSED);
-}
-
-static int add_header(
-	struct lws *wsi, const char *name, const char *value, unsigned char **p, unsigned char *end)
-{
-	return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
-		(const unsigned char *)value, (int)strlen(value), p, end);
-}
-
-/* Adds the --header headers, and for SSE Accept, Authorization, Last-Event-ID. */
-static int append_headers(struct sub *s, struct lws *wsi, unsigned char **p, unsigned char *end)
-{
-	const char *id = s->last_id ? s->last_id : s->o.last_event_id;
-	char name[256], bearer[8192];
-	int i;
-
-	for (i = 0; i < s->o.nheaders; i++) {
-		const char *h = s->o.headers[i], *colon = strchr(h, ':'), *v = colon + 1;
-
-		snprintf(name, sizeof(name), "%.*s:", (int)(colon - h), h);
-		while (*v == ' ' || *v == '\t')
-			v++;
-		if (add_header(wsi, name, v, p, end))
-			return -1;
-	}
-	if (!s->o.sse)
-		return 0;
-	if (add_header(wsi, "Accept:", "text/event-stream", p, end) ||
-		(id && add_header(wsi, "Last-Event-ID:", id, p, end)))
-		return -1;
-	if (!s->o.token)
-		return 0;
-	if (snprintf(bearer, sizeof(bearer), "Bearer %s", s->o.token) >= (int)sizeof(bearer))
-		return -1;
-	return add_header(wsi, "Authorization:", bearer, p, end);
+		sub__finish(s, 1);
 }
 
 static void connect_now(lws_sorted_usec_list_t *sul)
@@ -983,7 +414,7 @@ static void connect_now(lws_sorted_usec_list_t *sul)
 	struct lws_client_connect_info i;
 
 	s->rx.len = 0;
-	sse_reset_event(s);
+	sub__sse_reset_event(s);
 	s->status = 0;
 	s->close_seen = false;
 	s->close_code = LWS_CLOSE_STATUS_NORMAL;
@@ -1004,86 +435,22 @@ static void connect_now(lws_sorted_usec_list_t *sul)
 	}
 	s->live = true;
 	if (!lws_client_connect_via_info(&i))
-		on_connect_error(s, "cannot start the connection");
+		sub__on_connect_error(s, "cannot start the connection");
 }
 
 static void on_wait_expired(lws_sorted_usec_list_t *sul)
 {
 	struct sub *s = lws_container_of(sul, struct sub, sul_wait);
 
-	finish(s, s->o.count && s->printed < s->o.count ? RTG_SUB_EXIT_TIMEOUT : 0);
+	sub__finish(s, s->o.count && s->printed < s->o.count ? RTG_SUB_EXIT_TIMEOUT : 0);
 }
 
-/* ==== The lws callback and main ================================================================ */
+/* ==== Signals, context and main =============================================================== */
 
-/*
- * Reads HTTP body bytes: the event stream, or an error body (kept up to 1 MiB).
- * Once finish() was called the rest is dropped; the main loop then ends.
- */
-static int on_http_read(struct sub *s, const char *in, size_t len)
+bool sub__interrupted(void)
 {
-	if (s->done)
-		return 0;
-	if (s->status == 200) {
-		(void)sse_feed(s, in, len);
-		return 0;
-	}
-	(void)buf_append(&s->rx, in, len, RTG_SUB_MAX_BODY);
-	return 0;
+	return interrupted != 0;
 }
-
-static int callback_sub(
-	struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
-{
-	struct sub *s = lws_context_user(lws_get_context(wsi));
-	char buf[4096 + LWS_PRE], *px = buf + LWS_PRE;
-	int n = sizeof(buf) - LWS_PRE;
-
-	switch (reason) {
-	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
-		return append_headers(s, wsi, (unsigned char **)in, *(unsigned char **)in + len);
-	case LWS_CALLBACK_ESTABLISHED_CLIENT_HTTP:
-		s->status = (int)lws_http_client_http_response(wsi);
-		return 0;
-	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		on_connect_error(s, in ? (const char *)in : NULL);
-		return 0;
-	case LWS_CALLBACK_CLIENT_ESTABLISHED:
-		s->established = true;
-		lws_callback_on_writable(wsi);
-		return 0;
-	case LWS_CALLBACK_CLIENT_WRITEABLE:
-		if (s->done) {
-			lws_close_reason(wsi, (enum lws_close_status)s->close_code, NULL, 0);
-			return -1;
-		}
-		return send_next(s, wsi);
-	case LWS_CALLBACK_CLIENT_RECEIVE:
-		return on_ws_receive(s, wsi, in, len);
-	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-		on_peer_close(s, in, len);
-		return 0; /* lws echoes the close */
-	case LWS_CALLBACK_CLIENT_CLOSED:
-		on_ws_closed(s);
-		return 0;
-	case LWS_CALLBACK_RECEIVE_CLIENT_HTTP:
-		return lws_http_client_read(wsi, &px, &n) < 0 ? -1 : 0;
-	case LWS_CALLBACK_RECEIVE_CLIENT_HTTP_READ:
-		return on_http_read(s, in, len);
-	case LWS_CALLBACK_COMPLETED_CLIENT_HTTP:
-	case LWS_CALLBACK_CLOSED_CLIENT_HTTP:
-		on_http_done(s);
-		return 0;
-	default:
-		break;
-	}
-	return lws_callback_http_dummy(wsi, reason, user, in, len);
-}
-
-static const struct lws_protocols protocols[] = {
-	{"rtg-sub", callback_sub, 0, 65536, 0, NULL, 0},
-	{NULL, NULL, 0, 0, 0, NULL, 0},
-};
 
 /* Signal handler: only a flag and a wake-up (lws_cancel_service writes a pipe). */
 static void on_signal(int sig)
@@ -1096,14 +463,8 @@ static void on_signal(int sig)
 
 static void sub_cleanup(struct sub *s)
 {
-	size_t i;
-
-	for (i = 0; i < s->npos; i++) {
-		free(s->pos[i].topic);
-		cJSON_Delete(s->pos[i].epoch);
-	}
-	free(s->pos);
-	sse_reset_event(s);
+	sub__positions_free(s);
+	sub__sse_reset_event(s);
 	free(s->ev_data.p);
 	free(s->rx.p);
 	free(s->last_id);
@@ -1122,7 +483,7 @@ static int create_context(struct sub *s)
 		s->o.debug ? LLL_ERR | LLL_WARN | LLL_NOTICE | LLL_INFO | LLL_CLIENT : 0, NULL);
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
-	info.protocols = protocols;
+	info.protocols = sub__protocols;
 	info.user = s;
 	info.fd_limit_per_thread = 1 + 1 + 1;
 	info.pt_serv_buf_size = 32768; /* room for long --header values */
@@ -1160,10 +521,10 @@ int main(int argc, char **argv)
 	if (s.o.wait_s)
 		lws_sul_schedule(s.ctx, 0, &s.sul_wait, on_wait_expired,
 			(lws_usec_t)s.o.wait_s * LWS_US_PER_SEC);
-	/* After finish(), go on until the WebSocket has closed; a second signal stops at once. */
+	/* After sub__finish(), run until the WebSocket has closed; a 2nd signal stops at once. */
 	while ((!s.done || s.live) && interrupted < 2) {
 		if (interrupted && !s.done)
-			finish(&s, 0);
+			sub__finish(&s, 0);
 		if (lws_service(s.ctx, 0) < 0)
 			break;
 	}

@@ -1,11 +1,12 @@
 /*
  * test_config.c - unit tests for the adapter's configuration loader
  * (adapter/config.c): defaults, the mosquitto.conf-style file, --flags and
- * their precedence, and one test per kind of error asserting its exact text.
+ * their precedence, --help, the usage text and the example file. Every error
+ * message is tested in test_config_errors.c.
  *
- * Config files are written with mkstemp() and removed by the group teardown.
- * The example file test runs from the repository root (as tests/run.sh does)
- * and is skipped elsewhere.
+ * Config files are written with mkstemp() and removed by the group teardown
+ * (config_helpers.h). The example file test runs from the repository root (as
+ * tests/run.sh does) and is skipped elsewhere.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,100 +22,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_helpers.h"
 
-#define MAX_ARGS 32
-#define MAX_TEMP 64
 #define EXAMPLE "adapter/adapter.conf.example"
-
-static char temp_paths[MAX_TEMP][32];
-static int ntemp;
-
-/* ==== Helpers ================================================================================= */
-
-/* Writes @text to a new temporary file; returns its path (valid until teardown). */
-static const char *write_conf(const char *text)
-{
-	char *path;
-	size_t len = strlen(text);
-	int fd;
-
-	assert_true(ntemp < MAX_TEMP);
-	path = temp_paths[ntemp++];
-	strcpy(path, "/tmp/rtg_config_XXXXXX");
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, len), (ssize_t)len);
-	assert_int_equal(close(fd), 0);
-	return path;
-}
-
-/* Calls config__load() with "rtg-adapter" and the NULL-terminated arguments. */
-static int load_v(struct adapter_config *cfg, bool *help, char *err, size_t errlen, va_list ap)
-{
-	char *argv[MAX_ARGS + 1];
-	int argc = 0;
-	const char *a;
-
-	argv[argc++] = "rtg-adapter";
-	while ((a = va_arg(ap, const char *)) != NULL) {
-		assert_true(argc < MAX_ARGS);
-		argv[argc++] = (char *)a;
-	}
-	argv[argc] = NULL;
-	return config__load(cfg, argc, argv, help, err, errlen);
-}
-
-/* Loads and expects success; fails the test with the error otherwise. */
-static void load_ok(struct adapter_config *cfg, ...)
-{
-	char err[512];
-	bool help = true;
-	va_list ap;
-	int rc;
-
-	va_start(ap, cfg);
-	rc = load_v(cfg, &help, err, sizeof(err), ap);
-	va_end(ap);
-	if (rc != 0)
-		fail_msg("config__load failed: %s", err);
-	assert_false(help);
-}
-
-/* Loads and expects failure with exactly the message @expected. */
-static void load_fails(const char *expected, ...)
-{
-	struct adapter_config cfg;
-	char err[512];
-	bool help = true;
-	va_list ap;
-	int rc;
-
-	va_start(ap, expected);
-	rc = load_v(&cfg, &help, err, sizeof(err), ap);
-	va_end(ap);
-	assert_int_equal(rc, -1);
-	assert_false(help);
-	assert_string_equal(err, expected);
-	/* On error the strings are already released. */
-	assert_null(cfg.http_host);
-	assert_null(cfg.acl_file);
-}
-
-/* Ends the argument lists: a typed null pointer, as variadic functions need. */
-#define END ((const char *)NULL)
-
-/* The keys the loader insists on, so tests can focus on one thing. */
-#define REQUIRED "--acl-file", "acl.conf", "--mqtt-token-file", "tok", "--jwt-secret-file", "sec"
-
-/* Loads a file with @text and expects the error "<path>" @rest. */
-static void file_fails(const char *text, const char *rest)
-{
-	char expected[256];
-	const char *path = write_conf(text);
-
-	snprintf(expected, sizeof(expected), "%s%s", path, rest);
-	load_fails(expected, "-c", path, REQUIRED, END);
-}
 
 /* ==== Defaults, file and flags ================================================================ */
 
@@ -411,193 +321,7 @@ static void test_example_file_documents_every_option_and_loads(void **state)
 	config__cleanup(&cfg);
 }
 
-/* ==== Errors in the file ====================================================================== */
-
-static void test_missing_config_file_is_reported_with_its_name(void **state)
-{
-	(void)state;
-	load_fails("/nonexistent/adapter.conf: No such file or directory", "-c",
-		"/nonexistent/adapter.conf", REQUIRED, END);
-}
-
-static void test_unknown_key_in_file_is_refused_with_file_and_line(void **state)
-{
-	(void)state;
-	file_fails("http_port 1\n\nfoo bar\n", ":3: unknown option 'foo'");
-}
-
-static void test_key_with_dashes_in_file_is_unknown(void **state)
-{
-	(void)state;
-	file_fails("http-port 1\n", ":1: unknown option 'http-port'");
-}
-
-static void test_bad_number_in_file_is_refused(void **state)
-{
-	(void)state;
-	file_fails("# c\nhttp_port abc\n", ":2: http_port: 'abc' is not a number");
-}
-
-static void test_number_with_trailing_garbage_in_file_is_refused(void **state)
-{
-	(void)state;
-	file_fails("jwt_leeway 30s\n", ":1: jwt_leeway: '30s' is not a number");
-}
-
-static void test_out_of_range_number_in_file_is_refused(void **state)
-{
-	(void)state;
-	file_fails("http_port 70000\n", ":1: http_port: 70000 is out of range 0-65535");
-}
-
-static void test_number_beyond_long_in_file_is_out_of_range(void **state)
-{
-	(void)state;
-	file_fails("history_size 99999999999999999999999\n",
-		":1: history_size: 99999999999999999999999 is out of range 0-100000");
-}
-
-static void test_duplicate_key_in_file_is_refused_naming_the_first_line(void **state)
-{
-	(void)state;
-	file_fails("http_port 1\n# again:\nmqtt_port 2\nhttp_port 1\n",
-		":4: duplicate option 'http_port' (first on line 1)");
-}
-
-static void test_key_without_value_in_file_is_refused(void **state)
-{
-	(void)state;
-	file_fails("jwt_issuer   \n", ":1: jwt_issuer: missing value");
-}
-
-static void test_unknown_enum_value_in_file_is_refused_listing_the_choices(void **state)
-{
-	(void)state;
-	file_fails("log_level verbose\n",
-		":1: log_level: 'verbose' is not one of error, warn, notice, info, debug");
-}
-
-/* ==== Errors in the flags ===================================================================== */
-
-static void test_unknown_flag_is_refused(void **state)
-{
-	(void)state;
-	load_fails("--foo: unknown option", REQUIRED, "--foo", "1", END);
-	load_fails("--foo: unknown option", REQUIRED, "--foo=1", END);
-}
-
-static void test_flag_with_underscores_is_unknown(void **state)
-{
-	(void)state;
-	load_fails("--http_port: unknown option", "--http_port", "1", REQUIRED, END);
-}
-
-static void test_unknown_short_option_is_refused(void **state)
-{
-	(void)state;
-	load_fails("-x: unknown option", "-x", REQUIRED, END);
-}
-
-static void test_positional_argument_is_refused(void **state)
-{
-	(void)state;
-	load_fails("adapter.conf: unexpected argument", "adapter.conf", REQUIRED, END);
-}
-
-static void test_flag_without_value_is_refused(void **state)
-{
-	(void)state;
-	load_fails("--http-port: missing value", REQUIRED, "--http-port", END);
-	load_fails("--http-port: missing value", REQUIRED, "--http-port=", END);
-	load_fails("-c: missing value", REQUIRED, "-c", END);
-}
-
-static void test_minus_c_twice_is_refused(void **state)
-{
-	const char *a = write_conf(""), *b = write_conf("");
-
-	(void)state;
-	load_fails("-c: given more than once", "-c", a, "-c", b, REQUIRED, END);
-}
-
-static void test_bad_number_in_flag_is_refused(void **state)
-{
-	(void)state;
-	load_fails("--http-port: 'abc' is not a number", REQUIRED, "--http-port", "abc", END);
-	load_fails("--http-port: ' 8' is not a number", REQUIRED, "--http-port", " 8", END);
-}
-
-static void test_out_of_range_flag_is_refused(void **state)
-{
-	(void)state;
-	load_fails(
-		"--http-port: 70000 is out of range 0-65535", REQUIRED, "--http-port=70000", END);
-	load_fails("--auth-timeout: 0 is out of range 1-300", REQUIRED, "--auth-timeout", "0", END);
-	load_fails("--jwt-leeway: -1 is out of range 0-3600", REQUIRED, "--jwt-leeway", "-1", END);
-}
-
-static void test_unknown_stats_access_is_refused(void **state)
-{
-	(void)state;
-	load_fails("--stats-access: 'everyone' is not one of ops-or-loopback, ops, loopback, any",
-		REQUIRED, "--stats-access", "everyone", END);
-}
-
-static void test_unknown_log_level_is_refused(void **state)
-{
-	(void)state;
-	load_fails("--log-level: 'WARN' is not one of error, warn, notice, info, debug", REQUIRED,
-		"--log-level", "WARN", END);
-}
-
-/* ==== Validation after merging ================================================================ */
-
-static void test_acl_file_is_required(void **state)
-{
-	(void)state;
-	load_fails("acl_file is required (set it in the config file or with --acl-file)",
-		"--mqtt-token-file", "t", "--jwt-secret-file", "s", END);
-}
-
-static void test_mqtt_token_file_is_required(void **state)
-{
-	(void)state;
-	load_fails("mqtt_token_file is required (set it in the config file or with "
-		   "--mqtt-token-file)",
-		"--acl-file", "a", "--jwt-secret-file", "s", END);
-}
-
-static void test_a_jwt_secret_or_public_key_is_required(void **state)
-{
-	(void)state;
-	load_fails("jwt_secret_file or jwt_public_key_file is required (set one in the config "
-		   "file or with --jwt-secret-file / --jwt-public-key-file)",
-		"--acl-file", "a", "--mqtt-token-file", "t", END);
-}
-
-static void test_required_key_from_the_file_counts(void **state)
-{
-	struct adapter_config cfg;
-	const char *path = write_conf("acl_file from-file.acl\n");
-
-	(void)state;
-	load_ok(&cfg, "-c", path, "--mqtt-token-file", "t", "--jwt-secret-file", "s", END);
-	assert_string_equal(cfg.acl_file, "from-file.acl");
-	config__cleanup(&cfg);
-}
-
 /* ==== Main ==================================================================================== */
-
-static int remove_temp_files(void **state)
-{
-	int i;
-
-	(void)state;
-	for (i = 0; i < ntemp; i++)
-		unlink(temp_paths[i]);
-	ntemp = 0;
-	return 0;
-}
 
 int main(void)
 {
@@ -614,30 +338,6 @@ int main(void)
 		cmocka_unit_test(test_help_sets_help_and_skips_validation),
 		cmocka_unit_test(test_usage_shows_every_flag_with_default_and_bounds),
 		cmocka_unit_test(test_example_file_documents_every_option_and_loads),
-		cmocka_unit_test(test_missing_config_file_is_reported_with_its_name),
-		cmocka_unit_test(test_unknown_key_in_file_is_refused_with_file_and_line),
-		cmocka_unit_test(test_key_with_dashes_in_file_is_unknown),
-		cmocka_unit_test(test_bad_number_in_file_is_refused),
-		cmocka_unit_test(test_number_with_trailing_garbage_in_file_is_refused),
-		cmocka_unit_test(test_out_of_range_number_in_file_is_refused),
-		cmocka_unit_test(test_number_beyond_long_in_file_is_out_of_range),
-		cmocka_unit_test(test_duplicate_key_in_file_is_refused_naming_the_first_line),
-		cmocka_unit_test(test_key_without_value_in_file_is_refused),
-		cmocka_unit_test(test_unknown_enum_value_in_file_is_refused_listing_the_choices),
-		cmocka_unit_test(test_unknown_flag_is_refused),
-		cmocka_unit_test(test_flag_with_underscores_is_unknown),
-		cmocka_unit_test(test_unknown_short_option_is_refused),
-		cmocka_unit_test(test_positional_argument_is_refused),
-		cmocka_unit_test(test_flag_without_value_is_refused),
-		cmocka_unit_test(test_minus_c_twice_is_refused),
-		cmocka_unit_test(test_bad_number_in_flag_is_refused),
-		cmocka_unit_test(test_out_of_range_flag_is_refused),
-		cmocka_unit_test(test_unknown_stats_access_is_refused),
-		cmocka_unit_test(test_unknown_log_level_is_refused),
-		cmocka_unit_test(test_acl_file_is_required),
-		cmocka_unit_test(test_mqtt_token_file_is_required),
-		cmocka_unit_test(test_a_jwt_secret_or_public_key_is_required),
-		cmocka_unit_test(test_required_key_from_the_file_counts),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, remove_temp_files);
