@@ -283,6 +283,29 @@ static void test_history_same_payload_without_retain_flag_is_not_a_duplicate(voi
 	assert_int_equal(append(h, "a", "v1", false)->seq, 2);
 }
 
+/*
+ * A retained publish seen live arrives without the retain flag; when a new
+ * broker subscription brings it back as a retained message, it is the same
+ * message, not a new one: no seq is consumed and it becomes the retained value.
+ */
+static void test_history_retained_replay_of_the_newest_live_message_is_a_duplicate(void **state)
+{
+	struct history *h = new_hist(state, 4, 10);
+	struct topic_hist *th;
+	bool dup = false;
+
+	append(h, "a", "old", true);
+	append(h, "a", "live", false);
+	th = history__find(h, "a");
+	assert_null(history__append(h, "a", "live", 4, true, &dup));
+	assert_true(dup);
+	assert_int_equal(th->last_seq, 2);
+	assert_non_null(th->retained);
+	assert_int_equal(th->retained->seq, 2);
+	/* an older payload replayed as retained is new information: recorded */
+	assert_int_equal(append(h, "a", "old", true)->seq, 3);
+}
+
 static void test_history_retained_value_is_collected_first_when_not_in_the_ring(void **state)
 {
 	static const uint64_t in_ring[] = {1, 2};
@@ -466,6 +489,7 @@ int main(void)
 		HIST_TEST(test_history_size_zero_keeps_retained_values_only),
 		HIST_TEST(test_history_retained_duplicate_is_ignored_without_consuming_a_seq),
 		HIST_TEST(test_history_same_payload_without_retain_flag_is_not_a_duplicate),
+		HIST_TEST(test_history_retained_replay_of_the_newest_live_message_is_a_duplicate),
 		HIST_TEST(test_history_retained_value_is_collected_first_when_not_in_the_ring),
 		HIST_TEST(test_history_empty_retained_message_clears_the_retained_value),
 		HIST_TEST(test_history_collect_since_gives_only_newer_messages),
