@@ -71,18 +71,9 @@ static bool may_broadcast(const struct rtg_identity *id)
 		rtg_identity_has_role(id, "ops");
 }
 
-/* Same rule as ws_subscribe.c: a name used inside one topic level. */
 static bool level_ok(const char *name)
 {
-	size_t n = name ? strlen(name) : 0;
-
-	if (!n || n >= MAX_NAME)
-		return false;
-	for (; *name; name++) {
-		if (*name == '/' || *name == '+' || *name == '#' || iscntrl((unsigned char)*name))
-			return false;
-	}
-	return true;
+	return rtg_topic_level_valid(name, MAX_NAME);
 }
 
 /* ==== GET: stats and metrics ============================================================ */

@@ -37,18 +37,9 @@ struct sse_req {
 
 /* ---- the request: token and endpoint -------------------------------------------------- */
 
-/* Same rule as ws_subscribe.c: a name used inside one topic level. */
 static bool level_ok(const char *name)
 {
-	size_t n = name ? strlen(name) : 0;
-
-	if (!n || n >= MAX_NAME)
-		return false;
-	for (; *name; name++) {
-		if (*name == '/' || *name == '+' || *name == '#' || (unsigned char)*name < 0x20)
-			return false;
-	}
-	return true;
+	return rtg_topic_level_valid(name, MAX_NAME);
 }
 
 __attribute__((format(printf, 3, 4))) static int add_filter(

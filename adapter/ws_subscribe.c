@@ -35,18 +35,9 @@ static const char *str_field(const cJSON *msg, const char *name)
 	return cJSON_IsString(item) ? item->valuestring : NULL;
 }
 
-/* A name used inside one topic level: non-empty, short, no '/', '+', '#' or control chars. */
 static bool level_ok(const char *name)
 {
-	size_t n = name ? strlen(name) : 0;
-
-	if (!n || n >= MAX_NAME)
-		return false;
-	for (; *name; name++) {
-		if (*name == '/' || *name == '+' || *name == '#' || iscntrl((unsigned char)*name))
-			return false;
-	}
-	return true;
+	return rtg_topic_level_valid(name, MAX_NAME);
 }
 
 __attribute__((format(printf, 4, 5))) static int add_target(

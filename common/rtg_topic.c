@@ -9,6 +9,7 @@
  * safe from any thread.
  */
 #include <stddef.h>
+#include <ctype.h>
 #include <string.h>
 
 #include <mosquitto.h>
@@ -232,4 +233,18 @@ const char *rtg_topic_strip_share(const char *filter)
 	if (memchr(group, '+', glen) || memchr(group, '#', glen))
 		return NULL;
 	return slash + 1;
+}
+
+bool rtg_topic_level_valid(const char *name, size_t max)
+{
+	size_t n = name ? strnlen(name, max) : 0;
+	const char *c;
+
+	if (!n || n >= max || mosquitto_validate_utf8(name, (int)n) != MOSQ_ERR_SUCCESS)
+		return false;
+	for (c = name; *c; c++) {
+		if (*c == '/' || *c == '+' || *c == '#' || iscntrl((unsigned char)*c))
+			return false;
+	}
+	return true;
 }

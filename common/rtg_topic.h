@@ -11,6 +11,7 @@
 #define RTG_TOPIC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /** Longest topic or filter accepted, in bytes (the MQTT string limit). */
 #define RTG_TOPIC_MAX_LEN 65535
@@ -48,6 +49,14 @@ bool rtg_topic_filter_covers(const char *rule, const char *filter);
  * give false.
  */
 bool rtg_topic_filters_overlap(const char *a, const char *b);
+
+/**
+ * Returns true if @p name can be used as one whole topic level built from
+ * client input (a ticker, a room, a user or calculation id): non-empty,
+ * shorter than @p max bytes, valid UTF-8, and no '/', '+', '#' or control
+ * characters, so it can neither add levels nor act as a wildcard.
+ */
+bool rtg_topic_level_valid(const char *name, size_t max);
 
 /**
  * For a shared subscription "$share/<group>/<filter>" returns a pointer to

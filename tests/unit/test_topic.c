@@ -516,9 +516,31 @@ static void test_topic_covers_and_overlap_agree_with_brute_force(void **state)
 	free(u);
 }
 
+static void test_topic_level_valid_accepts_one_plain_level_only(void **state)
+{
+	char longname[200];
+
+	UNUSED(state);
+	assert_true(rtg_topic_level_valid("AAPL", 64));
+	assert_true(rtg_topic_level_valid("user-1.x~y", 64));
+	assert_true(rtg_topic_level_valid("caf\xc3\xa9", 64));
+	assert_false(rtg_topic_level_valid(NULL, 64));
+	assert_false(rtg_topic_level_valid("", 64));
+	assert_false(rtg_topic_level_valid("a/b", 64));
+	assert_false(rtg_topic_level_valid("+", 64));
+	assert_false(rtg_topic_level_valid("a#", 64));
+	assert_false(rtg_topic_level_valid("tab\there", 64));
+	assert_false(rtg_topic_level_valid("bad\xff", 64));
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_false(rtg_topic_level_valid(longname, 64));
+	assert_true(rtg_topic_level_valid(longname, sizeof(longname)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_topic_level_valid_accepts_one_plain_level_only),
 		cmocka_unit_test(test_topic_name_validity_follows_mqtt),
 		cmocka_unit_test(test_topic_filter_validity_follows_mqtt),
 		cmocka_unit_test(test_topic_accepts_maximum_length_and_refuses_longer),
