@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -353,15 +354,32 @@ int bridge__init(struct adapter *a)
 	return 0;
 }
 
+/*
+ * At shutdown: writes what libmosquitto has queued (the DISCONNECT last)
+ * before the socket closes, waiting for the socket at most ~1 s in all.
+ * Closing with data unsent would reset the connection instead.
+ */
+static void flush_writes(struct adapter *a)
+{
+	struct pollfd pfd = {.fd = mosquitto_socket(a->bridge.mosq), .events = POLLOUT};
+	int i;
+
+	for (i = 0; i < 50 && pfd.fd >= 0; i++) {
+		if (mosquitto_loop_write(a->bridge.mosq, 1) != MOSQ_ERR_SUCCESS ||
+			!mosquitto_want_write(a->bridge.mosq))
+			return;
+		if (poll(&pfd, 1, 20) < 0)
+			return;
+	}
+}
+
 void bridge__cleanup(struct adapter *a)
 {
 	lws_sul_cancel(&a->bridge.sul_misc);
 	lws_sul_cancel(&a->bridge.sul_reconnect);
 	if (a->bridge.mosq) {
-		if (a->bridge.state == BRIDGE_UP) {
-			mosquitto_disconnect(a->bridge.mosq);
-			mosquitto_loop_write(a->bridge.mosq, 1);
-		}
+		if (a->bridge.state == BRIDGE_UP && !mosquitto_disconnect(a->bridge.mosq))
+			flush_writes(a);
 		a->bridge.state = BRIDGE_DOWN;
 		mosquitto_destroy(a->bridge.mosq);
 		a->bridge.mosq = NULL;

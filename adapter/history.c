@@ -95,6 +95,15 @@ static struct topic_hist *topic_new(struct history *h, const char *topic)
 	return th;
 }
 
+/* Forgets a topic whole; an SSE stream that had seen less of it has a gap. */
+static void forget(struct history *h, struct topic_hist *th)
+{
+	if (th->last_gseq > h->evicted_gseq)
+		h->evicted_gseq = th->last_gseq;
+	h->evicted_topics++;
+	topic_remove(h, th);
+}
+
 /*
  * Puts a new topic into both indexes, first forgetting the least recently
  * updated topic if the table is full. Returns 0, or -1 on out of memory (th
@@ -104,12 +113,8 @@ static int topic_insert(struct history *h, struct topic_hist *th)
 {
 	struct topic_hist *old = h->lru_tail;
 
-	if (h->ntopics >= h->max_topics && old) {
-		if (old->last_gseq > h->evicted_gseq)
-			h->evicted_gseq = old->last_gseq;
-		h->evicted_topics++;
-		topic_remove(h, old);
-	}
+	if (h->ntopics >= h->max_topics && old)
+		forget(h, old);
 	HASH_ADD_KEYPTR(hh, h->by_topic, th->topic, strlen(th->topic), th);
 	if (!th->hh.tbl)
 		return -1;
@@ -227,6 +232,55 @@ void history__cleanup(struct history *h)
 	h->ntopics = 0;
 }
 
+/*
+ * The adapter stops following these topics (its last broker subscription on
+ * them went, or the broker connection dropped): whatever is published from
+ * now on it will not see. They are marked stale: no client may resume across
+ * that gap, and the next message starts a new epoch (history__append).
+ */
+unsigned history__unfollow(struct history *h, const char *filter,
+	bool (*keep)(const struct topic_hist *th, void *arg), void *arg)
+{
+	struct topic_hist *th, *tmp;
+	unsigned n = 0;
+	bool match;
+
+	HASH_ITER(hh, h->by_topic, th, tmp) {
+		match = false;
+		if (th->stale ||
+			(filter &&
+				(mosquitto_topic_matches_sub(filter, th->topic, &match) || !match)))
+			continue;
+		if (keep && keep(th, arg))
+			continue;
+		th->stale = true;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * A stale topic's first message after the gap: the history restarts under a
+ * new epoch (seq from 1), without the messages from before the gap, and
+ * streams positioned before this message cannot resume across it.
+ */
+static void restart(struct history *h, struct topic_hist *th)
+{
+	unsigned i;
+
+	for (i = 0; i < th->count; i++)
+		msg__unref(ring_at(th, i));
+	th->count = th->head = 0;
+	msg__unref(th->retained);
+	th->retained = NULL;
+	th->last_seq = 0;
+	h->topic_gen++;
+	snprintf(th->epoch, sizeof(th->epoch), "%s-%llu", h->epoch,
+		(unsigned long long)h->topic_gen);
+	th->stale = false;
+	th->resume_from = h->gseq + 1; /* the gseq the restarting message gets */
+}
+
 struct topic_hist *history__find(struct history *h, const char *topic)
 {
 	struct topic_hist *th = NULL;
@@ -280,6 +334,8 @@ struct out_msg *history__append(struct history *h, const char *topic, const void
 
 	if (duplicate)
 		*duplicate = false;
+	if (th && th->stale)
+		restart(h, th);
 	if (retained && is_duplicate(th, payload, len)) {
 		if (duplicate)
 			*duplicate = true;
@@ -357,7 +413,7 @@ unsigned history__collect(const struct history *h, const struct topic_hist *th, 
  */
 bool history__can_resume(const struct topic_hist *th, const char *epoch, uint64_t seq)
 {
-	if (!th || !epoch || strcmp(epoch, th->epoch) != 0 || seq > th->last_seq)
+	if (!th || th->stale || !epoch || strcmp(epoch, th->epoch) != 0 || seq > th->last_seq)
 		return false;
 	if (seq == th->last_seq)
 		return true;
@@ -373,5 +429,5 @@ bool history__can_resume_gseq(const struct history *h, const struct topic_hist *
 {
 	if (!adapter_epoch || strcmp(adapter_epoch, h->epoch) != 0 || gseq > h->gseq)
 		return false;
-	return !th || th->dropped_gseq <= gseq;
+	return !th || (!th->stale && th->dropped_gseq <= gseq && gseq >= th->resume_from);
 }

@@ -27,6 +27,8 @@ struct topic_hist {
 	uint64_t last_seq; /* seq of the newest message; 0 if none yet */
 	uint64_t last_gseq; /* gseq of the newest message; 0 if none yet */
 	uint64_t dropped_gseq; /* gseq of the newest message pushed out of the ring; 0 if none */
+	uint64_t resume_from; /* streams before this gseq cannot resume (a gap); 0 if none */
+	bool stale; /* no longer followed since its last message: a gap follows */
 	struct out_msg **ring; /* the newest `count` messages, oldest first from `head` */
 	unsigned head, count;
 	unsigned cap; /* slots allocated in ring: grows by doubling up to history->size */
@@ -76,6 +78,16 @@ void history__cleanup(struct history *h);
  */
 struct out_msg *history__append(struct history *h, const char *topic, const void *payload,
 	size_t len, bool retained, bool *duplicate);
+
+/**
+ * Marks every topic matching @p filter (every topic if NULL) for which
+ * @p keep (if given) returns false as stale: the adapter stopped following
+ * it, so nobody may resume across the gap (history__can_resume and _gseq say
+ * no) and its next message restarts its history under a new epoch, keeping
+ * nothing from before. Returns how many were marked.
+ */
+unsigned history__unfollow(struct history *h, const char *filter,
+	bool (*keep)(const struct topic_hist *th, void *arg), void *arg);
 
 /** Returns the topic's history, or NULL if the adapter holds none. */
 struct topic_hist *history__find(struct history *h, const char *topic);

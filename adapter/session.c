@@ -16,6 +16,12 @@
 
 #include "adapter.h"
 
+/*
+ * Conflation starts when this many messages wait for a client: fewer means a
+ * burst (several messages read from the broker at once), not a slow client.
+ */
+#define CONFLATE_BACKLOG 16
+
 /* Warn a client this long before its token expires. */
 #define EXPIRY_WARNING_S 60
 
@@ -172,7 +178,8 @@ int session__enqueue_policy(struct session *s, struct out_msg *m, enum sub_polic
 {
 	if (s->closing || !m)
 		return -1;
-	if (policy == POLICY_CONFLATE && s->q_count)
+	/* Only a backlog is conflated: a burst read in one go is not a slow client. */
+	if (policy == POLICY_CONFLATE && s->q_count >= CONFLATE_BACKLOG)
 		conflate(s, m);
 	if (queue_full(s, m)) {
 		if (policy == POLICY_DISCONNECT) {

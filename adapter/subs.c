@@ -71,16 +71,45 @@ static struct bsub *bsub_get(struct adapter *a, const char *filter)
 	return b;
 }
 
+struct follow_check {
+	struct adapter *a;
+	const struct bsub *going;
+};
+
+/* Is th still followed through a broker subscription other than the one going? */
+static bool still_followed(const struct topic_hist *th, void *arg)
+{
+	const struct follow_check *fc = arg;
+	struct lws_dll2 *d;
+
+	for (d = lws_dll2_get_head(&fc->a->subs.all); d; d = d->next) {
+		const struct bsub *b = bsub_of_all(d);
+
+		if (b != fc->going && b->state != BSUB_DYING && b->refs &&
+			topic_matches(b->filter, th->topic))
+			return true;
+	}
+	return false;
+}
+
 /*
  * The last client left: unsubscribe at the broker. The entry stays in the
  * "all" list as DYING until the UNSUBACK, because until then the broker may
- * still deliver through it and the de-duplication must know about it.
+ * still deliver through it and the de-duplication must know about it. Topics
+ * no other subscription follows are forgotten by the history: what is
+ * published from now on the adapter will not see, so no client may resume
+ * across that gap. At shutdown nothing is unsubscribed: the broker drops a
+ * clean session by itself.
  */
 static void bsub_release(struct adapter *a, struct bsub *b)
 {
+	struct follow_check fc = {a, b};
+
 	if (b->refs)
 		return;
-	if (!b->sent || !bridge__up(a)) {
+	if (!a->stopping)
+		history__unfollow(&a->hist, b->filter, still_followed, &fc);
+	if (!b->sent || !bridge__up(a) || a->stopping) {
 		bsub_free(&a->subs, b);
 		return;
 	}
@@ -136,6 +165,7 @@ void subs__remove(struct adapter *a, struct csub *cs)
 struct csub *subs__find(struct session *s, const char *filter, const char *label)
 {
 	struct lws_dll2 *d;
+
 	for (d = lws_dll2_get_head(&s->subs); d; d = d->next) {
 		struct csub *cs = csub_of_sess(d);
 
@@ -148,6 +178,7 @@ struct csub *subs__find(struct session *s, const char *filter, const char *label
 void subs__remove_all(struct adapter *a, struct session *s)
 {
 	struct lws_dll2 *d, *d1;
+
 	for (d = lws_dll2_get_head(&s->subs); d; d = d1) {
 		d1 = d->next;
 		subs__remove(a, csub_of_sess(d));
@@ -157,6 +188,7 @@ void subs__remove_all(struct adapter *a, struct session *s)
 void subs__cleanup(struct adapter *a)
 {
 	struct lws_dll2 *d, *d1;
+
 	for (d = lws_dll2_get_head(&a->subs.all); d; d = d1) {
 		d1 = d->next;
 		bsub_free(&a->subs, bsub_of_all(d));
@@ -194,6 +226,7 @@ static bool csub_accepts(const struct csub *cs, const struct out_msg *m)
 void subs__fanout(struct adapter *a, struct out_msg *m)
 {
 	struct lws_dll2 *d, *e;
+
 	uint64_t gen = ++a->subs.gen;
 
 	for (d = lws_dll2_get_head(&a->subs.all); d; d = d->next) {
@@ -223,6 +256,7 @@ void subs__fanout(struct adapter *a, struct out_msg *m)
 bool subs__accept_copy(struct adapter *a, const char *topic, const uint32_t *ids, int nids)
 {
 	struct lws_dll2 *d;
+
 	int i;
 
 	if (nids <= 0)
@@ -244,6 +278,7 @@ bool subs__accept_copy(struct adapter *a, const char *topic, const uint32_t *ids
 void subs__on_suback(struct adapter *a, int mid)
 {
 	struct lws_dll2 *d;
+
 	for (d = lws_dll2_get_head(&a->subs.all); d; d = d->next) {
 		struct bsub *b = bsub_of_all(d);
 
@@ -257,10 +292,15 @@ void subs__on_suback(struct adapter *a, int mid)
 void subs__on_unsuback(struct adapter *a, int mid)
 {
 	struct lws_dll2 *d;
+
 	for (d = lws_dll2_get_head(&a->subs.all); d; d = d->next) {
 		struct bsub *b = bsub_of_all(d);
 
 		if (b->state == BSUB_DYING && b->mid == mid) {
+			struct follow_check fc = {a, b};
+
+			/* It delivered until now: forget again what only it followed. */
+			history__unfollow(&a->hist, b->filter, still_followed, &fc);
 			bsub_free(&a->subs, b);
 			return;
 		}
@@ -274,6 +314,7 @@ void subs__on_unsuback(struct adapter *a, int mid)
 void subs__on_broker_connect(struct adapter *a)
 {
 	struct lws_dll2 *d, *d1;
+
 	for (d = lws_dll2_get_head(&a->subs.all); d; d = d1) {
 		d1 = d->next;
 		struct bsub *b = bsub_of_all(d);
@@ -288,9 +329,15 @@ void subs__on_broker_connect(struct adapter *a)
 	}
 }
 
+/*
+ * The broker connection dropped: until it is back the adapter sees nothing,
+ * so every topic's history restarts (new epochs) and no client resumes
+ * across the outage believing it missed nothing.
+ */
 void subs__on_broker_disconnect(struct adapter *a)
 {
 	struct lws_dll2 *d;
+
 	for (d = lws_dll2_get_head(&a->subs.all); d; d = d->next) {
 		struct bsub *b = bsub_of_all(d);
 
@@ -298,6 +345,8 @@ void subs__on_broker_disconnect(struct adapter *a)
 			b->state = BSUB_PENDING;
 		b->sent = false;
 	}
+	if (!a->stopping)
+		history__unfollow(&a->hist, NULL, NULL, NULL);
 }
 
 /* Broker subscriptions the clients need (for /api/stats and tests). */
@@ -314,6 +363,7 @@ unsigned subs__broker_count(const struct adapter *a)
 void subs__recheck(struct adapter *a, struct session *s, const char *reason)
 {
 	struct lws_dll2 *d, *d1;
+
 	char why[128];
 
 	for (d = lws_dll2_get_head(&s->subs); d; d = d1) {

@@ -143,6 +143,15 @@ spawn() {
 	T_PIDS+=("$SPAWNED")
 }
 
+# fresh_log FILE: moves an earlier FILE aside (FILE -> NAME.N.log), so a process
+# started again never has its predecessor's lines read as its own.
+fresh_log() {
+	local n=1
+	[ -e "$1" ] || return 0
+	while [ -e "${1%.log}.$n.log" ]; do n=$((n + 1)); done
+	mv "$1" "${1%.log}.$n.log"
+}
+
 # stop PID: kills one process this test started and waits for it.
 stop() {
 	kill "$1" 2>/dev/null
@@ -172,6 +181,7 @@ broker_conf() {
 per_listener_settings false
 allow_anonymous false
 listener $port 127.0.0.1
+set_tcp_nodelay true
 persistence true
 persistence_location $T_DIR/mosq-data/
 plugin $RTG_BUILD/rtg_auth.so
@@ -202,6 +212,7 @@ start_broker() {
 		vg=(valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 			--log-file="$T_DIR/valgrind-broker.%p.log")
 	fi
+	fresh_log "$T_DIR/broker.log"
 	spawn "$T_DIR/broker.log" env "${BROKER_ENV[@]}" "${vg[@]}" /usr/sbin/mosquitto \
 		-c "$T_DIR/mosquitto.conf"
 	BROKER_PID=$SPAWNED
@@ -278,6 +289,7 @@ start_adapter() {
 		vg=(valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 			--log-file="$T_DIR/valgrind-adapter.%p.log")
 	fi
+	fresh_log "$log"
 	spawn "$log" "${vg[@]}" "$RTG_BUILD/rtg-adapter" --http-port 0 \
 		--mqtt-port "$BROKER_PORT" --mqtt-token-file "$T_DIR/adapter.token" \
 		--jwt-secret-file "$RTG_SECRET_FILE" --acl-file "${ADAPTER_ACL:-$RTG_ROOT/acl/acl.conf}" \
@@ -342,4 +354,35 @@ has() {
 # lacks NAME STRING: no line of NAME.out contains STRING.
 lacks() {
 	! grep -qF -- "$2" "$T_DIR/$1.out"
+}
+
+# ---- assertions with a report ------------------------------------------------------------
+
+# is_via FN NAME EXPR WANT: "FN NAME EXPR" prints exactly WANT. Quiet (it is
+# polled); a mismatch is kept in IS_LAST for the report of expect.
+IS_LAST=
+is_via() {
+	local got
+	got=$("$1" "$2" "$3")
+	[ "$got" = "$4" ] && return 0
+	IS_LAST="$2: $3 gave '$got', expected '$4'"
+	return 1
+}
+
+# expect NAME CMD...: like check, but a failure reports the last mismatch of is_via.
+expect() {
+	local name=$1
+	shift
+	IS_LAST=
+	if "$@"; then ok "$name"; else not_ok "$name" "${IS_LAST:-command failed: $*}"; fi
+}
+
+# broker_has_sub FILTER: the broker has logged a subscription to FILTER.
+broker_has_sub() {
+	grep -qF "	$1 (QoS" "$T_DIR/broker.log"
+}
+
+# broker_unsubscribed FILTER: the broker has logged the adapter unsubscribing FILTER.
+broker_unsubscribed() {
+	grep -A1 "Received UNSUBSCRIBE from rtg-adapter" "$T_DIR/broker.log" | grep -qF "	$1"
 }

@@ -473,6 +473,38 @@ static void test_history_cleanup_twice_is_harmless(void **state)
 
 #define HIST_TEST(f) cmocka_unit_test_teardown(f, free_hist)
 
+/*
+ * Unfollowed topics: the adapter will miss what is published meanwhile, so
+ * nobody resumes across the gap and the next message restarts the history
+ * under a new epoch.
+ */
+static void test_history_unfollowed_topic_restarts_under_a_new_epoch(void **state)
+{
+	struct history *h = new_hist(state, 4, 10);
+	struct topic_hist *a, *b;
+	char old_epoch[32];
+	uint64_t before;
+
+	append(h, "t/a", "1", false);
+	append(h, "t/a", "2", false);
+	append(h, "u/b", "x", false);
+	a = history__find(h, "t/a");
+	b = history__find(h, "u/b");
+	snprintf(old_epoch, sizeof(old_epoch), "%s", a->epoch);
+	before = h->gseq;
+	assert_int_equal(history__unfollow(h, "t/#", NULL, NULL), 1);
+	assert_false(history__can_resume(a, old_epoch, 2));
+	assert_false(history__can_resume_gseq(h, a, h->epoch, before));
+	assert_true(history__can_resume_gseq(h, b, h->epoch, before));
+	assert_int_equal(append(h, "t/a", "3", false)->seq, 1);
+	assert_string_not_equal(a->epoch, old_epoch);
+	assert_int_equal(a->count, 1);
+	/* a stream from before the restart has a gap; one from after it does not */
+	assert_false(history__can_resume_gseq(h, a, h->epoch, before));
+	assert_true(history__can_resume_gseq(h, a, h->epoch, h->gseq));
+	assert_true(history__can_resume(a, a->epoch, 1));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -490,6 +522,7 @@ int main(void)
 		HIST_TEST(test_history_retained_duplicate_is_ignored_without_consuming_a_seq),
 		HIST_TEST(test_history_same_payload_without_retain_flag_is_not_a_duplicate),
 		HIST_TEST(test_history_retained_replay_of_the_newest_live_message_is_a_duplicate),
+		HIST_TEST(test_history_unfollowed_topic_restarts_under_a_new_epoch),
 		HIST_TEST(test_history_retained_value_is_collected_first_when_not_in_the_ring),
 		HIST_TEST(test_history_empty_retained_message_clears_the_retained_value),
 		HIST_TEST(test_history_collect_since_gives_only_newer_messages),
