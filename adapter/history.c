@@ -247,6 +247,8 @@ unsigned history__unfollow(struct history *h, const char *filter,
 
 	HASH_ITER(hh, h->by_topic, th, tmp) {
 		match = false;
+		/* cppcheck does not expand HASH_ITER and thinks th is uninitialised. */
+		// cppcheck-suppress uninitvar
 		if (th->stale ||
 			(filter &&
 				(mosquitto_topic_matches_sub(filter, th->topic, &match) || !match)))
