@@ -41,6 +41,12 @@ static int sse_dispatch(struct sub *s)
 	data = cJSON_ParseWithOpts(s->ev_data.p, NULL, true);
 	if (!data)
 		data = cJSON_CreateString(s->ev_data.p);
+	/* -q: the "connection" event is the greeting; skip it (and do not count it). */
+	if (s->o.quiet && s->ev_event && !strcmp(s->ev_event, "connection")) {
+		cJSON_Delete(data);
+		sub__sse_reset_event(s);
+		return 0;
+	}
 	obj = cJSON_CreateObject();
 	if (!obj || !data || (s->ev_id && !cJSON_AddStringToObject(obj, "id", s->ev_id)) ||
 		!cJSON_AddStringToObject(obj, "event", s->ev_event ? s->ev_event : "message") ||

@@ -285,8 +285,8 @@ expect "with ids that go on after the last one seen" \
 	is le2 "[int(e['id'].rsplit('-', 1)[1]) > int('$LAST'.rsplit('-', 1)[1]) for e in msgs()]" '[True, True, True, True]'
 expect "and no gap event" is le2 '[e["event"] for e in E if e.get("event") == "gap"]' '[]'
 
-# -C 5: the connection event and 4 messages (-q does not hide the SSE greeting)
-rsub le3 --sse --path "$LE_PATH" --token "$ALICE" --last-event-id "$LAST" -C 5 -W 20
+# -q hides the connection event, so -C 4 is exactly the 4 missed messages.
+rsub le3 --sse --path "$LE_PATH" --token "$ALICE" --last-event-id "$LAST" -q -C 4 -W 20
 expect "rtg-sub --sse --last-event-id resumes the same way" \
 	wait_until 10 eval "is_rsub le3 \"['le-3', 'le-4', 'le-5', 'le-6']\""
 
