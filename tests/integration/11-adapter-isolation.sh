@@ -128,6 +128,13 @@ kill -HUP "$ADAPTER_PID"
 check "after an ACL reload the lost subscription ends with a reason" \
 	wait_until 10 has lobby '"action":"unsubscribed"' '"topic":"rooms/lobby"' '"reason":'
 
+# ---- tokens never reach the log ---------------------------------------------------------------------
+if grep -qF "${ALICE##*.}" "$T_DIR/adapter.log" || grep -qF "${BOB##*.}" "$T_DIR/adapter.log"; then
+	not_ok "tokens (by query, header or message) never appear in the adapter's log"
+else
+	ok "tokens (by query, header or message) never appear in the adapter's log"
+fi
+
 # ---- SIGTERM: 1001 for every client, exit 0 ------------------------------------------------------------
 wsc last "$WS/ws?token=$ALICE" --timeout 20
 wait_until 10 has last '"type":"connection"'
