@@ -452,6 +452,19 @@ bool sub__interrupted(void)
 	return interrupted != 0;
 }
 
+/*
+ * The connection went away: forget it. Returns true if there is nothing more
+ * to do (it was already gone, the run is over, or a signal asked to stop).
+ */
+bool sub__connection_gone(struct sub *s)
+{
+	if (!s->live)
+		return true;
+	s->live = false;
+	s->wsi = NULL;
+	return s->done || sub__interrupted();
+}
+
 /* Signal handler: only a flag and a wake-up (lws_cancel_service writes a pipe). */
 static void on_signal(int sig)
 {

@@ -103,6 +103,7 @@ void sub__on_connect_error(struct sub *s, const char *why);
 
 /** Says whether SIGINT or SIGTERM arrived. */
 bool sub__interrupted(void);
+bool sub__connection_gone(struct sub *s);
 
 /* ==== sub_ws.c ============================================================================= */
 

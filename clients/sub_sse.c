@@ -157,11 +157,7 @@ static void print_http_error(struct sub *s)
 /* The SSE response ended: an error status, or the end of the stream. */
 void sub__on_http_done(struct sub *s)
 {
-	if (!s->live)
-		return;
-	s->live = false;
-	s->wsi = NULL;
-	if (s->done || sub__interrupted())
+	if (sub__connection_gone(s))
 		return;
 	if (s->status == 200) {
 		sub__report_close(0, "end of stream");

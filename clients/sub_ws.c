@@ -336,11 +336,7 @@ static void on_peer_close(struct sub *s, const unsigned char *in, size_t len)
 /* The WebSocket closed, after the server's close frame or without one. */
 static void on_ws_closed(struct sub *s)
 {
-	if (!s->live)
-		return;
-	s->live = false;
-	s->wsi = NULL;
-	if (s->done || sub__interrupted())
+	if (sub__connection_gone(s))
 		return;
 	if (!s->close_seen)
 		sub__report_close(1006, "connection lost");
