@@ -161,6 +161,8 @@ struct adapter {
 	struct bridge bridge;
 	struct stats stats;
 	struct lws_dll2_owner sessions;
+	cJSON *broker_sys; /* the broker's $SYS figures, by name */
+	struct lws_sorted_usec_list sul_stats; /* system/stats publication */
 	time_t started;
 	uint64_t next_conn;
 	bool stopping;
@@ -242,6 +244,9 @@ extern const struct lws_protocols http__protocol;
 
 /* stats.c */
 cJSON *stats__json(struct adapter *a);
+void stats__start(struct adapter *a);
+void stats__stop(struct adapter *a);
+bool stats__on_sys(struct adapter *a, const char *topic, const void *payload, size_t len);
 cJSON *stats__health(struct adapter *a);
 char *stats__prometheus(struct adapter *a, size_t *len);
 

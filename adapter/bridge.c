@@ -58,6 +58,10 @@ static void on_connect(
 	a->bridge.backoff_ms = 0;
 	a->bridge.connects++;
 	subs__on_broker_connect(a);
+	/* The broker's own figures, for system/stats (no identifier: never a client's copy). */
+	if (a->cfg.stats_interval > 0 &&
+		mosquitto_subscribe_v5(a->bridge.mosq, NULL, "$SYS/broker/#", 0, 0, NULL))
+		lwsl_warn("bridge: cannot subscribe to $SYS/broker/#\n");
 }
 
 static void on_disconnect(
@@ -102,6 +106,9 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	(void)mosq;
 	a->bridge.received++;
 	n = read_sub_ids(props, ids);
+	/* A copy without identifier comes from the $SYS subscription above. */
+	if (stats__on_sys(a, msg->topic, msg->payload, (size_t)msg->payloadlen) && !n)
+		return;
 	if (!subs__accept_copy(a, msg->topic, ids, n)) {
 		a->stats.mqtt_duplicates++;
 		return;

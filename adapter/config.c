@@ -73,7 +73,7 @@ static const struct option_def options[] = {
 	INT(queue_max_messages, "1024", 1, 1000000, "N", "send queue per connection"),
 	INT(queue_max_bytes, "4194304", 1024, 1073741824, "BYTES", "send queue per connection"),
 	ENUM(stats_access, "ops-or-loopback", stats_access_choices, "who may read /api/stats"),
-	INT(calc_timeout, "120", 1, 86400, "SECONDS", "a calculation without progress fails"),
+	INT(stats_interval, "10", 0, 86400, "SECONDS", "publish system/stats this often; 0: never"),
 	ENUM(log_level, "notice", log_level_choices, "log verbosity"),
 };
 

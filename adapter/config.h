@@ -48,7 +48,7 @@ struct adapter_config {
 	int queue_max_messages; /* default 1024, 1-1000000: per-connection send queue */
 	int queue_max_bytes; /* default 4194304, 1024-1073741824 */
 	char *stats_access; /* "ops-or-loopback" (default), "ops", "loopback", "any" */
-	int calc_timeout; /* default 120 s, 1-86400 (used by calc tracking) */
+	int stats_interval; /* default 10 s, 0-86400: publish system/stats (0: never) */
 	char *log_level; /* "error", "warn", "notice" (default), "info", "debug" */
 };
 

@@ -139,10 +139,12 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	stats__start(&a);
 	print_listening(&a);
 	if (run(&a) == 0)
 		rc = EXIT_SUCCESS;
 out:
+	stats__stop(&a);
 	bridge__cleanup(&a);
 	if (a.ctx)
 		lws_context_destroy(a.ctx);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "rtg_util.h"
 
 static const char *broker_state(const struct adapter *a)
 {
@@ -307,4 +308,84 @@ char *stats__prometheus(struct adapter *a, size_t *len)
 	}
 	*len = t.len;
 	return t.buf;
+}
+
+/* ==== system/stats: this adapter's figures with the broker's, published =============== */
+
+/* The $SYS figures worth repeating in system/stats (under $SYS/broker/). */
+static const char *const sys_keys[] = {"clients/connected", "clients/total", "clients/maximum",
+	"messages/received", "messages/sent", "load/messages/received/1min",
+	"load/messages/sent/1min", "subscriptions/count", "retained messages/count", "uptime",
+	"version"};
+
+/*
+ * Keeps the value of one $SYS topic if it is one of sys_keys. Returns true if
+ * the topic was a $SYS topic (kept or not). Numbers are kept as numbers.
+ */
+bool stats__on_sys(struct adapter *a, const char *topic, const void *payload, size_t len)
+{
+	static const char prefix[] = "$SYS/broker/";
+	char text[128], *end = NULL;
+	const char *key;
+	cJSON *value;
+	double num;
+	size_t i;
+
+	if (strncmp(topic, "$SYS/", 5))
+		return false;
+	if (strncmp(topic, prefix, sizeof(prefix) - 1) || len >= sizeof(text))
+		return true;
+	key = topic + sizeof(prefix) - 1;
+	for (i = 0; i < RTG_ARRAY_SIZE(sys_keys) && strcmp(key, sys_keys[i]); i++)
+		;
+	if (i == RTG_ARRAY_SIZE(sys_keys))
+		return true;
+	memcpy(text, payload, len);
+	text[len] = '\0';
+	num = strtod(text, &end);
+	value = end && end != text && !*end ? cJSON_CreateNumber(num) : cJSON_CreateString(text);
+	if (!a->broker_sys)
+		a->broker_sys = cJSON_CreateObject();
+	if (!value || !a->broker_sys) {
+		cJSON_Delete(value);
+		return true;
+	}
+	if (cJSON_HasObjectItem(a->broker_sys, key))
+		cJSON_ReplaceItemInObjectCaseSensitive(a->broker_sys, key, value);
+	else if (!cJSON_AddItemToObject(a->broker_sys, key, value))
+		cJSON_Delete(value);
+	return true;
+}
+
+/* Every stats_interval: {"type":"system_stats", ...adapter figures, "broker":{$SYS}}. */
+static void on_stats_timer(struct lws_sorted_usec_list *sul)
+{
+	struct adapter *a = lws_container_of(sul, struct adapter, sul_stats);
+	cJSON *obj = NULL;
+	char *text = NULL;
+
+	if (bridge__up(a) && (obj = stats__json(a)) &&
+		cJSON_AddStringToObject(obj, "type", "system_stats") &&
+		(!a->broker_sys ||
+			cJSON_AddItemToObject(obj, "broker", cJSON_Duplicate(a->broker_sys, 1))) &&
+		(text = cJSON_PrintUnformatted(obj)))
+		bridge__publish(a, "system/stats", text, strlen(text), true);
+	cJSON_free(text);
+	cJSON_Delete(obj);
+	lws_sul_schedule(a->ctx, 0, &a->sul_stats, on_stats_timer,
+		(lws_usec_t)a->cfg.stats_interval * LWS_US_PER_SEC);
+}
+
+void stats__start(struct adapter *a)
+{
+	if (a->cfg.stats_interval > 0)
+		lws_sul_schedule(a->ctx, 0, &a->sul_stats, on_stats_timer,
+			(lws_usec_t)a->cfg.stats_interval * LWS_US_PER_SEC);
+}
+
+void stats__stop(struct adapter *a)
+{
+	lws_sul_cancel(&a->sul_stats);
+	cJSON_Delete(a->broker_sys);
+	a->broker_sys = NULL;
 }

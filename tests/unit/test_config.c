@@ -53,7 +53,7 @@ static void test_defaults_fill_every_option_not_given(void **state)
 	assert_int_equal(cfg.queue_max_messages, 1024);
 	assert_int_equal(cfg.queue_max_bytes, 4194304);
 	assert_string_equal(cfg.stats_access, "ops-or-loopback");
-	assert_int_equal(cfg.calc_timeout, 120);
+	assert_int_equal(cfg.stats_interval, 10);
 	assert_string_equal(cfg.log_level, "notice");
 	assert_string_equal(cfg.acl_file, "acl.conf");
 	assert_string_equal(cfg.mqtt_token_file, "tok");
@@ -268,7 +268,7 @@ static void assert_same_defaults(const struct adapter_config *ex)
 	assert_int_equal(ex->queue_max_messages, d.queue_max_messages);
 	assert_int_equal(ex->queue_max_bytes, d.queue_max_bytes);
 	assert_string_equal(ex->stats_access, d.stats_access);
-	assert_int_equal(ex->calc_timeout, d.calc_timeout);
+	assert_int_equal(ex->stats_interval, d.stats_interval);
 	assert_string_equal(ex->log_level, d.log_level);
 	config__cleanup(&d);
 }
