@@ -10,13 +10,19 @@ set -eu
 PKGS="build-essential pkg-config ca-certificates openssl curl procps
 mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev
 libwebsockets-dev libcjson-dev libjwt-dev libssl-dev libcmocka-dev libuv1-dev
-uthash-dev python3 python3-jwt python3-cryptography python3-websockets python3-paho-mqtt valgrind clang-format $*"
+uthash-dev python3 python3-jwt python3-cryptography python3-websockets python3-paho-mqtt valgrind clang-format chromium $*"
 
 missing=""
 for p in $PKGS; do
 	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
 	[ "$st" = "installed" ] || missing="$missing $p"
 done
+
+# Node.js and npm (the browser test's playwright-core): the machine image may
+# carry its own build of node with npm; only when there is none take Debian's.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	missing="$missing nodejs npm"
+fi
 
 if [ -z "$missing" ]; then
 	exit 0
