@@ -1,0 +1,897 @@
+/**
+ * rtg-client.js - a reconnecting client for the realtime gateway's JSON
+ * WebSocket protocol (docs/protocol.md).
+ *
+ * A plain ES module with no dependencies and no build step: browsers load it
+ * with `<script type="module">` (the adapter serves it as /rtg-client.js), and
+ * Node loads it with `import` given a WebSocket implementation
+ * (`new RtgClient({url, token, WebSocket})`).
+ *
+ *     import { RtgClient } from './rtg-client.js';
+ *     const client = new RtgClient({ token });
+ *     client.on('price_update', (m) => console.log(m.ticker, m.price));
+ *     client.subscribe('ticker', 'AAPL');          // seed 003 form
+ *     client.subscribe('market/+');                // any MQTT filter the ACL allows
+ *     client.subscribe({ room: 'lobby' });         // any form of the protocol
+ *     client.connect();
+ *
+ * What it does for the application:
+ * - connects with the token as ?token= (browsers cannot set headers on a
+ *   WebSocket) and waits for the server's greeting before it sends anything;
+ * - sends {"type":"ping"} every heartbeatMs and treats a pong that does not
+ *   come back within the interval as a dead connection;
+ * - reconnects after any loss with exponential backoff and jitter (1 s, x1.5,
+ *   up to 30 s by default), except after an authentication failure (4001)
+ *   when it has no tokenProvider to get a new token from;
+ * - after a reconnect subscribes everything again, telling the server where
+ *   it left off ("since"), and reports from the answers whether everything
+ *   missed was recovered ('recovered') or not ('gap');
+ * - never delivers one message twice: a message whose topic, epoch and seq it
+ *   has already delivered is dropped (history replays included);
+ * - queues what the application sends while disconnected (bounded, the
+ *   oldest dropped first) and sends it once connected again;
+ * - refreshes the token in band on auth_expiring when given a tokenProvider.
+ *
+ * Events (`on(type, fn)`; fn gets the message object, whose .type is the
+ * event's type): every server message type ('connection', 'subscription',
+ * 'history', 'price_update', 'notification', 'calculation_update', 'error',
+ * 'pong', 'auth_expiring', ...) and the client's own: 'open' (socket open),
+ * 'close' ({code, reason}), 'reconnecting' ({attempt, delayMs}), 'state'
+ * ({state}), 'recovered' and 'gap' ({topic, channel}) and 'error' ({message,
+ * source: 'client'}: server errors have no source). '*' receives them all.
+ */
+
+/** Channel names the adapter knows (docs/protocol.md, "Subscribing"). */
+const CHANNELS = new Set([
+	'market_data',
+	'notifications',
+	'system',
+	'patterns',
+	'alerts',
+	'market_status',
+	'credit_updates',
+	'transactions',
+	'balance',
+	'calculations',
+	'ticker'
+]);
+
+/** Close code of the adapter for a missing, invalid or expired token. */
+const CLOSE_AUTH = 4001;
+
+/** Largest "since" sent (the adapter's default max_message_size is 64 KiB). */
+const MAX_SINCE_BYTES = 32768;
+
+/**
+ * Whether an MQTT topic matches a topic filter ('+' one level, '#' the rest).
+ * @param {string} filter
+ * @param {string} topic
+ * @returns {boolean}
+ */
+export function topicMatches(filter, topic) {
+	const f = filter.split('/');
+	const t = topic.split('/');
+
+	if (topic.startsWith('$') && (f[0] === '+' || f[0] === '#')) return false;
+	for (let i = 0; i < f.length; i++) {
+		if (f[i] === '#') return true;
+		if (i >= t.length) return false;
+		if (f[i] !== '+' && f[i] !== t[i]) return false;
+	}
+	return f.length === t.length;
+}
+
+/**
+ * The MQTT filters a subscribe message stands for, as the adapter resolves
+ * them (docs/protocol.md). `me` is the user id from the greeting.
+ * @param {object} msg a subscribe message (any form)
+ * @param {string} me
+ * @returns {string[]}
+ */
+export function filtersOf(msg, me) {
+	const channel = (name) => {
+		switch (name) {
+			case 'market_data':
+				return ['market/+'];
+			case 'notifications':
+				return [`user/${me}/notifications`];
+			case 'system':
+				return ['system/announcements', 'system/stats'];
+			case 'patterns':
+				return ['market/patterns/+'];
+			case 'alerts':
+				return [`user/${me}/alerts`];
+			case 'market_status':
+				return ['market/status'];
+			case 'credit_updates':
+				return [`user/${me}/credit`];
+			case 'transactions':
+				return [`user/${me}/transactions`];
+			case 'balance':
+				return [`user/${me}/balance`];
+			case 'calculations':
+				return ['calc/+/progress'];
+			case 'ticker':
+				return msg.ticker ? [`market/${msg.ticker}`] : [];
+			default:
+				return [];
+		}
+	};
+	if (typeof msg.topic === 'string') return [msg.topic];
+	if (msg.channel || msg.subscription) return channel(msg.channel || msg.subscription);
+	if (msg.symbol || msg.ticker) return [`market/${msg.symbol || msg.ticker}`];
+	if (msg.room) {
+		return CHANNELS.has(msg.room) && msg.room !== 'ticker' ? channel(msg.room) : [`rooms/${msg.room}`];
+	}
+	if (Array.isArray(msg.types)) return [`user/${me}/notifications`];
+	return [];
+}
+
+/**
+ * Turns the arguments of subscribe()/unsubscribe() into one subscription
+ * description: the message members naming it, its key and its label.
+ * @param {string|object} target
+ * @param {string|object} [extra]
+ * @returns {{fields: object, key: string, label: string, kind: string}}
+ */
+function describe(target, extra) {
+	let fields;
+
+	if (typeof target === 'string') {
+		if (typeof extra === 'string') {
+			// seed 003: subscribe('ticker', 'AAPL'), also ('symbol', 'NIFTY'), ('room', 'lobby'), ('topic', 'x/y')
+			if (target === 'ticker') fields = { channel: 'ticker', ticker: extra };
+			else if (['symbol', 'room', 'topic', 'channel', 'subscription'].includes(target)) fields = { [target]: extra };
+			else fields = { channel: target };
+			extra = undefined;
+		} else if (CHANNELS.has(target)) {
+			fields = { channel: target };
+		} else {
+			fields = { topic: target };
+		}
+	} else if (target && typeof target === 'object') {
+		fields = { ...target };
+		delete fields.type;
+	} else {
+		throw new TypeError('subscribe needs a topic filter, a channel name or an object');
+	}
+	if (extra && typeof extra === 'object') Object.assign(fields, extra);
+	delete fields.since;
+
+	if (typeof fields.topic === 'string') return { fields, kind: 'subscribe', key: `topic:${fields.topic}`, label: fields.topic };
+	const ch = fields.channel || fields.subscription;
+	if (ch === 'ticker' || (!ch && fields.ticker && !fields.symbol)) {
+		if (!fields.ticker) throw new TypeError("channel 'ticker' needs a ticker");
+		return { fields, kind: 'subscribe', key: `ticker:${fields.ticker}`, label: `ticker:${fields.ticker}` };
+	}
+	if (ch) return { fields, kind: 'subscribe', key: `channel:${ch}`, label: ch };
+	if (fields.symbol) return { fields, kind: 'symbol', key: `symbol:${fields.symbol}`, label: `symbol:${fields.symbol}` };
+	if (fields.room) return { fields, kind: 'room', key: `room:${fields.room}`, label: `room:${fields.room}` };
+	if (Array.isArray(fields.types)) {
+		const types = fields.types.join(',');
+		return { fields, kind: 'notifications', key: `notifications:${types}`, label: `notifications:${types}` };
+	}
+	throw new TypeError(`cannot tell what to subscribe from ${JSON.stringify(target)}`);
+}
+
+/** The message types of each kind of subscription: [subscribe, unsubscribe]. */
+const KIND_TYPES = {
+	subscribe: ['subscribe', 'unsubscribe'],
+	symbol: ['subscribe_symbol', 'unsubscribe_symbol'],
+	room: ['join_room', 'leave_room'],
+	notifications: ['subscribe_notifications', 'unsubscribe_notifications']
+};
+
+/**
+ * @typedef {object} ReconnectOptions
+ * @property {number} [initialMs=1000] first delay
+ * @property {number} [factor=1.5] growth of the delay per failed attempt
+ * @property {number} [maxMs=30000] longest delay (before jitter)
+ * @property {number} [jitter=0.2] each delay is scattered by +/- this fraction
+ * @property {boolean} [enabled=true] false: never reconnect by itself
+ */
+
+/**
+ * @typedef {object} RtgClientOptions
+ * @property {string} [url] WebSocket URL; default ws(s)://<page host>/ws
+ * @property {string} [token] the JWT, sent as ?token=
+ * @property {() => (string|Promise<string>)} [tokenProvider] gives a fresh token
+ *   on auth_expiring and after a 4001 close
+ * @property {number} [heartbeatMs=30000] ping interval; 0 disables the heartbeat
+ * @property {ReconnectOptions} [reconnect]
+ * @property {number} [maxQueue=100] messages kept while disconnected
+ * @property {number} [connectTimeoutMs=10000] time for the socket to open and greet
+ * @property {number} [requestTimeoutMs=15000] time for calculate() to be accepted
+ * @property {typeof WebSocket} [WebSocket] implementation (Node); default globalThis.WebSocket
+ */
+
+/**
+ * @typedef {object} RtgStats
+ * @property {boolean} connected greeted by the server and usable
+ * @property {boolean} reconnecting waiting to (or trying to) reconnect
+ * @property {number} reconnectAttempts attempts since the last success
+ * @property {number} messagesReceived
+ * @property {number} messagesSent
+ * @property {number} reconnects successful reconnections
+ * @property {number} errors server errors and client-side failures
+ * @property {string|null} lastMessageTime ISO time of the last message received
+ * @property {string[]} subscriptions labels, e.g. "ticker:AAPL", "market/+", "notifications"
+ * @property {number} gaps resubscriptions that could not recover what was missed
+ * @property {number} recovered resubscriptions that recovered everything missed
+ * @property {number} duplicates messages dropped as already delivered
+ * @property {number} queueSize messages waiting for a connection
+ * @property {number} queueDropped messages dropped because the queue was full
+ * @property {string} state connecting | connected | reconnecting | closed | idle
+ * @property {string|null} connectionId
+ * @property {string|null} userId
+ */
+
+/** A reconnecting client of the gateway's WebSocket protocol. */
+export class RtgClient {
+	/** @param {RtgClientOptions} [options] */
+	constructor(options = {}) {
+		const rc = options.reconnect || {};
+		this.options = {
+			url: options.url || RtgClient.defaultUrl(),
+			heartbeatMs: options.heartbeatMs ?? 30000,
+			maxQueue: options.maxQueue ?? 100,
+			connectTimeoutMs: options.connectTimeoutMs ?? 10000,
+			requestTimeoutMs: options.requestTimeoutMs ?? 15000,
+			reconnect: {
+				enabled: rc.enabled ?? true,
+				initialMs: rc.initialMs ?? 1000,
+				factor: rc.factor ?? 1.5,
+				maxMs: rc.maxMs ?? 30000,
+				jitter: rc.jitter ?? 0.2
+			}
+		};
+		/** @type {string|undefined} */
+		this.token = options.token;
+		this.tokenProvider = options.tokenProvider;
+		this._WebSocket = options.WebSocket || globalThis.WebSocket;
+		this._handlers = new Map();
+		/** key -> {fields, kind, key, label} */
+		this._subs = new Map();
+		/** topic -> {epoch, seq}: the last message delivered */
+		this._positions = new Map();
+		this._queue = [];
+		this._pendingCalcs = new Map();
+		this._pendingPings = [];
+		this._ws = null;
+		this._state = 'idle';
+		this._everConnected = false;
+		this._timers = { reconnect: null, heartbeat: null, connect: null };
+		this._awaitingPong = false;
+		this.connectionId = null;
+		this.userId = null;
+		this.expiresAt = null;
+		this._stats = {
+			messagesReceived: 0,
+			messagesSent: 0,
+			reconnects: 0,
+			reconnectAttempts: 0,
+			errors: 0,
+			gaps: 0,
+			recovered: 0,
+			duplicates: 0,
+			queueDropped: 0,
+			lastMessageTime: null
+		};
+		if (typeof globalThis.addEventListener === 'function') {
+			// back online: do not wait for the backoff timer
+			globalThis.addEventListener('online', () => {
+				if (this._state === 'reconnecting' && this._timers.reconnect) {
+					clearTimeout(this._timers.reconnect);
+					this._timers.reconnect = null;
+					this._open();
+				}
+			});
+		}
+	}
+
+	/** ws(s)://<this page's host>/ws, or ws://127.0.0.1:8000/ws outside a browser. */
+	static defaultUrl() {
+		const loc = globalThis.location;
+		if (loc && loc.host) return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/ws`;
+		return 'ws://127.0.0.1:8000/ws';
+	}
+
+	/** @returns {string} connecting | connected | reconnecting | closed | idle */
+	get state() {
+		return this._state;
+	}
+
+	/** @returns {boolean} greeted by the server and usable */
+	get connected() {
+		return this._state === 'connected';
+	}
+
+	// ---- events ------------------------------------------------------------------------
+
+	/**
+	 * Calls fn(message) for each event of this type ('*': every event).
+	 * @param {string} type
+	 * @param {(msg: object) => void} fn
+	 * @returns {() => void} a function that removes the handler
+	 */
+	on(type, fn) {
+		if (!this._handlers.has(type)) this._handlers.set(type, new Set());
+		this._handlers.get(type).add(fn);
+		return () => this.off(type, fn);
+	}
+
+	/**
+	 * Removes a handler added with on().
+	 * @param {string} type
+	 * @param {(msg: object) => void} fn
+	 */
+	off(type, fn) {
+		const set = this._handlers.get(type);
+		if (set) set.delete(fn);
+	}
+
+	/** @private */
+	_emit(type, msg) {
+		for (const key of [type, '*']) {
+			const set = this._handlers.get(key);
+			if (!set) continue;
+			for (const fn of [...set]) {
+				try {
+					fn(msg);
+				} catch (err) {
+					// one faulty handler must not stop the others or the client
+					console.error(`rtg-client: a '${key}' handler failed:`, err);
+				}
+			}
+		}
+	}
+
+	/** @private */
+	_fail(message, extra = {}) {
+		this._stats.errors++;
+		this._emit('error', { type: 'error', source: 'client', message, ...extra });
+	}
+
+	/** @private */
+	_setState(state) {
+		if (this._state === state) return;
+		this._state = state;
+		this._emit('state', { type: 'state', state });
+	}
+
+	// ---- connecting ----------------------------------------------------------------------
+
+	/** Connects (again); harmless while already connecting or connected. */
+	connect() {
+		if (this._ws || this._timers.reconnect) return;
+		if (!this._WebSocket) throw new Error('no WebSocket implementation: pass options.WebSocket');
+		this._stats.reconnectAttempts = 0;
+		this._open('connecting');
+	}
+
+	/**
+	 * Closes the connection for good (until connect() is called again).
+	 * @param {number} [code=1000]
+	 * @param {string} [reason]
+	 */
+	close(code = 1000, reason = 'client closed') {
+		this._clearTimers();
+		const ws = this._ws;
+		this._ws = null;
+		this._setState('closed');
+		if (ws) {
+			this._detach(ws);
+			try {
+				ws.close(code, reason);
+			} catch {
+				/* already closing */
+			}
+			this._emit('close', { type: 'close', code, reason, wasClean: true, byClient: true });
+		}
+	}
+
+	/**
+	 * Drops the connection as if it had been lost: reconnects after the backoff
+	 * delay and resumes every subscription where it left off. (Connects if idle
+	 * or closed.)
+	 */
+	reconnect() {
+		const ws = this._ws;
+		if (!ws) {
+			if (this._state === 'idle' || this._state === 'closed') this.connect();
+			return;
+		}
+		this._detach(ws);
+		try {
+			ws.close(4000, 'client reconnects');
+		} catch {
+			/* already closing */
+		}
+		this._onClose(4000, 'client reconnects', true);
+	}
+
+	/** The URL with the token as ?token= (never logged by the client). @private */
+	_urlWithToken() {
+		if (!this.token) return this.options.url;
+		const u = new URL(this.options.url, globalThis.location ? globalThis.location.href : undefined);
+		u.searchParams.set('token', this.token);
+		return u.toString();
+	}
+
+	/**
+	 * Opens a socket; the state stays 'reconnecting' during a reconnect attempt.
+	 * @param {string} [state]
+	 * @private
+	 */
+	_open(state) {
+		this._timers.reconnect = null;
+		if (state) this._setState(state);
+		let ws;
+		try {
+			ws = new this._WebSocket(this._urlWithToken());
+		} catch (err) {
+			this._fail(`cannot open the WebSocket: ${err.message}`);
+			this._scheduleReconnect();
+			return;
+		}
+		this._ws = ws;
+		this._greeted = false;
+		ws.onopen = () => this._emit('open', { type: 'open', url: this.options.url });
+		ws.onmessage = (ev) => this._onMessage(ev.data);
+		ws.onerror = () => {
+			/* a close event always follows; it decides what to do */
+		};
+		ws.onclose = (ev) => this._onClose(ev.code, ev.reason, ev.wasClean);
+		this._timers.connect = setTimeout(() => {
+			if (this._ws === ws && !this._greeted) this._drop(ws, 4000, 'no greeting from the server in time');
+		}, this.options.connectTimeoutMs);
+	}
+
+	/** @private */
+	_detach(ws) {
+		ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+	}
+
+	/**
+	 * Gives up on a socket that is not answering: does not wait for a closing
+	 * handshake a dead peer will never complete.
+	 * @private
+	 */
+	_drop(ws, code, reason) {
+		this._detach(ws);
+		try {
+			ws.close(code, reason);
+		} catch {
+			/* already closing */
+		}
+		this._fail(reason);
+		this._onClose(code, reason, false);
+	}
+
+	/** @private */
+	_onClose(code, reason, wasClean) {
+		this._ws = null;
+		this._greeted = false;
+		this._stopHeartbeat();
+		clearTimeout(this._timers.connect);
+		this._timers.connect = null;
+		this._emit('close', { type: 'close', code, reason, wasClean: !!wasClean });
+		if (this._state === 'closed') return;
+		if (code === CLOSE_AUTH) {
+			if (!this.tokenProvider) {
+				this._fail(`authentication failed: ${reason || 'invalid token'}`, { code });
+				this._setState('closed');
+				return;
+			}
+			Promise.resolve()
+				.then(() => this.tokenProvider())
+				.then((tok) => {
+					if (tok) this.token = tok;
+				})
+				.catch((err) => this._fail(`tokenProvider failed: ${err && err.message}`))
+				.finally(() => this._scheduleReconnect());
+			return;
+		}
+		this._scheduleReconnect();
+	}
+
+	/**
+	 * The delay before reconnect attempt n (1, 2, ...): initialMs * factor^(n-1),
+	 * at most maxMs, scattered by +/- jitter.
+	 * @param {number} attempt
+	 * @returns {number} milliseconds
+	 */
+	backoffDelay(attempt) {
+		const r = this.options.reconnect;
+		const base = Math.min(r.maxMs, r.initialMs * Math.pow(r.factor, Math.max(0, attempt - 1)));
+		return Math.max(0, Math.round(base * (1 + r.jitter * (2 * Math.random() - 1))));
+	}
+
+	/** @private */
+	_scheduleReconnect() {
+		if (this._state === 'closed') return;
+		if (!this.options.reconnect.enabled) {
+			this._setState('closed');
+			return;
+		}
+		const attempt = ++this._stats.reconnectAttempts;
+		const delayMs = this.backoffDelay(attempt);
+		this._setState('reconnecting');
+		this._emit('reconnecting', { type: 'reconnecting', attempt, delayMs });
+		clearTimeout(this._timers.reconnect);
+		this._timers.reconnect = setTimeout(() => this._open(), delayMs);
+	}
+
+	/** @private */
+	_clearTimers() {
+		clearTimeout(this._timers.reconnect);
+		clearTimeout(this._timers.connect);
+		this._timers.reconnect = this._timers.connect = null;
+		this._stopHeartbeat();
+	}
+
+	// ---- heartbeat -------------------------------------------------------------------------
+
+	/** @private */
+	_startHeartbeat() {
+		this._stopHeartbeat();
+		this._awaitingPong = false;
+		if (!this.options.heartbeatMs) return;
+		this._timers.heartbeat = setInterval(() => {
+			const ws = this._ws;
+			if (!ws) return;
+			if (this._awaitingPong) {
+				this._drop(ws, 4000, `no pong within ${this.options.heartbeatMs} ms: connection dead`);
+				return;
+			}
+			this._awaitingPong = true;
+			this._sendNow({ type: 'ping' });
+		}, this.options.heartbeatMs);
+	}
+
+	/** @private */
+	_stopHeartbeat() {
+		clearInterval(this._timers.heartbeat);
+		this._timers.heartbeat = null;
+	}
+
+	// ---- receiving ---------------------------------------------------------------------------
+
+	/** @private */
+	_onMessage(data) {
+		let msg;
+		this._stats.messagesReceived++;
+		this._stats.lastMessageTime = new Date().toISOString();
+		try {
+			msg = JSON.parse(typeof data === 'string' ? data : String(data));
+		} catch {
+			this._fail('the server sent a message that is not JSON');
+			return;
+		}
+		if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string') {
+			this._fail('the server sent a message without a type');
+			return;
+		}
+		if (!this._greeted) this._onGreeting(msg);
+
+		switch (msg.type) {
+			case 'pong':
+				this._awaitingPong = false;
+				for (const p of this._pendingPings.splice(0)) p.resolve(Date.now() - p.sent);
+				break;
+			case 'subscription':
+				this._onSubscription(msg);
+				break;
+			case 'history':
+				msg = this._filterHistory(msg);
+				break;
+			case 'calculation_accepted': {
+				const p = this._pendingCalcs.get(msg.calculation_id);
+				if (p) {
+					clearTimeout(p.timer);
+					this._pendingCalcs.delete(msg.calculation_id);
+					p.resolve(msg.calculation_id);
+				}
+				break;
+			}
+			case 'error':
+				this._stats.errors++;
+				this._onServerError(msg);
+				break;
+			case 'auth_expiring':
+				this._onAuthExpiring(msg);
+				break;
+			case 'auth':
+				if (msg.expires_at) this.expiresAt = msg.expires_at;
+				break;
+			default:
+				if (typeof msg.topic === 'string' && msg.epoch !== undefined && typeof msg.seq === 'number') {
+					if (!this._track(msg)) {
+						this._stats.duplicates++;
+						return;
+					}
+				}
+		}
+		this._emit(msg.type, msg);
+	}
+
+	/**
+	 * The first message: the greeting. Subscribes everything again, then sends
+	 * what was queued.
+	 * @private
+	 */
+	_onGreeting(msg) {
+		this._greeted = true;
+		clearTimeout(this._timers.connect);
+		this._timers.connect = null;
+		if (msg.type === 'connection') {
+			this.connectionId = msg.connection_id ?? null;
+			this.userId = msg.user_id ?? null;
+			this.expiresAt = msg.expires_at ?? null;
+		}
+		if (this._everConnected) this._stats.reconnects++;
+		this._everConnected = true;
+		this._stats.reconnectAttempts = 0;
+		this._setState('connected');
+		this._startHeartbeat();
+		for (const sub of this._subs.values()) this._sendSubscribe(sub, true);
+		const queued = this._queue.splice(0);
+		for (const m of queued) this._sendNow(m);
+	}
+
+	/** Records the position of a message; false if it was delivered already. @private */
+	_track(msg) {
+		const p = this._positions.get(msg.topic);
+		if (p && p.epoch === msg.epoch && msg.seq <= p.seq) return false;
+		this._positions.set(msg.topic, { epoch: msg.epoch, seq: msg.seq });
+		return true;
+	}
+
+	/** Drops from a history what was delivered already; tracks the rest. @private */
+	_filterHistory(msg) {
+		if (!Array.isArray(msg.messages)) return msg;
+		const fresh = [];
+		for (const m of msg.messages) {
+			if (m && typeof m.topic === 'string' && m.epoch !== undefined && typeof m.seq === 'number' && !this._track(m)) {
+				this._stats.duplicates++;
+				continue;
+			}
+			fresh.push(m);
+		}
+		if (fresh.length === msg.messages.length) return msg;
+		return { ...msg, messages: fresh, skipped: msg.messages.length - fresh.length };
+	}
+
+	/** @private */
+	_onSubscription(msg) {
+		if (msg.recovered === true) {
+			this._stats.recovered++;
+			this._emit('recovered', { type: 'recovered', topic: msg.topic, channel: msg.channel });
+		} else if (msg.recovered === false) {
+			this._stats.gaps++;
+			this._emit('gap', { type: 'gap', topic: msg.topic, channel: msg.channel });
+		}
+		if (msg.action === 'unsubscribed' && msg.reason) {
+			// the server ended it (an ACL reload took the right away): forget it
+			for (const [key, sub] of this._subs) {
+				const filters = filtersOf(sub.fields, this.userId);
+				if (filters.length === 1 && filters[0] === msg.topic) this._subs.delete(key);
+			}
+		}
+	}
+
+	/** @private */
+	_onServerError(msg) {
+		const text = String(msg.message || '');
+		if (/calculat/i.test(text) && this._pendingCalcs.size) {
+			const [id, p] = this._pendingCalcs.entries().next().value;
+			clearTimeout(p.timer);
+			this._pendingCalcs.delete(id);
+			p.reject(new Error(text));
+		}
+	}
+
+	/** @private */
+	_onAuthExpiring() {
+		if (!this.tokenProvider) return;
+		Promise.resolve()
+			.then(() => this.tokenProvider())
+			.then((tok) => {
+				if (tok) this.refreshToken(tok);
+			})
+			.catch((err) => this._fail(`tokenProvider failed: ${err && err.message}`));
+	}
+
+	// ---- sending -------------------------------------------------------------------------------
+
+	/** @private */
+	_sendNow(msg) {
+		const ws = this._ws;
+		if (!ws || !this._greeted || ws.readyState !== 1) return false;
+		try {
+			ws.send(JSON.stringify(msg));
+		} catch (err) {
+			this._fail(`send failed: ${err.message}`);
+			return false;
+		}
+		this._stats.messagesSent++;
+		return true;
+	}
+
+	/**
+	 * Sends any protocol message; while disconnected it is queued (at most
+	 * maxQueue messages, the oldest dropped first) and sent after the next
+	 * greeting.
+	 * @param {object} msg a JSON object with a string "type"
+	 * @returns {boolean} true if it went out now, false if it was queued
+	 */
+	send(msg) {
+		if (this._sendNow(msg)) return true;
+		this._queue.push(msg);
+		while (this._queue.length > this.options.maxQueue) {
+			this._queue.shift();
+			this._stats.queueDropped++;
+		}
+		return false;
+	}
+
+	/**
+	 * "since" for a subscription: where this client left off in its topics.
+	 * {epoch, seq} for one filter without wildcards, else {topic: {epoch, seq}}
+	 * for every topic seen that one of its filters matches. Undefined if none.
+	 * @private
+	 */
+	_sinceFor(sub) {
+		const filters = filtersOf(sub.fields, this.userId);
+		if (!filters.length) return undefined;
+		if (filters.length === 1 && !/[+#]/.test(filters[0])) {
+			const p = this._positions.get(filters[0]);
+			return p ? { epoch: p.epoch, seq: p.seq } : undefined;
+		}
+		const map = {};
+		let n = 0;
+		for (const [topic, p] of this._positions) {
+			if (filters.some((f) => topicMatches(f, topic))) {
+				map[topic] = { epoch: p.epoch, seq: p.seq };
+				n++;
+			}
+		}
+		return n ? map : undefined;
+	}
+
+	/** @private */
+	_sendSubscribe(sub, resume) {
+		const msg = { type: KIND_TYPES[sub.kind][0], ...sub.fields };
+		if (resume) {
+			const since = this._sinceFor(sub);
+			// a huge per-topic map could exceed the server's message size limit:
+			// then ask for the full history instead (the answer has no "recovered")
+			if (since && JSON.stringify(since).length <= MAX_SINCE_BYTES) msg.since = since;
+		}
+		return this._sendNow(msg);
+	}
+
+	/**
+	 * Subscribes, now or as soon as connected, and again after every reconnect.
+	 *
+	 *   subscribe('market/+')                      a topic filter
+	 *   subscribe('notifications')                 a channel name
+	 *   subscribe('ticker', 'AAPL')                seed 003
+	 *   subscribe({channel: 'ticker', ticker: 'AAPL'})
+	 *   subscribe({symbol: 'NIFTY'})               subscribe_symbol
+	 *   subscribe({room: 'lobby'})                 join_room
+	 *   subscribe({subscription: 'credit_updates'})
+	 *   subscribe({types: ['transaction']})        subscribe_notifications
+	 *   subscribe('market/+', {policy: 'queue'})   with options
+	 *
+	 * A string that is a channel name means the channel; for a topic of that
+	 * name use {topic: name}.
+	 * @param {string|object} target
+	 * @param {string|object} [extra] a ticker (seed 003 form) or more members (policy)
+	 * @returns {string} the subscription's label (as in getStats().subscriptions)
+	 */
+	subscribe(target, extra) {
+		const sub = describe(target, extra);
+		this._subs.set(sub.key, sub);
+		this._sendSubscribe(sub, false);
+		return sub.label;
+	}
+
+	/**
+	 * Ends a subscription made with subscribe() (same arguments).
+	 * @param {string|object} target
+	 * @param {string|object} [extra]
+	 * @returns {boolean} whether it was subscribed
+	 */
+	unsubscribe(target, extra) {
+		const sub = describe(target, extra);
+		const had = this._subs.delete(sub.key);
+		this._sendNow({ type: KIND_TYPES[sub.kind][1], ...sub.fields });
+		// forget positions no remaining subscription covers
+		const filters = [...this._subs.values()].flatMap((s) => filtersOf(s.fields, this.userId));
+		for (const topic of [...this._positions.keys()]) {
+			if (!filters.some((f) => topicMatches(f, topic))) this._positions.delete(topic);
+		}
+		return had;
+	}
+
+	/**
+	 * Publishes where the ACL lets this user write (rooms/lobby, or anything for ops).
+	 * @param {string} topic
+	 * @param {*} payload an object (sent as JSON) or a string (sent as its bytes)
+	 * @param {boolean} [retain=false]
+	 * @returns {boolean} sent now (true) or queued (false)
+	 */
+	publish(topic, payload, retain = false) {
+		return this.send({ type: 'publish', topic, payload, retain: !!retain });
+	}
+
+	/**
+	 * Starts a calculation; its progress arrives as 'calculation_update' events.
+	 * @param {string} type npv, irr, roi, payback_period, loan_amortization, credit_score, ...
+	 * @param {object} [parameters]
+	 * @param {string} [id] calculation_id; generated when absent
+	 * @returns {Promise<string>} the calculation_id, once the server accepted it
+	 */
+	calculate(type, parameters = {}, id) {
+		const calculationId = id || `c${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+		return new Promise((resolve, reject) => {
+			const timer = setTimeout(() => {
+				this._pendingCalcs.delete(calculationId);
+				reject(new Error(`calculation ${calculationId} was not accepted in time`));
+			}, this.options.requestTimeoutMs);
+			this._pendingCalcs.set(calculationId, { resolve, reject, timer });
+			this.send({ type: 'calculate', calculation_id: calculationId, calculation_type: type, parameters });
+		});
+	}
+
+	/**
+	 * Replaces the token: in band on the live connection ({"type":"auth"}) and
+	 * for every later reconnect.
+	 * @param {string} token
+	 */
+	refreshToken(token) {
+		this.token = token;
+		this._sendNow({ type: 'auth', token });
+	}
+
+	/**
+	 * Sends a ping now.
+	 * @returns {Promise<number>} the round trip in ms, when the pong comes
+	 */
+	ping() {
+		return new Promise((resolve, reject) => {
+			if (!this._sendNow({ type: 'ping' })) {
+				reject(new Error('not connected'));
+				return;
+			}
+			this._pendingPings.push({ resolve, sent: Date.now() });
+		});
+	}
+
+	/** @returns {RtgStats} */
+	getStats() {
+		const s = this._stats;
+		return {
+			connected: this._state === 'connected',
+			reconnecting: this._state === 'reconnecting',
+			reconnectAttempts: s.reconnectAttempts,
+			messagesReceived: s.messagesReceived,
+			messagesSent: s.messagesSent,
+			reconnects: s.reconnects,
+			errors: s.errors,
+			lastMessageTime: s.lastMessageTime,
+			subscriptions: [...this._subs.values()].map((sub) => sub.label),
+			gaps: s.gaps,
+			recovered: s.recovered,
+			duplicates: s.duplicates,
+			queueSize: this._queue.length,
+			queueDropped: s.queueDropped,
+			state: this._state,
+			connectionId: this.connectionId,
+			userId: this.userId
+		};
+	}
+}
+
+export default RtgClient;

@@ -1,0 +1,1 @@
+../clients/js/rtg-client.js

@@ -1,0 +1,243 @@
+#!/bin/bash
+# 30-dashboard: the dashboard, the protocol console and the JS client in a real
+# browser (Debian's headless Chromium, driven by playwright-core from npm).
+#
+# curl checks that the adapter serves the static files with their content
+# types (/, /test, /ws/test, /rtg-client.js, /dashboard.js, /dashboard.css).
+# Then tests/e2e/dashboard.test.mjs opens the dashboard with a user's token and
+# asserts what it shows as data is published through the HTTP API: the
+# status, prices with their colours and sparklines, indicators, notifications
+# (only this user's), account updates, announcements, an NPV calculation from
+# the form to 100 %, the stats panel; then it asks this script to stop the
+# adapter (RTG_E2E_CTL handshake: kill-adapter -> adapter-killed,
+# start-adapter -> adapter-started), sees the page go to "reconnecting",
+# reconnect by itself on the same port, resubscribe (with since, learning of
+# the gap) and receive what is published next. Each of its "ok"/"not ok"
+# lines becomes one line here. Its screenshots stay in tests/e2e/artifacts/.
+#
+# Calculations: a calc worker answers on $share/calc/calc/+/request: the
+# command in CALC_WORKER if set (with RTG_MQTT_PORT, RTG_CALC_USER and
+# RTG_CALC_TOKEN in its environment), else build/rtg-calc-worker if built,
+# else a small stand-in here (Python, paho-mqtt) that computes NPV and
+# publishes started/processing/completed progress.
+#
+# Needs /usr/bin/chromium (Debian package chromium), node and npm; runs
+# `npm ci` in tests/e2e when its node_modules is missing.
+. "$(dirname "$0")/lib.sh"
+
+E2E=$RTG_ROOT/tests/e2e
+
+# ---- prerequisites -------------------------------------------------------------------------------
+if [ ! -x /usr/bin/chromium ]; then
+	not_ok "chromium is installed" \
+		"/usr/bin/chromium is missing: scripts/setup.sh must install the Debian package 'chromium'"
+	finish
+fi
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	not_ok "node and npm are installed" \
+		"node or npm is missing: scripts/setup.sh must install Node.js (Debian 'nodejs' and 'npm')"
+	finish
+fi
+if [ ! -f "$E2E/node_modules/playwright-core/package.json" ]; then
+	if ! (cd "$E2E" && npm ci --no-audit --no-fund) >"$T_DIR/npm.log" 2>&1; then
+		not_ok "npm ci installs playwright-core in tests/e2e" "$(tail -n 5 "$T_DIR/npm.log")"
+		finish
+	fi
+fi
+ok "chromium, node and playwright-core are available"
+
+# ---- broker, adapter, calc worker ----------------------------------------------------------------
+broker_conf "$(free_port)" "$RTG_ROOT/acl/acl.conf"
+start_broker
+PORT=$(free_port)
+start_adapter --http-port "$PORT"
+
+USER_ID=dana
+USER_TOKEN=$(token "$USER_ID" "" 3600)
+PUBLISHER=$(token feed publisher)
+NOTIFIER=$(token notify notifier)
+CALC_USER=calc-e2e
+CALC=$(token "$CALC_USER" calc)
+
+cat >"$T_DIR/calc_worker.py" <<'PY'
+"""A stand-in calc worker: answers calc requests with progress and a result."""
+import json
+import queue
+import sys
+import time
+
+import paho.mqtt.client as mqtt
+
+port, user, token = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+requests = queue.Queue()
+if hasattr(mqtt, "CallbackAPIVersion"):  # paho-mqtt 2
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION1, client_id="e2e-calc", protocol=mqtt.MQTTv311)
+else:
+    client = mqtt.Client(client_id="e2e-calc", protocol=mqtt.MQTTv311)
+client.username_pw_set(user, token)
+
+
+def on_connect(c, userdata, flags, rc):
+    if rc:
+        print(f"connection refused: {rc}", flush=True)
+        return
+    c.subscribe("$share/calc/calc/+/request", qos=1)
+
+
+def on_subscribe(c, userdata, mid, granted):
+    print("ready" if granted[0] in (0, 1, 2) else f"subscription refused: {granted}", flush=True)
+
+
+client.on_connect = on_connect
+client.on_subscribe = on_subscribe
+client.on_message = lambda c, userdata, msg: requests.put(msg)
+
+
+def npv(p):
+    r = float(p["discount_rate"])
+    flows = p["cash_flows"]
+    return -float(p.get("initial_investment", 0)) + sum(cf / (1 + r) ** (t + 1) for t, cf in enumerate(flows))
+
+
+client.connect("127.0.0.1", port)
+client.loop_start()
+while True:
+    msg = requests.get()
+    try:
+        req = json.loads(msg.payload)
+    except ValueError:
+        continue
+    progress_topic = msg.topic.rsplit("/", 1)[0] + "/progress"
+    kind = req.get("calculation_type")
+    print(f"request {msg.topic} {kind}", flush=True)
+
+    def send(status, progress, text, **extra):
+        body = {"type": "calculation_update", "calculation_id": req.get("calculation_id"),
+                "calculation_type": kind, "status": status, "progress": progress, "message": text}
+        body.update(extra)
+        client.publish(progress_topic, json.dumps(body), qos=1, retain=True).wait_for_publish()
+
+    send("started", 0, f"Starting {kind}")
+    for step in (25, 50, 75):
+        time.sleep(0.15)
+        send("processing", step, f"Processing {kind}... {step}%")
+    try:
+        if kind != "npv":
+            raise ValueError(f"the stand-in worker only computes npv, not {kind}")
+        value = round(npv(req.get("parameters") or {}), 2)
+        send("completed", 100, "Done", result={"npv": value, "profitable": value > 0})
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as err:
+        send("failed", 100, str(err), error=str(err))
+PY
+
+worker_subscribed() { broker_has_sub '$share/calc/calc/+/request'; }
+CALC_FULL=1 # a real worker: the browser test runs every calculation type
+if [ -n "${CALC_WORKER:-}" ]; then
+	spawn "$T_DIR/calc-worker.log" env RTG_MQTT_PORT="$BROKER_PORT" RTG_CALC_USER="$CALC_USER" \
+		RTG_CALC_TOKEN="$CALC" bash -c "$CALC_WORKER"
+	check "the calc worker ($CALC_WORKER) subscribes to the requests" wait_until 20 worker_subscribed
+elif [ -x "$RTG_BUILD/rtg-calc-worker" ]; then
+	echo "$CALC" >"$T_DIR/calc.token"
+	spawn "$T_DIR/calc-worker.log" "$RTG_BUILD/rtg-calc-worker" --mqtt-port "$BROKER_PORT" \
+		--token-file "$T_DIR/calc.token" --client-id "$CALC_USER" --step-delay-ms 150
+	check "rtg-calc-worker subscribes to the requests" wait_until 20 worker_subscribed
+else
+	CALC_FULL=0
+	spawn "$T_DIR/calc-worker.log" "$PY" -u "$T_DIR/calc_worker.py" "$BROKER_PORT" "$CALC_USER" "$CALC"
+	check "the stand-in calc worker subscribes to the requests" \
+		wait_until 20 file_has "$T_DIR/calc-worker.log" "ready"
+fi
+
+# ---- static files ----------------------------------------------------------------------------------
+
+# get NAME PATH: GET PATH; body in NAME.out, headers in NAME.hdr.
+get() {
+	curl -s --max-time 10 -D "$T_DIR/$1.hdr" -o "$T_DIR/$1.out" "$HTTP$2"
+}
+
+# served NAME PATH TYPE TEXT: GET PATH answers 200 with content type TYPE and a body containing TEXT.
+served() {
+	local status ctype
+	get "$1" "$2" || { IS_LAST="$2: curl failed"; return 1; }
+	status=$(awk 'NR == 1 {print $2}' "$T_DIR/$1.hdr")
+	ctype=$(awk 'BEGIN {FS = ": "} tolower($1) == "content-type" {sub(/\r$/, "", $2); print $2; exit}' "$T_DIR/$1.hdr")
+	[ "$status" = 200 ] || { IS_LAST="$2: HTTP $status"; return 1; }
+	[[ "$ctype" == "$3"* ]] || { IS_LAST="$2: content type '$ctype', expected $3"; return 1; }
+	grep -qF -- "$4" "$T_DIR/$1.out" || { IS_LAST="$2: the body lacks '$4'"; return 1; }
+}
+
+expect "GET / serves the dashboard (HTML)" served index / text/html 'data-testid="status"'
+expect "GET /test serves the protocol console" served console /test text/html 'Protocol console'
+expect "GET /ws/test serves the protocol console too" served wstest /ws/test text/html 'Protocol console'
+expect "GET /rtg-client.js serves the JS client as JavaScript" \
+	served client /rtg-client.js text/javascript 'export class RtgClient'
+check "and it is clients/js/rtg-client.js byte for byte" cmp -s "$T_DIR/client.out" "$RTG_ROOT/clients/js/rtg-client.js"
+expect "GET /dashboard.js is JavaScript" served djs /dashboard.js text/javascript 'RtgClient'
+expect "GET /dashboard.css is CSS" served dcss /dashboard.css text/css '.status'
+
+# ---- the browser test, and the adapter restart it asks for -----------------------------------------
+CTL=$T_DIR/ctl
+mkdir -p "$CTL"
+RTG_HTTP=$HTTP RTG_USER=$USER_ID RTG_USER_TOKEN=$USER_TOKEN RTG_OTHER_USER=erin \
+	RTG_PUBLISHER_TOKEN=$PUBLISHER RTG_NOTIFIER_TOKEN=$NOTIFIER RTG_E2E_CTL=$CTL \
+	RTG_E2E_ARTIFACTS="$E2E/artifacts" RTG_CALC_FULL=$CALC_FULL \
+	node "$E2E/dashboard.test.mjs" >"$T_DIR/e2e.out" 2>"$T_DIR/e2e-stderr.log" &
+NODE_PID=$!
+T_PIDS+=("$NODE_PID")
+
+deadline=$((SECONDS + 150))
+while kill -0 "$NODE_PID" 2>/dev/null; do
+	if [ -e "$CTL/kill-adapter" ] && [ ! -e "$CTL/adapter-killed" ]; then
+		stop "$ADAPTER_PID"
+		touch "$CTL/adapter-killed"
+	fi
+	if [ -e "$CTL/start-adapter" ] && [ ! -e "$CTL/adapter-started" ]; then
+		start_adapter --http-port "$PORT" # same port, same arguments
+		touch "$CTL/adapter-started"
+	fi
+	if [ "$SECONDS" -ge "$deadline" ]; then
+		not_ok "the browser test ends within 150 s"
+		stop "$NODE_PID"
+		break
+	fi
+	sleep 0.05
+done
+wait "$NODE_PID" 2>/dev/null
+NODE_STATUS=$?
+
+# Each "ok - X" / "not ok - X" of the node test is one case here, its "#" lines the details.
+pending=""
+details=()
+flush_pending() {
+	[ -n "$pending" ] && not_ok "$pending" "$(printf '%s\n' "${details[@]}")"
+	pending=""
+	details=()
+}
+node_passed=0
+node_failed=0
+while IFS= read -r line; do
+	case "$line" in
+	"ok - "*)
+		flush_pending
+		ok "browser: ${line#ok - }"
+		node_passed=$((node_passed + 1))
+		;;
+	"not ok - "*)
+		flush_pending
+		pending="browser: ${line#not ok - }"
+		node_failed=$((node_failed + 1))
+		;;
+	"#   "*) [ -n "$pending" ] && details+=("${line#\#   }") ;;
+	"#"*) echo "$line" ;;
+	esac
+done <"$T_DIR/e2e.out"
+flush_pending
+
+if [ "$NODE_STATUS" -ne 0 ] && [ "$node_failed" -eq 0 ]; then
+	not_ok "the browser test exits 0" "status $NODE_STATUS: $(tail -n 20 "$T_DIR/e2e-stderr.log")"
+fi
+if [ "$node_passed" -eq 0 ] && [ "$node_failed" -eq 0 ]; then
+	not_ok "the browser test reports its assertions" "$(tail -n 20 "$T_DIR/e2e-stderr.log")"
+fi
+
+finish
