@@ -84,6 +84,31 @@ SUB_OBJ := $(B)/obj/clients/rtg_sub.o $(B)/obj/clients/sub_ws.o $(B)/obj/clients
 $(SUB): $(SUB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LWS_LIBS) $(CJSON_LIBS)
 
+# ---- simulators/: rtg-market-sim, rtg-notify-sim ------------------------------------
+SIM_COMMON_OBJ := $(B)/obj/simulators/sim_common.o $(B)/obj/simulators/sim_mqtt.o
+MARKET_SIM := $(B)/rtg-market-sim
+NOTIFY_SIM := $(B)/rtg-notify-sim
+SIM_CFLAGS := -Icommon -Isimulators $(MOSQ_CFLAGS) $(CJSON_CFLAGS)
+SIM_LIBS := $(MOSQ_LIBS) $(CJSON_LIBS) -lm
+
+$(B)/obj/simulators/%.o: simulators/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SIM_CFLAGS) -MMD -MP -c $< -o $@
+
+$(MARKET_SIM): $(B)/obj/simulators/market_sim.o $(B)/obj/simulators/price_walk.o $(SIM_COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SIM_LIBS)
+
+$(NOTIFY_SIM): $(B)/obj/simulators/notify_sim.o $(SIM_COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SIM_LIBS)
+
+# ---- simulators/: rtg-calc-worker; calc*.c are its math and JSON, without MQTT --------
+CALC_OBJ := $(B)/obj/simulators/calc.o $(B)/obj/simulators/calc_credit.o \
+	$(B)/obj/simulators/calc_request.o
+CALC_WORKER := $(B)/rtg-calc-worker
+
+$(CALC_WORKER): $(B)/obj/simulators/calc_worker.o $(CALC_OBJ)
+	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(MOSQ_LIBS) $(CJSON_LIBS) -lm
+
 # ---- tests/unit: cmocka, one binary per common/ module -----------------------
 UNIT_TESTS := $(B)/tests/test_topic $(B)/tests/test_jwt $(B)/tests/test_jwt_config \
 	$(B)/tests/test_acl $(B)/tests/test_acl_parse
@@ -95,6 +120,25 @@ $(B)/obj/tests/%.o: tests/unit/%.c
 # Unit tests of adapter modules link the module objects they test.
 ADAPTER_UNIT_TESTS := $(B)/tests/test_msg $(B)/tests/test_history $(B)/tests/test_config \
 	$(B)/tests/test_config_errors
+
+# The price walk's test links the simulators' pure-math objects (no libmosquitto in them).
+SIM_UNIT_TESTS := $(B)/tests/test_price_walk
+
+$(B)/obj/tests/test_price_walk.o: CFLAGS += $(SIM_CFLAGS)
+
+$(B)/tests/test_price_walk: $(B)/obj/tests/test_price_walk.o $(B)/obj/simulators/price_walk.o \
+		$(B)/obj/simulators/sim_common.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) -lm
+
+# The calculations' test links their objects (no libmosquitto in them).
+CALC_UNIT_TESTS := $(B)/tests/test_calc
+
+$(B)/obj/tests/test_calc.o: CFLAGS += -Isimulators
+
+$(B)/tests/test_calc: $(B)/obj/tests/test_calc.o $(CALC_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CJSON_LIBS) -lm
 
 $(B)/obj/tests/test_msg.o $(B)/obj/tests/test_history.o $(B)/obj/tests/test_config.o \
 	$(B)/obj/tests/test_config_errors.o: CFLAGS += $(ADAPTER_CFLAGS)
@@ -121,7 +165,9 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(COMMON_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(JWT_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS) $(MOSQ_LIBS)
 
 # ---- top-level targets -----------------------------------------------------
-ALL := $(COMMON_LIB) $(PLUGIN) $(TOKEN) $(ADAPTER) $(SUB) $(UNIT_TESTS) $(ADAPTER_UNIT_TESTS)
+ALL := $(COMMON_LIB) $(PLUGIN) $(TOKEN) $(ADAPTER) $(SUB) $(MARKET_SIM) $(NOTIFY_SIM) \
+	$(UNIT_TESTS) $(ADAPTER_UNIT_TESTS) $(SIM_UNIT_TESTS)
+ALL += $(CALC_WORKER) $(CALC_UNIT_TESTS)
 
 .PHONY: all setup run test check unit integration clean format format-check lint
 all: $(ALL)
