@@ -201,7 +201,8 @@ format-check:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-		--suppress=missingIncludeSystem -Icommon -Iadapter common plugins tools adapter clients
+		--suppress=missingIncludeSystem -Icommon -Iadapter -Isimulators common plugins tools adapter \
+		clients simulators
 
 clean:
 	rm -rf $(B)

@@ -3,9 +3,10 @@
 #
 # Installs what is missing, builds, creates a development JWT secret under
 # run/ on first use, starts mosquitto with the rtg_auth plugin on
-# 127.0.0.1:1883 (persistence in run/mosquitto/) and the adapter on port 8000,
-# prints tokens and ready-to-paste client commands, and on Ctrl-C stops every
-# process it started. Logs go to run/*.log.
+# 127.0.0.1:1883 (persistence in run/mosquitto/), the adapter on port 8000, the
+# market and notification simulators and two calc workers, prints the
+# dashboard URL with a demo token and ready-to-paste client commands, and on
+# Ctrl-C stops every process it started. Logs go to run/*.log.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -65,6 +66,23 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 
+# The simulators and two calc workers, each with its own identity and role.
+mint() { (umask 077 && build/rtg-token --sub "$1" --roles "$2" --ttl 2592000 \
+	--secret-file "$RUN/jwt_secret" >"$RUN/$1.token"); }
+mint market-sim publisher
+mint notify-sim notifier
+mint calc-worker calc
+build/rtg-market-sim --token-file "$RUN/market-sim.token" >"$RUN/market-sim.log" 2>&1 &
+PIDS+=($!)
+build/rtg-notify-sim --token-file "$RUN/notify-sim.token" --users alice,bob \
+	>"$RUN/notify-sim.log" 2>&1 &
+PIDS+=($!)
+for n in 1 2; do
+	build/rtg-calc-worker --token-file "$RUN/calc-worker.token" --client-id "calc-worker-$n" \
+		>"$RUN/calc-worker-$n.log" 2>&1 &
+	PIDS+=($!)
+done
+
 TOKEN=$(build/rtg-token --sub alice --secret-file "$RUN/jwt_secret" --ttl 86400)
 OPS=$(build/rtg-token --sub ops --roles ops --secret-file "$RUN/jwt_secret" --ttl 86400)
 cat <<EOF
@@ -72,9 +90,11 @@ cat <<EOF
 The stack is up:
   broker   mqtt://127.0.0.1:1883  (JWT auth and the ACL in acl/acl.conf)
   adapter  http://localhost:8000  (WebSocket /ws, SSE /sse/..., HTTP /api/...)
-(The simulators and the dashboard come with the next milestone; see the README.)
+  simulators: market data, notifications for alice and bob, two calc workers
 
-Dashboard (when static/ exists): http://localhost:8000/?token=$TOKEN
+Dashboard for demo user alice:
+  http://localhost:8000/?token=$TOKEN
+Protocol console: http://localhost:8000/test
 
 Demo user alice (24 h token):
   build/rtg-sub -p 8000 --token '$TOKEN' '{"type":"subscribe","channel":"market_data"}'
@@ -83,6 +103,6 @@ Demo user alice (24 h token):
 Ops (publish anything):
   mosquitto_pub -h 127.0.0.1 -p 1883 -u ops -P '$OPS' -t market/AAPL -m '{"type":"price_update","ticker":"AAPL","price":189.5}' -r
 
-Logs: run/mosquitto.log, run/adapter.log.  Ctrl-C stops everything.
+Logs: run/*.log.  Ctrl-C stops everything.
 EOF
 wait "${PIDS[0]}"

@@ -146,6 +146,7 @@ void sim__rng_seed(struct sim_rng *r, uint64_t seed);
 /** A seed for the stream named @p name (a ticker, a user) derived from @p seed. */
 uint64_t sim__rng_derive(uint64_t seed, const char *name);
 
+/** The next 64 random bits. */
 uint64_t sim__rng_next(struct sim_rng *r);
 
 /** Uniform in [0, 1). */
@@ -197,9 +198,10 @@ enum rtg_err sim__iso8601(int64_t real_ns, char *buf, size_t len);
 
 /**
  * Reads the token, creates an MQTT v5 client with no username (the plugin takes the
- * token's "sub"), connects and starts the network thread, which reconnects with
+ * token's "sub"), starts the network thread and connects; the thread reconnects with
  * exponential backoff (1 s to 30 s). A broker that is not up yet is not an error. Every
- * publish uses @p qos (0 or 1). @p c is cleared first.
+ * publish uses @p qos (0 or 1): one QoS per client keeps the backlog count exact. @p c
+ * is cleared first.
  * @return RTG_OK; RTG_ERR_IO (token unreadable), RTG_ERR_NOMEM or RTG_ERR_INVAL
  * (reported). Call sim__client_stop() in every case.
  */

@@ -209,8 +209,8 @@ static enum rtg_err loop_and_connect(struct sim_client *c, const struct sim_opts
 	c->loop_started = true;
 	mrc = mosquitto_connect_async(c->mosq, o->host, o->port, SIM_KEEPALIVE);
 	if (mrc == MOSQ_ERR_ERRNO) {
-		fprintf(stderr, "%s: cannot reach %s:%d yet (%s); retrying\n", sim__prog(), o->host,
-			o->port, strerror(errno));
+		fprintf(stderr, "%s: cannot connect (%s); retrying\n", sim__prog(),
+			strerror(errno));
 	} else if (mrc != MOSQ_ERR_SUCCESS) {
 		fprintf(stderr, "%s: cannot connect to %s:%d: %s\n", sim__prog(), o->host, o->port,
 			mosquitto_strerror(mrc));
@@ -271,7 +271,9 @@ void sim__client_stop(struct sim_client *c)
 		deadline = sim__mono_ns() + SIM_NS_PER_SEC;
 		while (atomic_load(&c->connected) && sim__mono_ns() < deadline)
 			nanosleep(&tick, NULL);
-		mrc = mosquitto_loop_stop(c->mosq, atomic_load(&c->connected) || mrc != 0);
+		/* Force (cancel) only a thread that cannot finish by itself. */
+		mrc = mosquitto_loop_stop(
+			c->mosq, atomic_load(&c->connected) || mrc != MOSQ_ERR_SUCCESS);
 		if (mrc != MOSQ_ERR_SUCCESS)
 			fprintf(stderr, "%s: loop stop: %s\n", sim__prog(),
 				mosquitto_strerror(mrc));
@@ -291,15 +293,16 @@ bool sim__running(struct sim_client *c)
 
 enum rtg_err sim__publish_json(struct sim_client *c, const char *topic, cJSON *obj, bool retain)
 {
+	bool full = backlog(c) >= SIM_MAX_BACKLOG;
 	char stack[SIM_PRINT_BUF];
 	char *text = stack;
 	const char *why;
-	int mrc = MOSQ_ERR_NOMEM;
+	int mrc = MOSQ_ERR_UNKNOWN;
 
 	/* Printing into the stack spares a malloc per message at high rates. */
 	if (!cJSON_PrintPreallocated(obj, stack, (int)sizeof(stack), false))
 		text = cJSON_PrintUnformatted(obj);
-	if (text && backlog(c) < SIM_MAX_BACKLOG)
+	if (text && !full)
 		mrc = mosquitto_publish(
 			c->mosq, NULL, topic, (int)strlen(text), text, c->qos, retain);
 	if (text != stack)
@@ -314,9 +317,12 @@ enum rtg_err sim__publish_json(struct sim_client *c, const char *topic, cJSON *o
 	}
 	atomic_fetch_add(&c->failed, 1);
 	if (!atomic_exchange(&c->warned_fail, true)) {
-		why = !text			? "out of memory"
-			: mrc == MOSQ_ERR_NOMEM ? "too many messages wait for the broker"
-						: mosquitto_strerror(mrc);
+		if (!text)
+			why = "out of memory";
+		else if (full)
+			why = "too many messages are waiting for the broker";
+		else
+			why = mosquitto_strerror(mrc);
 		fprintf(stderr,
 			"%s: cannot publish to %s (%s); further failures are only counted\n",
 			sim__prog(), topic, why);
