@@ -256,13 +256,17 @@ int sim__parse_args(int argc, char *argv[], const struct sim_prog *prog, struct 
 		return -1;
 	}
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", all, NULL)) != -1) {
+	opterr = 0; /* its messages would name argv[0], a path: say it here */
+	while ((c = getopt_long(argc, argv, ":", all, NULL)) != -1) {
 		if (c == SIM_OPT_HELP) {
 			prog->usage(stdout);
 			return 1;
 		}
-		if (c == '?' || c == ':')
-			goto usage; /* getopt_long() has said what is wrong */
+		if (c == '?' || c == ':') {
+			fprintf(stderr, "%s: %s %s\n", prog_name, argv[optind - 1],
+				c == ':' ? "needs a value" : "is not an option");
+			goto usage;
+		}
 		rc = parse_common(o, c, optarg);
 		if (rc > 0)
 			rc = prog->parse(prog->ctx, c, optarg);

@@ -195,7 +195,8 @@ for args in "--rate abc" "--rate 0" "--rate 5x" "--rate 2000000" "--count 0" "--
 	check "rtg-market-sim $args exits 2 with a message" usage_error "bad$i" "$MARKET" "${TF[@]}" $args
 done
 check "rtg-market-sim without --token-file exits 2 with a message" \
-	eval 'usage_error notoken "$MARKET" --rate 5 && grep -q -- "--token-file is required" "$T_DIR/notoken.log"'
+	eval 'usage_error notoken "$MARKET" --rate 5 &&
+		grep -q -- "--token-file is required" "$T_DIR/notoken.log"'
 for args in "--interval 0" "--interval x" "--users a/b" "--users ," "--announce-interval -1" \
 	"--count 1e3"; do
 	i=$((i + 1))
