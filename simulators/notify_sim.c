@@ -86,9 +86,6 @@ static void usage(FILE *fp)
 	      "  --count N             exit after N messages, announcements included\n",
 		fp);
 	sim__usage_common(fp);
-	fputs("\nExit status: 0 after --count, SIGINT or SIGTERM; 1 on an error, such as a\n"
-	      "refused connection; 2 on a bad command line.\n",
-		fp);
 }
 
 static int parse_opt(void *ctx, int opt, const char *arg)

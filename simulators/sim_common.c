@@ -185,7 +185,9 @@ void sim__usage_common(FILE *fp)
 	      "  --client-id ID        MQTT client id (default <program>-<pid>)\n"
 	      "  --seed N              seed of the random streams, for reproducible runs\n"
 	      "                        (default: from the clock, printed at start)\n"
-	      "  --help                this text\n",
+	      "  --help                this text\n"
+	      "\nExit status: 0 after --count, SIGINT or SIGTERM; 1 on an error, such as a\n"
+	      "refused connection; 2 on a bad command line.\n",
 		fp);
 }
 

@@ -118,7 +118,7 @@ const char *sim__prog(void);
  */
 int sim__parse_args(int argc, char *argv[], const struct sim_prog *prog, struct sim_opts *o);
 
-/** Prints the lines of usage for the common options. */
+/** Prints the usage lines of the common options and the exit statuses (the end of --help). */
 void sim__usage_common(FILE *fp);
 
 /**
