@@ -22,7 +22,7 @@ for path in /ws /api/ws /ws/notifications /realtime/ws/client-7; do
 	wsc "greet${path//\//_}" "$WS$path?token=$ALICE" --count 1 --timeout 5
 done
 for path in /ws /api/ws /ws/notifications /realtime/ws/client-7; do
-	check "the greeting arrives first on $path" wait_until 10 has "greet${path//\//_}" \
+	check "the greeting arrives first on $path" wait_until 10 first_has "greet${path//\//_}" \
 		'"type":"connection"' '"status":"connected"' '"user_id":"alice"' '"connection_id":'
 done
 wsc badpath "$WS/nope?token=$ALICE" --count 1 --timeout 5

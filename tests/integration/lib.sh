@@ -351,6 +351,17 @@ has() {
 	return 1
 }
 
+# first_has NAME STRING...: the first line of NAME.out contains every given string.
+first_has() {
+	local name=$1 line s
+	shift
+	[ -s "$T_DIR/$name.out" ] || return 1
+	line=$(head -n 1 "$T_DIR/$name.out")
+	for s in "$@"; do
+		[[ "$line" == *"$s"* ]] || return 1
+	done
+}
+
 # lacks NAME STRING: no line of NAME.out contains STRING.
 lacks() {
 	! grep -qF -- "$2" "$T_DIR/$1.out"
