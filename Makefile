@@ -169,6 +169,13 @@ ALL := $(COMMON_LIB) $(PLUGIN) $(TOKEN) $(ADAPTER) $(SUB) $(MARKET_SIM) $(NOTIFY
 	$(UNIT_TESTS) $(ADAPTER_UNIT_TESTS) $(SIM_UNIT_TESTS)
 ALL += $(CALC_WORKER) $(CALC_UNIT_TESTS)
 
+# Benchmarks (make bench), fuzzing (make fuzz) and the soak test (make soak) keep
+# their rules beside their sources; each adds its programs to ALL where they
+# should build with everything else.
+include bench/bench.mk
+include tests/fuzz/fuzz.mk
+include tests/soak/soak.mk
+
 .PHONY: all setup run test check unit integration clean format format-check lint
 all: $(ALL)
 

@@ -105,6 +105,7 @@ struct session {
 	uint64_t gen; /* subs.gen of the last message enqueued */
 	uint64_t sent, received, dropped, errors;
 	bool closing; /* a close is queued: send nothing more */
+	bool greeted; /* the "connection" message went out (WebSocket) */
 	int close_code;
 	char close_reason[96];
 	struct lws_dll2 in_all; /* adapter.sessions */
@@ -226,6 +227,7 @@ extern const struct lws_protocols bridge__protocol;
 /* ws.c */
 extern const struct lws_protocols ws__protocol;
 void ws__shutdown_all(struct adapter *a);
+void ws__dispatch(struct session *s, const char *text, size_t len);
 
 /* ws_subscribe.c */
 void wsub__subscribe(struct session *s, const char *type, const cJSON *msg, bool unsubscribe);

@@ -54,10 +54,16 @@ static const struct option_def options[] = {
 	STR(http_host, "127.0.0.1", "HOST", "address the HTTP/WebSocket listener binds to"),
 	INT(http_port, "8000", 0, 65535, "PORT", "listener port; 0: any free port"),
 	STR(static_dir, "./static", "DIR", "files served at / (dashboard, JS client)"),
+	INT(reuse_port, "0", 0, 1, "0|1", "1: SO_REUSEPORT, several adapters on one port"),
+	STR(tls_cert_file, NULL, "FILE", "PEM certificate: serve https:// and wss://"),
+	STR(tls_key_file, NULL, "FILE", "PEM private key of tls_cert_file"),
+	STR(allowed_origins, NULL, "LIST", "origins allowed (comma list; default same origin; *: any)"),
 	STR(mqtt_host, "127.0.0.1", "HOST", "MQTT broker host"),
 	INT(mqtt_port, "1883", 1, 65535, "PORT", "MQTT broker port"),
 	REQ(mqtt_token_file, "FILE", "this adapter's JWT (role gateway), the MQTT password"),
 	STR(mqtt_client_id, NULL, "ID", "MQTT client id (default rtg-adapter-<unique>)"),
+	INT(mqtt_session_expiry, "0", 0, 2147483647, "SECONDS",
+		"broker keeps subscriptions and queued messages this long; 0: clean"),
 	STR(jwt_secret_file, NULL, "FILE", "HS256/384/512 secret; this or a public key"),
 	STR(jwt_public_key_file, NULL, "FILE", "RS256/ES256 public key (PEM)"),
 	STR(jwt_algorithms, NULL, "LIST", "allow-list, e.g. HS256,RS256 (default: from the keys)"),
@@ -67,11 +73,22 @@ static const struct option_def options[] = {
 	REQ(acl_file, "FILE", "ACL file, the one the broker plugin reads"),
 	INT(history_size, "100", 0, 100000, "N", "messages kept per topic for replay"),
 	INT(history_max_topics, "10000", 1, 10000000, "N", "topics with history kept"),
+	STR(history_file, NULL, "FILE", "history saved at shutdown and loaded at start-up"),
 	INT(auth_timeout, "10", 1, 300, "SECONDS", "time allowed to send {\"type\":\"auth\"}"),
 	INT(sse_heartbeat, "15", 1, 3600, "SECONDS", "interval of SSE heartbeat comments"),
 	INT(max_message_size, "65536", 256, 16777216, "BYTES", "largest inbound frame or body"),
 	INT(queue_max_messages, "1024", 1, 1000000, "N", "send queue per connection"),
 	INT(queue_max_bytes, "4194304", 1024, 1073741824, "BYTES", "send queue per connection"),
+	INT(slow_consumer_timeout, "10", 1, 3600, "SECONDS", "full queue this long: close 1013"),
+	INT(socket_sndbuf, "65536", 0, 16777216, "BYTES", "SO_SNDBUF per client; 0: kernel's"),
+	INT(rate_limit, "10", 1, 100000, "N", "messages per second per connection"),
+	INT(rate_burst, "20", 1, 1000000, "N", "messages allowed in a burst"),
+	INT(rate_limit_close, "50", 1, 1000000, "N", "refused messages in a row: close 1008"),
+	INT(max_subscriptions, "200", 1, 100000, "N", "subscriptions per connection"),
+	INT(max_connections_per_user, "50", 1, 1000000, "N", "connections per user"),
+	INT(max_connections, "19000", 1, 10000000, "N", "WebSocket + SSE connections"),
+	INT(idle_timeout, "60", 5, 86400, "SECONDS", "close a WebSocket silent this long"),
+	INT(calc_timeout, "120", 1, 86400, "SECONDS", "fail a calculation silent this long"),
 	ENUM(stats_access, "ops-or-loopback", stats_access_choices, "who may read /api/stats"),
 	INT(stats_interval, "10", 0, 86400, "SECONDS", "publish system/stats this often; 0: never"),
 	ENUM(log_level, "notice", log_level_choices, "log verbosity"),
@@ -412,6 +429,21 @@ static int validate(const struct adapter_config *cfg, char *err, size_t errlen)
 		flag_name(o, dashed, sizeof(dashed));
 		seterr(err, errlen, "%s is required (set it in the config file or with --%s)",
 			o->name, dashed);
+		return -1;
+	}
+	if (!cfg->tls_cert_file != !cfg->tls_key_file) {
+		seterr(err, errlen, "tls_cert_file and tls_key_file go together: set both or neither");
+		return -1;
+	}
+	if (cfg->mqtt_session_expiry && !cfg->mqtt_client_id) {
+		seterr(err, errlen,
+			"mqtt_session_expiry needs a fixed mqtt_client_id (the broker keeps the "
+			"session under it)");
+		return -1;
+	}
+	if (cfg->socket_sndbuf && cfg->socket_sndbuf < 4096) {
+		seterr(err, errlen, "socket_sndbuf: %d is below 4096 (0 keeps the kernel's)",
+			cfg->socket_sndbuf);
 		return -1;
 	}
 	if (!cfg->jwt_secret_file && !cfg->jwt_public_key_file) {

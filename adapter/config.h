@@ -25,11 +25,18 @@ struct adapter_config {
 	char *http_host; /* default 127.0.0.1 */
 	int http_port; /* default 8000, 0-65535 (0: any free port) */
 	char *static_dir; /* default ./static; served at / */
+	int reuse_port; /* default 0; 1: SO_REUSEPORT, several adapters share the port */
+	char *tls_cert_file; /* PEM certificate chain: serve https:// and wss:// (with tls_key_file) */
+	char *tls_key_file; /* PEM private key of tls_cert_file */
+	char *allowed_origins; /* comma list of origins for WebSocket upgrades and CORS;
+				 * default: same origin only; "*": any */
 	/* broker */
 	char *mqtt_host; /* default 127.0.0.1 */
 	int mqtt_port; /* default 1883 */
 	char *mqtt_token_file; /* the adapter's own JWT (role gateway); required */
 	char *mqtt_client_id; /* default "rtg-adapter-<adapter epoch>" (NULL here means that) */
+	int mqtt_session_expiry; /* default 0 (clean session); seconds the broker keeps this
+				  * adapter's subscriptions and queued messages (needs mqtt_client_id) */
 	/* tokens and ACL (the same files as the broker plugin) */
 	char *jwt_secret_file;
 	char *jwt_public_key_file;
@@ -41,12 +48,24 @@ struct adapter_config {
 	/* history */
 	int history_size; /* default 100, 0-100000 messages per topic */
 	int history_max_topics; /* default 10000, 1-10000000 */
+	char *history_file; /* written at shutdown, read at start-up: history survives a restart */
 	/* clients */
 	int auth_timeout; /* default 10 s, 1-300: time to send {"type":"auth"} */
 	int sse_heartbeat; /* default 15 s, 1-3600: SSE comment heartbeat */
 	int max_message_size; /* default 65536 bytes, 256-16777216: inbound frame/body limit */
 	int queue_max_messages; /* default 1024, 1-1000000: per-connection send queue */
 	int queue_max_bytes; /* default 4194304, 1024-1073741824 */
+	int slow_consumer_timeout; /* default 10 s, 1-3600: a queue full this long closes with 1013 */
+	int socket_sndbuf; /* default 65536 bytes, 0 (kernel default) or 4096-16777216 */
+	/* limits */
+	int rate_limit; /* default 10 messages/s per connection, 1-100000 */
+	int rate_burst; /* default 20, 1-1000000 */
+	int rate_limit_close; /* default 50: refused messages in a row before close 1008 */
+	int max_subscriptions; /* default 200 per connection, 1-100000 */
+	int max_connections_per_user; /* default 50, 1-1000000 */
+	int max_connections; /* default 19000 WebSocket + SSE, 1-10000000 */
+	int idle_timeout; /* default 60 s, 5-86400: a silent WebSocket is closed */
+	int calc_timeout; /* default 120 s, 1-86400: no calculation update this long fails it */
 	char *stats_access; /* "ops-or-loopback" (default), "ops", "loopback", "any" */
 	int stats_interval; /* default 10 s, 0-86400: publish system/stats (0: never) */
 	char *log_level; /* "error", "warn", "notice" (default), "info", "debug" */

@@ -21,7 +21,6 @@ struct pss_ws {
 	struct session s; /* first: lws hands us a pointer to the pss */
 	char *rx; /* a message being reassembled from fragments */
 	size_t rx_len;
-	bool greeted;
 };
 
 /* ---- endpoints and authentication ----------------------------------------------------- */
@@ -33,16 +32,15 @@ static bool endpoint_ok(const char *path)
 		(!strncmp(path, "/realtime/ws/", 13) && path[13] && !strchr(path + 13, '/'));
 }
 
-static void greet(struct pss_ws *p)
+static void greet(struct session *s)
 {
-	struct session *s = &p->s;
 	cJSON *obj = session__json_base("connection");
 
-	if (p->greeted || !obj) {
+	if (s->greeted || !obj) {
 		cJSON_Delete(obj);
 		return;
 	}
-	p->greeted = true;
+	s->greeted = true;
 	cJSON_AddStringToObject(obj, "status", "connected");
 	cJSON_AddStringToObject(obj, "connection_id", s->conn_id);
 	cJSON_AddStringToObject(obj, "user_id", s->id->sub);
@@ -70,9 +68,8 @@ static void on_auth_timeout(struct lws_sorted_usec_list *sul)
  * the connection with 4001; a bad refresh is an error and the old token
  * stays until it expires.
  */
-static void authenticate(struct pss_ws *p, const char *token)
+static void authenticate(struct session *s, const char *token)
 {
-	struct session *s = &p->s;
 	struct rtg_identity *id = NULL;
 	enum rtg_err rc = auth__verify(s->a, token, &id);
 	bool refresh = s->id != NULL;
@@ -94,7 +91,7 @@ static void authenticate(struct pss_ws *p, const char *token)
 		return;
 	}
 	if (!refresh) {
-		greet(p);
+		greet(s);
 		return;
 	}
 	obj = session__json_base("auth");
@@ -114,7 +111,7 @@ static void on_established(struct lws *wsi, struct pss_ws *p)
 	session__init(a, &p->s, wsi, SESSION_WS);
 	lws_hdr_copy(wsi, p->s.path, sizeof(p->s.path), WSI_TOKEN_GET_URI);
 	if (auth__token_from_request(wsi, token, sizeof(token))) {
-		authenticate(p, token);
+		authenticate(&p->s, token);
 		explicit_bzero(token, sizeof(token));
 		return;
 	}
@@ -176,10 +173,12 @@ static bool in_list(const char *type, const char *const *list, size_t n)
 	return false;
 }
 
-/* Dispatches one complete client message. Every refusal is an error reply. */
-static void handle_message(struct pss_ws *p, const char *text, size_t len)
+/*
+ * Dispatches one complete client message. Every refusal is an error reply.
+ * Exported for the fuzz harness (tests/fuzz/), which drives it without sockets.
+ */
+void ws__dispatch(struct session *s, const char *text, size_t len)
 {
-	struct session *s = &p->s;
 	const cJSON *type, *token;
 	cJSON *msg;
 
@@ -196,7 +195,7 @@ static void handle_message(struct pss_ws *p, const char *text, size_t len)
 	} else if (!strcmp(type->valuestring, "auth")) {
 		token = cJSON_GetObjectItemCaseSensitive(msg, "token");
 		if (cJSON_IsString(token))
-			authenticate(p, token->valuestring);
+			authenticate(s, token->valuestring);
 		else
 			session__send_error(s, "auth needs a string \"token\"");
 	} else if (!s->id) {
@@ -243,7 +242,7 @@ static int on_receive(struct lws *wsi, struct pss_ws *p, const void *in, size_t 
 	if (lws_frame_is_binary(wsi))
 		session__send_error(&p->s, "binary messages are not supported: send JSON text");
 	else
-		handle_message(p, p->rx, p->rx_len);
+		ws__dispatch(&p->s, p->rx, p->rx_len);
 	free(p->rx);
 	p->rx = NULL;
 	p->rx_len = 0;

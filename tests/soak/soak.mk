@@ -1,0 +1,1 @@
+# tests/soak/soak.mk - (being written)
