@@ -59,11 +59,12 @@ $(TOKEN): $(B)/obj/tools/rtg_token.o $(COMMON_LIB)
 # ---- adapter/: the WebSocket / SSE / HTTP gateway ------------------------------
 ADAPTER_SRC := adapter/main.c adapter/config.c adapter/msg.c adapter/history.c adapter/subs.c \
 	adapter/session.c adapter/bridge.c adapter/auth.c adapter/ws.c adapter/ws_subscribe.c \
-	adapter/sse.c adapter/http.c adapter/http_api.c adapter/stats.c
+	adapter/sse.c adapter/http.c adapter/http_api.c adapter/stats.c adapter/reqparse.c \
+	adapter/limits.c adapter/calcs.c adapter/history_file.c adapter/bridge_session.c
 ADAPTER_OBJ := $(ADAPTER_SRC:%.c=$(B)/obj/%.o)
 ADAPTER := $(B)/rtg-adapter
 ADAPTER_CFLAGS := -Icommon -Iadapter $(LWS_CFLAGS) $(MOSQ_CFLAGS) $(CJSON_CFLAGS) $(JWT_CFLAGS)
-ADAPTER_LIBS := $(LWS_LIBS) $(MOSQ_LIBS) $(CJSON_LIBS) $(JWT_LIBS) $(CRYPTO_LIBS)
+ADAPTER_LIBS := $(LWS_LIBS) $(MOSQ_LIBS) $(CJSON_LIBS) $(JWT_LIBS) $(SSL_LIBS)
 
 $(B)/obj/adapter/%.o: adapter/%.c
 	@mkdir -p $(dir $@)
@@ -119,7 +120,7 @@ $(B)/obj/tests/%.o: tests/unit/%.c
 
 # Unit tests of adapter modules link the module objects they test.
 ADAPTER_UNIT_TESTS := $(B)/tests/test_msg $(B)/tests/test_history $(B)/tests/test_config \
-	$(B)/tests/test_config_errors
+	$(B)/tests/test_config_errors $(B)/tests/test_reqparse $(B)/tests/test_history_file
 
 # The price walk's test links the simulators' pure-math objects (no libmosquitto in them).
 SIM_UNIT_TESTS := $(B)/tests/test_price_walk
@@ -141,14 +142,20 @@ $(B)/tests/test_calc: $(B)/obj/tests/test_calc.o $(CALC_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CJSON_LIBS) -lm
 
 $(B)/obj/tests/test_msg.o $(B)/obj/tests/test_history.o $(B)/obj/tests/test_config.o \
-	$(B)/obj/tests/test_config_errors.o: CFLAGS += $(ADAPTER_CFLAGS)
+	$(B)/obj/tests/test_config_errors.o $(B)/obj/tests/test_reqparse.o \
+	$(B)/obj/tests/test_history_file.o: CFLAGS += $(ADAPTER_CFLAGS)
 
 $(B)/tests/test_msg: $(B)/obj/tests/test_msg.o $(B)/obj/adapter/msg.o $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(ADAPTER_LIBS)
 
 $(B)/tests/test_history: $(B)/obj/tests/test_history.o $(B)/obj/adapter/history.o \
-		$(B)/obj/adapter/msg.o $(COMMON_LIB)
+		$(B)/obj/adapter/history_file.o $(B)/obj/adapter/msg.o $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(ADAPTER_LIBS)
+
+$(B)/tests/test_history_file: $(B)/obj/tests/test_history_file.o $(B)/obj/adapter/history.o \
+		$(B)/obj/adapter/history_file.o $(B)/obj/adapter/msg.o $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(ADAPTER_LIBS)
 
@@ -157,6 +164,10 @@ $(B)/tests/test_config: $(B)/obj/tests/test_config.o $(B)/obj/adapter/config.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(B)/tests/test_config_errors: $(B)/obj/tests/test_config_errors.o $(B)/obj/adapter/config.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+$(B)/tests/test_reqparse: $(B)/obj/tests/test_reqparse.o $(B)/obj/adapter/reqparse.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
@@ -198,7 +209,7 @@ integration: all
 	@tests/run.sh integration
 
 FORMAT_FILES = $(wildcard common/*.[ch] plugins/*/*.[ch] adapter/*.[ch] simulators/*.[ch] \
-	clients/*.[ch] tools/*.[ch] tests/unit/*.[ch])
+	clients/*.[ch] tools/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] bench/*.[ch])
 
 format:
 	clang-format -i $(FORMAT_FILES)
@@ -208,8 +219,8 @@ format-check:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-		--suppress=missingIncludeSystem -Icommon -Iadapter -Isimulators common plugins tools adapter \
-		clients simulators
+		--suppress=missingIncludeSystem -Icommon -Iadapter -Isimulators -Ibench common plugins \
+		tools adapter clients simulators bench tests/fuzz
 
 clean:
 	rm -rf $(B)

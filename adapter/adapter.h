@@ -42,6 +42,7 @@ enum sub_policy {
 	POLICY_QUEUE, /* bounded, in order; the oldest is dropped when full */
 	POLICY_CONFLATE, /* only the newest message per topic is kept while queued */
 	POLICY_DISCONNECT, /* close the connection when the queue overflows */
+	POLICY_AUTO, /* conflate topics that hold a value (balance, credit...), queue the rest */
 };
 
 /*
@@ -106,11 +107,23 @@ struct session {
 	uint64_t sent, received, dropped, errors;
 	bool closing; /* a close is queued: send nothing more */
 	bool greeted; /* the "connection" message went out (WebSocket) */
+	char *cors_origin; /* SSE: the allowed Origin echoed in the headers, or NULL */
 	int close_code;
 	char close_reason[96];
 	struct lws_dll2 in_all; /* adapter.sessions */
 	struct lws_sorted_usec_list sul_expiry; /* token expiry warning / close */
 	bool expiry_warned;
+	/* limits (limits.c) */
+	double tokens; /* the inbound token bucket */
+	lws_usec_t refilled; /* when tokens was last topped up */
+	unsigned refused_run; /* messages refused in a row for the rate */
+	bool user_counted; /* counted in adapter.users */
+	lws_usec_t full_since; /* the send queue has been full since (0: not full) */
+	struct lws_dll2_owner calcs; /* struct calc_wait: calculations awaiting an update */
+	/* WebSocket liveness (ws.c) */
+	struct lws_sorted_usec_list sul_idle;
+	lws_usec_t last_rx; /* last frame or pong from the client */
+	bool ping_due; /* a protocol PING goes out with the next write */
 	/* SSE streams only (sse.c) */
 	unsigned char sse_phase; /* response headers, retry hint, live, ended */
 	bool sse_heartbeat_due; /* a ": heartbeat" comment goes out with the next write */
@@ -131,6 +144,13 @@ struct bridge {
 	uint64_t connects, disconnects;
 	uint64_t published, received;
 	char token[RTG_JWT_MAX_LEN + 1];
+	/* the broker's session for this adapter (mqtt_session_expiry, history_file) */
+	struct history_filter *session; /* its subscriptions, as the broker holds them */
+	unsigned nsession, session_cap;
+	struct history_filter *held; /* restored from history_file, by id: awaiting clients */
+	unsigned nheld;
+	uint32_t held_max_id; /* ids up to this one were given before the restart */
+	struct lws_sorted_usec_list sul_held; /* releases what no client came back for */
 };
 
 /* ==== counters (stats.c) ============================================================ */
@@ -147,6 +167,16 @@ struct stats {
 	uint64_t auth_failures;
 	uint64_t http_requests;
 	uint64_t publishes; /* accepted client publishes */
+	uint64_t conflated; /* queued messages replaced by a newer one of the same topic */
+	uint64_t slow_closed; /* connections closed 1013: queue full too long */
+	uint64_t rate_limited; /* client messages refused by the token bucket */
+	uint64_t rate_closed; /* connections closed 1008 for flooding */
+	uint64_t refused_capacity; /* connections refused: max_connections */
+	uint64_t refused_user; /* connections refused: max_connections_per_user */
+	uint64_t refused_origin; /* upgrades / requests refused: Origin not allowed */
+	uint64_t refused_subscriptions; /* subscribe requests over max_subscriptions */
+	uint64_t calc_timeouts; /* calculations failed by calc_timeout */
+	uint64_t idle_closed; /* WebSockets closed for silence past idle_timeout */
 };
 
 /* ==== the adapter ================================================================== */
@@ -162,6 +192,7 @@ struct adapter {
 	struct bridge bridge;
 	struct stats stats;
 	struct lws_dll2_owner sessions;
+	struct user_count *users; /* uthash by sub: open connections per user (limits.c) */
 	cJSON *broker_sys; /* the broker's $SYS figures, by name */
 	struct lws_sorted_usec_list sul_stats; /* system/stats publication */
 	time_t started;
@@ -170,6 +201,22 @@ struct adapter {
 };
 
 /* ==== cross-file functions =========================================================== */
+
+/* limits.c */
+enum origin_verdict { ORIGIN_NONE, ORIGIN_ALLOWED, ORIGIN_REFUSED };
+void limits__session_init(struct session *s);
+bool limits__take(struct session *s);
+bool limits__capacity(struct adapter *a);
+int limits__user_add(struct adapter *a, struct session *s);
+void limits__user_remove(struct adapter *a, struct session *s);
+void limits__cleanup(struct adapter *a);
+enum origin_verdict limits__origin(struct adapter *a, struct lws *wsi, char *buf, size_t len);
+void limits__socket(struct adapter *a, struct lws *wsi);
+
+/* calc.c */
+int calc__watch(struct session *s, const char *id);
+void calc__update(struct session *s, const char *id, const struct out_msg *m);
+void calc__unwatch_all(struct session *s);
 
 /* auth.c */
 int auth__init(struct adapter *a);
@@ -210,6 +257,8 @@ void session__send_error(struct session *s, const char *fmt, ...)
 struct out_msg *session__peek(struct session *s);
 void session__pop(struct session *s);
 void session__close(struct session *s, int code, const char *reason);
+#define SESSION_OTHER_SUBJECT -1
+#define SESSION_USER_LIMIT -2
 int session__set_identity(struct session *s, struct rtg_identity *id);
 cJSON *session__json_base(const char *type);
 const char *session__iso_time(char *buf, size_t len);
@@ -223,6 +272,14 @@ int bridge__publish(
 	struct adapter *a, const char *topic, const void *payload, size_t len, bool retain);
 bool bridge__up(const struct adapter *a);
 extern const struct lws_protocols bridge__protocol;
+
+/* bridge_session.c */
+bool bridge__prepare_resume(struct adapter *a);
+void bridge__on_session(struct adapter *a, bool present);
+void bridge__session_add(struct adapter *a, const char *filter, uint32_t id);
+void bridge__session_remove(struct adapter *a, const char *filter);
+void bridge__session_clear(struct bridge *br);
+bool bridge__held_accepts(const struct adapter *a, const char *topic, const uint32_t *ids, int n);
 
 /* ws.c */
 extern const struct lws_protocols ws__protocol;

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "adapter.h"
+#include "reqparse.h"
 
 #define COOKIE_NAME "rtg_token"
 
@@ -95,25 +96,20 @@ enum rtg_err auth__verify(struct adapter *a, const char *token, struct rtg_ident
 }
 
 /*
- * Copies the value of cookie name from the Cookie header into buf. Our own
- * parser: lws_http_cookie_get() logs the whole header, and with it the token.
+ * Copies the value of cookie name from the Cookie header into buf. The
+ * parsing is reqparse__cookie(): lws_http_cookie_get() logs the whole header,
+ * and with it the token.
  */
 static bool cookie_value(struct lws *wsi, const char *name, char *buf, size_t len)
 {
-	char hdr[RTG_JWT_MAX_LEN + 512], *p, *save = NULL;
-	size_t nl = strlen(name);
+	char hdr[RTG_JWT_MAX_LEN + 512];
+	bool found;
 
 	if (lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_COOKIE) <= 0)
 		return false;
-	for (p = strtok_r(hdr, ";", &save); p; p = strtok_r(NULL, ";", &save)) {
-		while (*p == ' ')
-			p++;
-		if (!strncmp(p, name, nl) && p[nl] == '=') {
-			snprintf(buf, len, "%s", p + nl + 1);
-			return buf[0] != '\0';
-		}
-	}
-	return false;
+	found = reqparse__cookie(hdr, name, buf, len);
+	explicit_bzero(hdr, sizeof(hdr));
+	return found;
 }
 
 /*

@@ -11,6 +11,11 @@
  * for subscription identifiers (de-duplication of overlapping filters). The
  * connect itself is blocking (libmosquitto's async connect needs its thread):
  * fine for a broker on this host or LAN, where it completes or fails at once.
+ *
+ * With mqtt_session_expiry the broker keeps the session while the adapter is
+ * away: subscriptions at QoS 1 and the messages queued for them. After a
+ * restart with a saved history (history_file) the adapter resumes that
+ * session, so the history continues without a hole (bridge_session.c).
  * lws thread only.
  */
 #include <errno.h>
@@ -21,6 +26,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 
@@ -30,6 +36,8 @@
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 10000
 #define MAX_SUB_IDS 16
+/* Messages the broker may have in flight to us: large, so it never holds back one. */
+#define RECEIVE_MAXIMUM 65535
 /* Packets handled per readable event before yielding to other sockets. */
 #define READ_BUDGET 512
 
@@ -46,7 +54,6 @@ static void on_connect(
 	struct adapter *a = obj;
 
 	(void)mosq;
-	(void)flags;
 	(void)props;
 	if (rc) {
 		lwsl_err(
@@ -57,6 +64,7 @@ static void on_connect(
 	a->bridge.state = BRIDGE_UP;
 	a->bridge.backoff_ms = 0;
 	a->bridge.connects++;
+	bridge__on_session(a, flags & 1); /* CONNACK's "session present" */
 	subs__on_broker_connect(a);
 	/* The broker's own figures, for system/stats (no identifier: never a client's copy). */
 	if (a->cfg.stats_interval > 0 &&
@@ -109,7 +117,8 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	/* A copy without identifier comes from the $SYS subscription above. */
 	if (stats__on_sys(a, msg->topic, msg->payload, (size_t)msg->payloadlen) && !n)
 		return;
-	if (!subs__accept_copy(a, msg->topic, ids, n)) {
+	if (!bridge__held_accepts(a, msg->topic, ids, n) ||
+		!subs__accept_copy(a, msg->topic, ids, n)) {
 		a->stats.mqtt_duplicates++;
 		return;
 	}
@@ -179,6 +188,22 @@ static int adopt_socket(struct adapter *a)
 
 static int set_credentials(struct adapter *a);
 
+/* The first CONNECT; with mqtt_session_expiry it asks the broker to keep the session. */
+static int first_connect(struct adapter *a)
+{
+	mosquitto_property *props = NULL;
+	int rc;
+
+	if (a->cfg.mqtt_session_expiry > 0 &&
+		mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+			(uint32_t)a->cfg.mqtt_session_expiry))
+		return MOSQ_ERR_NOMEM;
+	rc = mosquitto_connect_bind_v5(
+		a->bridge.mosq, a->cfg.mqtt_host, a->cfg.mqtt_port, KEEPALIVE_S, NULL, props);
+	mosquitto_property_free_all(&props);
+	return rc;
+}
+
 /*
  * One connection attempt. The token file is read again each time, so an
  * operator can replace an expiring adapter token without a restart.
@@ -196,10 +221,9 @@ static void try_connect(struct lws_sorted_usec_list *sul)
 	}
 	a->bridge.state = BRIDGE_CONNECTING;
 	if (a->bridge.connects + a->bridge.disconnects == 0)
-		rc = mosquitto_connect(
-			a->bridge.mosq, a->cfg.mqtt_host, a->cfg.mqtt_port, KEEPALIVE_S);
+		rc = first_connect(a);
 	else
-		rc = mosquitto_reconnect(a->bridge.mosq);
+		rc = mosquitto_reconnect(a->bridge.mosq); /* with the same CONNECT properties */
 	if (rc == MOSQ_ERR_SUCCESS && adopt_socket(a) == 0)
 		return; /* CONNACK arrives through loop_read: on_connect */
 	lwsl_warn("bridge: cannot connect to %s:%d: %s\n", a->cfg.mqtt_host, a->cfg.mqtt_port,
@@ -241,9 +265,15 @@ static int read_available(struct adapter *a)
 	int sock = mosquitto_socket(a->bridge.mosq), pending = 0, i, rc;
 
 	for (i = 0; i < READ_BUDGET; i++) {
+		SSL *ssl;
+
 		rc = mosquitto_loop_read(a->bridge.mosq, 1);
 		if (rc != MOSQ_ERR_SUCCESS)
 			return -1;
+		/* over TLS, whole packets may wait decrypted in OpenSSL, not in the socket */
+		ssl = mosquitto_ssl_get(a->bridge.mosq);
+		if (ssl && SSL_pending(ssl) > 0)
+			continue;
 		if (sock < 0 || ioctl(sock, FIONREAD, &pending) || pending <= 0)
 			break;
 	}
@@ -339,17 +369,25 @@ int bridge__init(struct adapter *a)
 {
 	const char *cid = a->cfg.mqtt_client_id;
 	char idbuf[64];
+	bool resume = bridge__prepare_resume(a);
 
 	mosquitto_lib_init();
 	if (!cid) {
 		snprintf(idbuf, sizeof(idbuf), "rtg-adapter-%s", a->hist.epoch);
 		cid = idbuf;
 	}
-	a->bridge.mosq = mosquitto_new(cid, true, a);
+	/* Clean start unless a saved history goes with the session the broker kept. */
+	a->bridge.mosq = mosquitto_new(cid, !resume, a);
 	if (!a->bridge.mosq ||
 		mosquitto_int_option(a->bridge.mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5) ||
+		mosquitto_int_option(a->bridge.mosq, MOSQ_OPT_RECEIVE_MAXIMUM, RECEIVE_MAXIMUM) ||
 		set_credentials(a))
 		return -1;
+	if (a->cfg.mqtt_ca_file &&
+		mosquitto_tls_set(a->bridge.mosq, a->cfg.mqtt_ca_file, NULL, NULL, NULL, NULL)) {
+		lwsl_err("bridge: cannot use %s as the broker's CA\n", a->cfg.mqtt_ca_file);
+		return -1;
+	}
 	mosquitto_connect_v5_callback_set(a->bridge.mosq, on_connect);
 	mosquitto_disconnect_v5_callback_set(a->bridge.mosq, on_disconnect);
 	mosquitto_message_v5_callback_set(a->bridge.mosq, on_message);
@@ -384,6 +422,7 @@ void bridge__cleanup(struct adapter *a)
 {
 	lws_sul_cancel(&a->bridge.sul_misc);
 	lws_sul_cancel(&a->bridge.sul_reconnect);
+	lws_sul_cancel(&a->bridge.sul_held);
 	if (a->bridge.mosq) {
 		if (a->bridge.state == BRIDGE_UP && !mosquitto_disconnect(a->bridge.mosq))
 			flush_writes(a);
@@ -392,25 +431,33 @@ void bridge__cleanup(struct adapter *a)
 		a->bridge.mosq = NULL;
 	}
 	mosquitto_lib_cleanup();
+	bridge__session_clear(&a->bridge);
 	explicit_bzero(a->bridge.token, sizeof(a->bridge.token));
 }
 
-/* QoS 0 from the broker keeps SUBACKs and messages in order (subs__accept_copy). */
+/*
+ * SUBACKs and messages arrive in order (subs__accept_copy relies on it): at
+ * QoS 0, and at QoS 1 too as the receive maximum lets the broker send every
+ * message at once. QoS 1 only with a kept session, where the broker queues
+ * for us while we are away (QoS 0 messages only with queue_qos0_messages).
+ */
 int bridge__subscribe(struct adapter *a, struct bsub *b)
 {
 	mosquitto_property *props = NULL;
+	int qos = a->cfg.mqtt_session_expiry > 0 ? 1 : 0;
 	int rc;
 
 	if (!bridge__up(a))
 		return -1;
 	if (mosquitto_property_add_varint(&props, MQTT_PROP_SUBSCRIPTION_IDENTIFIER, b->id))
 		return -1;
-	rc = mosquitto_subscribe_v5(a->bridge.mosq, &b->mid, b->filter, 0, 0, props);
+	rc = mosquitto_subscribe_v5(a->bridge.mosq, &b->mid, b->filter, qos, 0, props);
 	mosquitto_property_free_all(&props);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		lwsl_err("bridge: subscribe %s: %s\n", b->filter, mosquitto_strerror(rc));
 		return -1;
 	}
+	bridge__session_add(a, b->filter, b->id);
 	b->sent = true;
 	want_write(a);
 	return 0;
@@ -425,6 +472,7 @@ int bridge__unsubscribe(struct adapter *a, struct bsub *b)
 	rc = mosquitto_unsubscribe_v5(a->bridge.mosq, &b->mid, b->filter, NULL);
 	if (rc != MOSQ_ERR_SUCCESS)
 		return -1;
+	bridge__session_remove(a, b->filter);
 	want_write(a);
 	return 0;
 }

@@ -57,10 +57,13 @@ static const struct option_def options[] = {
 	INT(reuse_port, "0", 0, 1, "0|1", "1: SO_REUSEPORT, several adapters on one port"),
 	STR(tls_cert_file, NULL, "FILE", "PEM certificate: serve https:// and wss://"),
 	STR(tls_key_file, NULL, "FILE", "PEM private key of tls_cert_file"),
-	STR(allowed_origins, NULL, "LIST", "origins allowed (comma list; default same origin; *: any)"),
+	STR(allowed_origins, NULL, "LIST",
+		"origins allowed (comma list; default same origin; *: any)"),
 	STR(mqtt_host, "127.0.0.1", "HOST", "MQTT broker host"),
 	INT(mqtt_port, "1883", 1, 65535, "PORT", "MQTT broker port"),
 	REQ(mqtt_token_file, "FILE", "this adapter's JWT (role gateway), the MQTT password"),
+	STR(mqtt_ca_file, NULL, "FILE",
+		"CA (PEM): MQTT over TLS, the broker's certificate checked"),
 	STR(mqtt_client_id, NULL, "ID", "MQTT client id (default rtg-adapter-<unique>)"),
 	INT(mqtt_session_expiry, "0", 0, 2147483647, "SECONDS",
 		"broker keeps subscriptions and queued messages this long; 0: clean"),
@@ -87,7 +90,7 @@ static const struct option_def options[] = {
 	INT(max_subscriptions, "200", 1, 100000, "N", "subscriptions per connection"),
 	INT(max_connections_per_user, "50", 1, 1000000, "N", "connections per user"),
 	INT(max_connections, "19000", 1, 10000000, "N", "WebSocket + SSE connections"),
-	INT(idle_timeout, "60", 5, 86400, "SECONDS", "close a WebSocket silent this long"),
+	INT(idle_timeout, "60", 2, 86400, "SECONDS", "close a WebSocket silent this long"),
 	INT(calc_timeout, "120", 1, 86400, "SECONDS", "fail a calculation silent this long"),
 	ENUM(stats_access, "ops-or-loopback", stats_access_choices, "who may read /api/stats"),
 	INT(stats_interval, "10", 0, 86400, "SECONDS", "publish system/stats this often; 0: never"),
@@ -432,7 +435,8 @@ static int validate(const struct adapter_config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	if (!cfg->tls_cert_file != !cfg->tls_key_file) {
-		seterr(err, errlen, "tls_cert_file and tls_key_file go together: set both or neither");
+		seterr(err, errlen,
+			"tls_cert_file and tls_key_file go together: set both or neither");
 		return -1;
 	}
 	if (cfg->mqtt_session_expiry && !cfg->mqtt_client_id) {

@@ -34,6 +34,7 @@ struct adapter_config {
 	char *mqtt_host; /* default 127.0.0.1 */
 	int mqtt_port; /* default 1883 */
 	char *mqtt_token_file; /* the adapter's own JWT (role gateway); required */
+	char *mqtt_ca_file; /* PEM CA: connect to the broker over TLS, verifying it */
 	char *mqtt_client_id; /* default "rtg-adapter-<adapter epoch>" (NULL here means that) */
 	int mqtt_session_expiry; /* default 0 (clean session); seconds the broker keeps this
 				  * adapter's subscriptions and queued messages (needs mqtt_client_id) */

@@ -433,3 +433,40 @@ bool history__can_resume_gseq(const struct history *h, const struct topic_hist *
 		return false;
 	return !th || (!th->stale && th->dropped_gseq <= gseq && gseq >= th->resume_from);
 }
+
+/* ---- restoring a saved history ------------------------------------------------------ */
+
+struct topic_hist *history__restore_topic(struct history *h, const char *topic, const char *epoch)
+{
+	struct topic_hist *th;
+
+	if (history__find(h, topic) || strlen(epoch) >= sizeof(th->epoch))
+		return NULL;
+	th = calloc(1, sizeof(*th));
+	if (!th)
+		return NULL;
+	th->topic = strdup(topic);
+	strcpy(th->epoch, epoch);
+	if (!th->topic || topic_insert(h, th)) {
+		topic_free(th);
+		return NULL;
+	}
+	return th;
+}
+
+int history__restore_msg(struct history *h, struct topic_hist *th, const void *payload, size_t len,
+	uint64_t seq, uint64_t gseq, bool retained, bool in_ring, bool is_retained)
+{
+	struct out_msg *m = msg__from_mqtt(th->topic, payload, len, th->epoch, seq, gseq, retained);
+
+	if (!m || (in_ring && ring_push(h, th, m))) {
+		msg__unref(m);
+		return -1;
+	}
+	if (is_retained) {
+		msg__unref(th->retained);
+		th->retained = msg__ref(m);
+	}
+	msg__unref(m);
+	return 0;
+}

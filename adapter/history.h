@@ -132,4 +132,66 @@ bool history__can_resume(const struct topic_hist *th, const char *epoch, uint64_
 bool history__can_resume_gseq(const struct history *h, const struct topic_hist *th,
 	const char *adapter_epoch, uint64_t gseq);
 
+/* ---- restoring a saved history (history_file.c) ------------------------------------ */
+
+/**
+ * Adds a topic read back from a history file, with its saved @p epoch, as
+ * the most recently updated one (restore them oldest first). When the table
+ * is full the least recently updated topic is forgotten, as on append.
+ * @return the topic (its counters are the caller's to fill), or NULL if the
+ *         topic is already held or on out of memory
+ */
+struct topic_hist *history__restore_topic(struct history *h, const char *topic, const char *epoch);
+
+/**
+ * Adds a saved message to @p th, oldest first: to its ring when @p in_ring
+ * (pushing out the oldest beyond h->size, as on append), and as its
+ * retained value when @p is_retained.
+ * @return 0, or -1 on out of memory
+ */
+int history__restore_msg(struct history *h, struct topic_hist *th, const void *payload, size_t len,
+	uint64_t seq, uint64_t gseq, bool retained, bool in_ring, bool is_retained);
+
+/* ---- the history file (history_file.c) ---------------------------------------------- */
+
+/* A broker subscription of the adapter's MQTT session, saved beside the history. */
+struct history_filter {
+	char *filter;
+	uint32_t id; /* its MQTT 5 subscription identifier */
+};
+
+/* The largest history file history__load() reads. */
+#define HISTORY_FILE_MAX (1024ull * 1024 * 1024)
+
+/**
+ * Writes @p h (every topic with its epoch, counters, retained value and
+ * recent messages; the adapter epoch and gseq) and the session's broker
+ * subscriptions @p filters to @p path: to "<path>.tmp" first, fsync()ed,
+ * then renamed over @p path, so a crash leaves the old file or the new one,
+ * never half of one. @p path NULL: nothing to do.
+ * @return 0, or -1 with the reason logged (errno's text)
+ */
+int history__save(const struct history *h, const char *path, const struct history_filter *filters,
+	unsigned nfilters);
+
+/**
+ * Replaces the history of @p h, freshly initialised, by the one saved in
+ * @p path, within h's own bounds (history_size, history_max_topics: the
+ * newest messages and the most recently updated topics are kept), and
+ * removes the file: it describes this one moment, and loading it again after
+ * a crash would give out positions twice. A missing file is not an error
+ * (nothing is loaded). A file that is corrupt, truncated, of another version
+ * or over HISTORY_FILE_MAX is refused whole with one log line naming the
+ * reason, and @p h stays empty (with its fresh epoch).
+ * @param filters receives the saved broker subscriptions (free with
+ *        history__filters_free()): an array, possibly of 0, exactly when a
+ *        history was loaded, else NULL; may be NULL
+ * @return 1 if a history was loaded, 0 if there was no file, -1 if refused
+ */
+int history__load(
+	struct history *h, const char *path, struct history_filter **filters, unsigned *nfilters);
+
+/** Frees an array of @p n filters from history__load(). NULL is a no-op. */
+void history__filters_free(struct history_filter *filters, unsigned n);
+
 #endif /* RTG_ADAPTER_HISTORY_H */

@@ -118,12 +118,14 @@ static int write_headers(struct lws *wsi, struct pss_http *p)
 	unsigned char *end = buf + sizeof(buf) - 1;
 	bool no_body = p->status == 204;
 
-	/* Any origin may call the API for now; the hardening issue will restrict it. */
+	/* CORS: only an allowed Origin is echoed; a browser elsewhere cannot read the answer. */
 	if (lws_add_http_header_status(wsi, (unsigned int)p->status, &q, end) ||
 		(p->ctype && hdr(wsi, "content-type:", p->ctype, &q, end)) ||
 		(!no_body && lws_add_http_header_content_length(wsi, p->resp_len, &q, end)) ||
 		hdr(wsi, "cache-control:", "no-store", &q, end) ||
-		hdr(wsi, "access-control-allow-origin:", "*", &q, end) ||
+		(p->origin_v == ORIGIN_ALLOWED &&
+			(hdr(wsi, "access-control-allow-origin:", p->origin, &q, end) ||
+				hdr(wsi, "vary:", "Origin", &q, end))) ||
 		(p->allow && hdr(wsi, "allow:", p->allow, &q, end)) ||
 		(no_body &&
 			hdr(wsi, "access-control-allow-methods:", "GET, POST, OPTIONS", &q, end)) ||
@@ -234,6 +236,8 @@ static int start_sse(struct lws *wsi, struct pss_http *p, const char *path)
 
 	if (!status) {
 		p->sse = true;
+		if (p->origin_v == ORIGIN_ALLOWED)
+			p->s.cors_origin = strdup(p->origin); /* NULL (no CORS) if out of memory */
 		return 0;
 	}
 	return http__respond_error(wsi, p, status, "%s", err);
@@ -266,6 +270,13 @@ static int on_http(struct lws *wsi, struct pss_http *p, const char *path, size_t
 	p->close_after = m == M_OTHER; /* PUT, PATCH...: their bodies are not read */
 	if (!path || strlen(path) != len || path[0] != '/')
 		return http__respond_error(wsi, p, 400, "invalid path");
+	/* A refused Origin may still GET (the browser hides the answer), never act. */
+	p->origin_v = limits__origin(http__adapter(wsi), wsi, p->origin, sizeof(p->origin));
+	if (p->origin_v == ORIGIN_REFUSED && !get) {
+		p->origin_v = ORIGIN_NONE;
+		return http__respond_error(
+			wsi, p, 403, "origin '%.100s' is not allowed (allowed_origins)", p->origin);
+	}
 	if (m == M_OPTIONS)
 		return http__respond(wsi, p, 204, NULL, NULL, 0);
 	if (!strncmp(path, "/sse", 4) || !strncmp(path, "/realtime/sse", 13))

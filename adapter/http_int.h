@@ -34,6 +34,8 @@ struct pss_http {
 	bool head; /* HEAD: headers only */
 	bool headers_sent;
 	bool close_after; /* the request body is not read: close after the response */
+	enum origin_verdict origin_v; /* of the request's Origin header (limits.c) */
+	char origin[128]; /* the Origin header when origin_v is ORIGIN_ALLOWED */
 	int status;
 	const char *ctype;
 	const char *allow; /* the Allow header of a 405 */

@@ -67,6 +67,14 @@ static int create_context(struct adapter *a)
 	info.pvo = &pvo_ws;
 	info.user = a;
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+	if (a->cfg.reuse_port) /* SO_REUSEPORT: the kernel spreads connections over adapters */
+		info.options |= LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE;
+	if (a->cfg.tls_cert_file) {
+		/* https:// and wss:// on the same port; the adopted MQTT socket stays plain */
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = a->cfg.tls_cert_file;
+		info.ssl_private_key_filepath = a->cfg.tls_key_file;
+	}
 	info.max_http_header_data = 12288; /* room for an 8 KiB token in a header or URL */
 	info.timeout_secs = 30;
 	a->ctx = lws_create_context(&info);
@@ -86,6 +94,8 @@ static void shut_down(struct adapter *a)
 	ws__shutdown_all(a);
 	while (a->sessions.count && lws_now_usecs() < deadline)
 		lws_service(a->ctx, 0);
+	/* Last, with the broker still connected: nothing is read after this point. */
+	history__save(&a->hist, a->cfg.history_file, a->bridge.session, a->bridge.nsession);
 }
 
 static void print_listening(struct adapter *a)
@@ -93,7 +103,8 @@ static void print_listening(struct adapter *a)
 	int port = lws_get_vhost_listen_port(a->vhost);
 
 	/* Tests and `make run` read this line to learn the port (http_port 0 = any). */
-	lwsl_user("rtg-adapter listening on http://%s:%d\n", a->cfg.http_host, port);
+	lwsl_user("rtg-adapter listening on %s://%s:%d\n", a->cfg.tls_cert_file ? "https" : "http",
+		a->cfg.http_host, port);
 	fprintf(stdout, "listening %s %d\n", a->cfg.http_host, port);
 	fflush(stdout);
 }
@@ -131,8 +142,11 @@ int main(int argc, char **argv)
 	a.started = time(NULL);
 	subs__init(&a.subs);
 	if (history__init(
-		    &a.hist, (unsigned)a.cfg.history_size, (unsigned)a.cfg.history_max_topics) ||
-		auth__init(&a) || create_context(&a) || bridge__init(&a))
+		    &a.hist, (unsigned)a.cfg.history_size, (unsigned)a.cfg.history_max_topics))
+		goto out;
+	/* A refused file is logged and the history starts empty: not a reason to stop. */
+	history__load(&a.hist, a.cfg.history_file, &a.bridge.held, &a.bridge.nheld);
+	if (auth__init(&a) || create_context(&a) || bridge__init(&a))
 		goto out;
 	signal_ctx = a.ctx;
 	signal(SIGINT, on_signal);
@@ -149,6 +163,7 @@ out:
 	if (a.ctx)
 		lws_context_destroy(a.ctx);
 	subs__cleanup(&a);
+	limits__cleanup(&a);
 	history__cleanup(&a.hist);
 	auth__cleanup(&a);
 	config__cleanup(&a.cfg);

@@ -234,14 +234,16 @@ static const char *str_member(const cJSON *obj, const char *name)
 
 /*
  * Copies "type" (default "message", also for an empty one, which SSE would
- * read as "message" anyway) and "notification_type" out of obj. Returns 0, or
- * -1 on out of memory.
+ * read as "message" anyway) and "notification_type" out of obj, and notes a
+ * final "status". Returns 0, or -1 on out of memory.
  */
 static int read_types(struct out_msg *m, const cJSON *obj)
 {
 	const char *type = str_member(obj, "type");
 	const char *ntype = str_member(obj, "notification_type");
+	const char *status = str_member(obj, "status");
 
+	m->final = status && (!strcmp(status, "completed") || !strcmp(status, "failed"));
 	m->type = strdup(type && *type ? type : "message");
 	if (!m->type)
 		return -1;

@@ -25,6 +25,7 @@ struct out_msg {
 	char *type; /* the message "type" (SSE event name); never NULL */
 	char *ntype; /* the payload's "notification_type", or NULL */
 	bool retained; /* arrived with the retain flag (a retained value) */
+	bool final; /* the payload's "status" is "completed" or "failed" (calculations) */
 	size_t len; /* JSON text length, without LWS_PRE and the NUL */
 	unsigned char *buf; /* LWS_PRE bytes, then the JSON text, then a NUL */
 	size_t sse_len; /* SSE event length, 0 until built */

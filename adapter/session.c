@@ -22,6 +22,9 @@
  */
 #define CONFLATE_BACKLOG 16
 
+/* How long a closing connection may take to send its last frames. */
+#define CLOSE_GRACE_S 5
+
 /* Warn a client this long before its token expires. */
 #define EXPIRY_WARNING_S 60
 
@@ -63,6 +66,7 @@ void session__init(struct adapter *a, struct session *s, struct lws *wsi, enum s
 	snprintf(s->conn_id, sizeof(s->conn_id), "%s-%llu", a->hist.epoch,
 		(unsigned long long)++a->next_conn);
 	lws_dll2_add_tail(&s->in_all, &a->sessions);
+	limits__session_init(s);
 	a->stats.total_connections++;
 	if (kind == SESSION_WS)
 		a->stats.ws_connections++;
@@ -77,6 +81,9 @@ void session__cleanup(struct session *s)
 	if (!a)
 		return; /* never initialised (refused before the session began) */
 	lws_sul_cancel(&s->sul_expiry);
+	lws_sul_cancel(&s->sul_idle);
+	calc__unwatch_all(s);
+	limits__user_remove(a, s);
 	subs__remove_all(a, s);
 	while (s->q_count)
 		session__pop(s);
@@ -84,6 +91,8 @@ void session__cleanup(struct session *s)
 	s->q = NULL;
 	rtg_identity_free(s->id);
 	s->id = NULL;
+	free(s->cors_origin);
+	s->cors_origin = NULL;
 	lws_dll2_remove(&s->in_all);
 	if (s->kind == SESSION_WS)
 		a->stats.ws_connections--;
@@ -124,6 +133,7 @@ struct out_msg *session__peek(struct session *s)
 void session__pop(struct session *s)
 {
 	struct out_msg *m = session__peek(s);
+	const struct adapter_config *cfg = &s->a->cfg;
 
 	if (!m)
 		return;
@@ -131,6 +141,40 @@ void session__pop(struct session *s)
 	s->q_count--;
 	s->q_bytes -= m->len;
 	msg__unref(m);
+	/* caught up to half the bounds: no longer a slow consumer */
+	if (s->full_since && s->q_count <= (unsigned)cfg->queue_max_messages / 2 &&
+		s->q_bytes <= (size_t)cfg->queue_max_bytes / 2)
+		s->full_since = 0;
+}
+
+/*
+ * Topics that hold a value rather than carry events (SPEC: the retained
+ * ones): an older queued message of such a topic is worth nothing once a
+ * newer one is queued.
+ */
+static bool state_topic(const char *t)
+{
+	const char *p;
+
+	if (!strncmp(t, "market/", 7))
+		return strncmp(t + 7, "patterns/", 9) != 0;
+	if (!strcmp(t, "system/stats"))
+		return true;
+	if (!strncmp(t, "user/", 5) || !strncmp(t, "calc/", 5)) {
+		p = strchr(t + 5, '/');
+		return p &&
+			(!strcmp(p, "/balance") || !strcmp(p, "/credit") ||
+				(t[0] == 'c' && !strcmp(p, "/progress")));
+	}
+	return false;
+}
+
+static bool conflatable(enum sub_policy policy, const struct out_msg *m)
+{
+	if (!m->topic)
+		return false;
+	return policy == POLICY_CONFLATE ||
+		(policy == POLICY_AUTO && (m->retained || state_topic(m->topic)));
 }
 
 /*
@@ -143,8 +187,6 @@ static void conflate(struct session *s, const struct out_msg *m)
 {
 	unsigned i, j;
 
-	if (!m->topic)
-		return;
 	for (i = 0; i < s->q_count; i++) {
 		struct out_msg *old = s->q[(s->q_head + i) % s->q_cap];
 
@@ -155,8 +197,7 @@ static void conflate(struct session *s, const struct out_msg *m)
 		s->q_count--;
 		s->q_bytes -= old->len;
 		msg__unref(old);
-		s->dropped++;
-		s->a->stats.dropped++;
+		s->a->stats.conflated++;
 		return;
 	}
 }
@@ -168,24 +209,48 @@ static bool queue_full(const struct session *s, const struct out_msg *m)
 }
 
 /*
+ * The queue is full. With policy disconnect, or when it has stayed full for
+ * slow_consumer_timeout, the connection is closed with 1013: a client that
+ * cannot keep up is better told so than fed a trickle of what is left.
+ * Returns true if it was closed.
+ */
+static bool too_slow(struct session *s, enum sub_policy policy)
+{
+	lws_usec_t now = lws_now_usecs();
+
+	if (policy == POLICY_DISCONNECT) {
+		s->a->stats.slow_closed++;
+		session__close(s, 1013, "send queue overflow: client too slow");
+		return true;
+	}
+	if (!s->full_since) {
+		s->full_since = now;
+		return false;
+	}
+	if (now - s->full_since < (lws_usec_t)s->a->cfg.slow_consumer_timeout * LWS_US_PER_SEC)
+		return false;
+	s->a->stats.slow_closed++;
+	session__close(s, 1013, "send queue full too long: client too slow");
+	return true;
+}
+
+/*
  * Queues m (taking a reference) and asks lws for a writeable callback. When
- * conflating, a queued message of the same topic is dropped first; when the
- * queue is still full, queue and conflate drop the oldest message and
- * disconnect closes the connection with 1013. Drops are counted per session
- * and in the stats. Returns 0 if m was queued, -1 if it was not.
+ * conflating, a queued message of the same topic is dropped first (counted
+ * as conflated); when the queue is still full, the oldest messages are
+ * dropped (counted per session and in the stats), unless the client is too
+ * slow (too_slow()). Returns 0 if m was queued, -1 if it was not.
  */
 int session__enqueue_policy(struct session *s, struct out_msg *m, enum sub_policy policy)
 {
 	if (s->closing || !m)
 		return -1;
 	/* Only a backlog is conflated: a burst read in one go is not a slow client. */
-	if (policy == POLICY_CONFLATE && s->q_count >= CONFLATE_BACKLOG)
+	if (s->q_count >= CONFLATE_BACKLOG && conflatable(policy, m))
 		conflate(s, m);
 	if (queue_full(s, m)) {
-		if (policy == POLICY_DISCONNECT) {
-			session__close(s, 1013, "send queue overflow: client too slow");
+		if (too_slow(s, policy))
 			return -1;
-		}
 		while (s->q_count && queue_full(s, m)) {
 			session__pop(s);
 			s->dropped++;
@@ -245,8 +310,11 @@ void session__send_error(struct session *s, const char *fmt, ...)
 
 /*
  * Asks for the connection to be closed with code and reason; the protocol's
- * writeable handler does it (WebSocket: a close frame; SSE: the stream ends
- * after what is queued).
+ * writeable handler does it (WebSocket: a close frame, and what was queued is
+ * released now since it will never be sent; SSE: the stream ends after what
+ * is queued). A peer that never reads (dead, or the slow consumer being
+ * closed) would keep the socket writeable-pending forever, so lws drops the
+ * connection CLOSE_GRACE_S later whatever happens.
  */
 void session__close(struct session *s, int code, const char *reason)
 {
@@ -255,8 +323,14 @@ void session__close(struct session *s, int code, const char *reason)
 	s->closing = true;
 	s->close_code = code;
 	snprintf(s->close_reason, sizeof(s->close_reason), "%s", reason ? reason : "");
-	if (s->wsi) /* NULL only in the fuzz harness, which has no sockets */
-		lws_callback_on_writable(s->wsi);
+	if (s->kind == SESSION_WS) {
+		while (s->q_count)
+			session__pop(s);
+	}
+	if (!s->wsi) /* only in the fuzz harness, which has no sockets */
+		return;
+	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_S);
+	lws_callback_on_writable(s->wsi);
 }
 
 /* ---- identity and token expiry ------------------------------------------------------ */
@@ -294,19 +368,26 @@ static void on_expiry_timer(struct lws_sorted_usec_list *sul)
 /*
  * Sets (or refreshes) the session's identity, taking ownership of id, and
  * arms the expiry timer: a warning EXPIRY_WARNING_S before, the close at exp.
- * A refresh must keep the same subject. Returns 0, or -1 (id freed) if the
- * subject differs.
+ * A refresh must keep the same subject. Returns 0, SESSION_OTHER_SUBJECT if
+ * the subject differs, or SESSION_USER_LIMIT if the user already has
+ * max_connections_per_user connections; id is freed on error.
  */
 int session__set_identity(struct session *s, struct rtg_identity *id)
 {
+	struct rtg_identity *old = s->id;
 	time_t left;
 
 	if (s->id && strcmp(s->id->sub, id->sub) != 0) {
 		rtg_identity_free(id);
-		return -1;
+		return SESSION_OTHER_SUBJECT;
 	}
-	rtg_identity_free(s->id);
 	s->id = id;
+	if (limits__user_add(s->a, s)) {
+		s->id = old;
+		rtg_identity_free(id);
+		return SESSION_USER_LIMIT;
+	}
+	rtg_identity_free(old);
 	s->expiry_warned = false;
 	left = id->exp - time(NULL) - EXPIRY_WARNING_S;
 	if (left < 0)

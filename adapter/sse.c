@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "adapter.h"
+#include "reqparse.h"
 #include "rtg_topic.h"
 
 #define MAX_FILTERS 16
@@ -80,24 +81,10 @@ static int authenticate(
 	return 0;
 }
 
-/*
- * lws decodes an unencoded '+' in a query as a space (form encoding); a level
- * that is one space was a '+' typed by hand, as in "/sse?topic=market/+".
- */
-static void restore_plus(char *f)
-{
-	char *c;
-
-	for (c = f; *c; c++) {
-		if (*c == ' ' && (c == f || c[-1] == '/') && (c[1] == '/' || !c[1]))
-			*c = '+';
-	}
-}
-
 /* ?topic=F&topic=G: every filter must be valid; at least one. */
 static int query_filters(struct lws *wsi, struct sse_req *r, char *err, size_t errlen)
 {
-	char arg[MAX_FILTER_LEN + 8];
+	char arg[MAX_FILTER_LEN + 8], *f;
 	int i, n;
 
 	for (i = 0;; i++) {
@@ -108,17 +95,17 @@ static int query_filters(struct lws *wsi, struct sse_req *r, char *err, size_t e
 		}
 		if (n < 0)
 			break;
-		if (strncmp(arg, "topic=", 6))
+		f = reqparse__topic_arg(arg);
+		if (!f)
 			continue;
-		restore_plus(arg + 6);
-		if (!rtg_topic_filter_valid(arg + 6)) {
+		if (!rtg_topic_filter_valid(f)) {
 			snprintf(err, errlen,
 				"invalid topic filter '%.200s' (percent-encode '+' as "
 				"%%2B and '#' as %%23)",
-				arg + 6);
+				f);
 			return 400;
 		}
-		if (add_filter(r, false, "%s", arg + 6)) {
+		if (add_filter(r, false, "%s", f)) {
 			snprintf(err, errlen, "too many topics (at most %d)", MAX_FILTERS);
 			return 400;
 		}
@@ -130,13 +117,6 @@ static int query_filters(struct lws *wsi, struct sse_req *r, char *err, size_t e
 	return 0;
 }
 
-static const char *after(const char *path, const char *prefix)
-{
-	size_t n = strlen(prefix);
-
-	return strncmp(path, prefix, n) ? NULL : path + n;
-}
-
 /*
  * Turns the endpoint into filters. The ACL is checked later, on the session;
  * only the calculation progress topic is granted here (it carries the
@@ -145,38 +125,34 @@ static const char *after(const char *path, const char *prefix)
 static int resolve(struct lws *wsi, const char *sub, const char *uri, struct sse_req *r, char *err,
 	size_t errlen)
 {
-	const char *rest = after(uri, "/realtime") ? uri + 9 : uri, *arg;
 	char topic[MAX_FILTER_LEN];
+	const char *arg;
 
-	rest = after(rest, "/sse");
-	if (!rest)
-		goto unknown;
-	if (!*rest || !strcmp(rest, "/"))
+	switch (reqparse__sse_endpoint(uri, &arg)) {
+	case REQPARSE_SSE_QUERY:
 		return query_filters(wsi, r, err, errlen);
-	if (!strcmp(rest, "/market-updates"))
+	case REQPARSE_SSE_MARKET_ALL:
 		return add_filter(r, false, "market/+") ? 500 : 0;
-	if (!strcmp(rest, "/notifications")) {
+	case REQPARSE_SSE_NOTIFICATIONS:
 		arg = sub;
 		if (!level_ok(arg))
 			goto bad_name;
 		return add_filter(r, false, "user/%s/notifications", arg) ? 500 : 0;
-	}
-	if ((arg = after(rest, "/market/"))) {
+	case REQPARSE_SSE_MARKET:
 		if (!level_ok(arg))
 			goto bad_name;
 		return add_filter(r, false, "market/%s", arg) ? 500 : 0;
-	}
-	if ((arg = after(rest, "/credit-score/"))) {
+	case REQPARSE_SSE_CREDIT:
 		if (!level_ok(arg))
 			goto bad_name;
 		return add_filter(r, false, "user/%s/credit", arg) ? 500 : 0;
-	}
-	if ((arg = after(rest, "/calculation/"))) {
+	case REQPARSE_SSE_CALC:
 		if (wsub__calc_topic(sub, arg, "progress", topic, sizeof(topic)))
 			goto bad_name;
 		return add_filter(r, true, "%s", topic) ? 500 : 0;
+	case REQPARSE_SSE_UNKNOWN:
+		break;
 	}
-unknown:
 	snprintf(err, errlen, "unknown SSE endpoint '%.200s'", uri);
 	return 404;
 bad_name:
@@ -212,7 +188,7 @@ static int subscribe_all(struct session *s, const struct sse_req *r)
 	for (i = 0; i < r->n; i++) {
 		if (subs__find(s, r->filter[i], NULL))
 			continue;
-		policy = strncmp(r->filter[i], "market/", 7) ? POLICY_QUEUE : POLICY_CONFLATE;
+		policy = strncmp(r->filter[i], "market/", 7) ? POLICY_AUTO : POLICY_CONFLATE;
 		cs = subs__add(s->a, s, r->filter[i], r->filter[i], policy);
 		if (!cs)
 			return -1;
@@ -273,7 +249,7 @@ static int by_gseq(const void *x, const void *y)
  */
 static bool resume_point(struct lws *wsi, struct replay *r, char *id, size_t idlen)
 {
-	char arg[96], *dash, *end;
+	char arg[96];
 	const char *v;
 
 	id[0] = '\0';
@@ -283,16 +259,9 @@ static bool resume_point(struct lws *wsi, struct replay *r, char *id, size_t idl
 	}
 	if (!id[0])
 		return false;
-	dash = strrchr(id, '-');
 	r->gap = true;
-	if (!dash || (size_t)(dash - id) != strlen(r->h->epoch) ||
-		strncmp(id, r->h->epoch, (size_t)(dash - id)))
+	if (!reqparse__event_id(id, r->h->epoch, &r->since))
 		return true;
-	r->since = strtoull(dash + 1, &end, 10);
-	if (*end || end == dash + 1) {
-		r->since = 0;
-		return true;
-	}
 	r->epoch = r->h->epoch;
 	r->gap = r->h->evicted_gseq > r->since;
 	return true;
@@ -396,11 +365,22 @@ int sse__handle(struct lws *wsi, struct session *s, const char *uri, char *err, 
 		snprintf(err, errlen, "shutting down; try again later");
 		return 503;
 	}
+	if (!limits__capacity(a)) {
+		snprintf(err, errlen, "server full (%d connections); try again later",
+			a->cfg.max_connections);
+		return 503;
+	}
 	status = authenticate(a, wsi, &id, err, errlen);
 	if (status)
 		return status;
 	req = calloc(1, sizeof(*req));
 	status = req ? resolve(wsi, id->sub, uri, req, err, errlen) : 500;
+	if (!status && req->n > a->cfg.max_subscriptions) {
+		a->stats.refused_subscriptions++;
+		snprintf(err, errlen, "too many topics: at most %d per connection",
+			a->cfg.max_subscriptions);
+		status = 400;
+	}
 	if (status) {
 		rtg_identity_free(id);
 		goto out;
@@ -408,8 +388,14 @@ int sse__handle(struct lws *wsi, struct session *s, const char *uri, char *err, 
 	session__init(a, s, wsi, SESSION_SSE);
 	snprintf(s->path, sizeof(s->path), "%s", uri);
 	/* takes id (a fresh session cannot refuse it: no previous subject) */
-	if (session__set_identity(s, id))
+	status = session__set_identity(s, id);
+	if (status == SESSION_USER_LIMIT) {
+		snprintf(err, errlen, "too many connections for this user (at most %d)",
+			a->cfg.max_connections_per_user);
+		status = 429;
+	} else if (status) {
 		status = 500;
+	}
 	if (!status)
 		status = check_access(s, req, err, errlen);
 	if (!status && (subscribe_all(s, req) || greet(wsi, s, req)))
@@ -459,8 +445,13 @@ static int write_headers(struct session *s)
 			(const unsigned char *)"no-cache", 8, &p, end) ||
 		lws_add_http_header_by_name(wsi, (const unsigned char *)"x-accel-buffering:",
 			(const unsigned char *)"no", 2, &p, end) ||
-		lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_ACCESS_CONTROL_ALLOW_ORIGIN,
-			(const unsigned char *)"*", 1, &p, end) ||
+		(s->cors_origin &&
+			(lws_add_http_header_by_token(wsi,
+				 WSI_TOKEN_HTTP_ACCESS_CONTROL_ALLOW_ORIGIN,
+				 (const unsigned char *)s->cors_origin, (int)strlen(s->cors_origin),
+				 &p, end) ||
+				lws_add_http_header_by_name(wsi, (const unsigned char *)"vary:",
+					(const unsigned char *)"Origin", 6, &p, end))) ||
 		lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	mark_stream(wsi);

@@ -127,6 +127,16 @@ cJSON *stats__json(struct adapter *a)
 		FIGURE(auth_failures),
 		FIGURE(http_requests),
 		FIGURE(publishes),
+		FIGURE(conflated),
+		FIGURE(slow_closed),
+		FIGURE(rate_limited),
+		FIGURE(rate_closed),
+		FIGURE(refused_capacity),
+		FIGURE(refused_user),
+		FIGURE(refused_origin),
+		FIGURE(refused_subscriptions),
+		FIGURE(idle_closed),
+		FIGURE(calc_timeouts),
 	};
 	cJSON *obj = cJSON_CreateObject();
 	char ts[40];
@@ -246,6 +256,28 @@ static void counters(struct text *t, const struct adapter *a)
 	metric(t, "auth_failures_total", "counter", "Tokens refused.", st->auth_failures);
 	metric(t, "http_requests_total", "counter", "Plain HTTP requests.", st->http_requests);
 	metric(t, "publishes_total", "counter", "Client publishes accepted.", st->publishes);
+	metric(t, "conflated_total", "counter", "Queued messages replaced by a newer value.",
+		st->conflated);
+	metric(t, "slow_closed_total", "counter", "Connections closed 1013: too slow.",
+		st->slow_closed);
+	metric(t, "rate_limited_total", "counter", "Client messages refused by the rate limit.",
+		st->rate_limited);
+	metric(t, "rate_closed_total", "counter", "Connections closed 1008 for flooding.",
+		st->rate_closed);
+	put(t,
+		"# HELP rtg_adapter_refused_total Connections and requests refused by a limit.\n"
+		"# TYPE rtg_adapter_refused_total counter\n"
+		"rtg_adapter_refused_total{limit=\"max_connections\"} %llu\n"
+		"rtg_adapter_refused_total{limit=\"max_connections_per_user\"} %llu\n"
+		"rtg_adapter_refused_total{limit=\"allowed_origins\"} %llu\n"
+		"rtg_adapter_refused_total{limit=\"max_subscriptions\"} %llu\n",
+		(unsigned long long)st->refused_capacity, (unsigned long long)st->refused_user,
+		(unsigned long long)st->refused_origin,
+		(unsigned long long)st->refused_subscriptions);
+	metric(t, "idle_closed_total", "counter", "WebSockets closed for silence.",
+		st->idle_closed);
+	metric(t, "calc_timeouts_total", "counter", "Calculations failed by calc_timeout.",
+		st->calc_timeouts);
 	metric(t, "broker_connects_total", "counter", "Connections made to the broker.",
 		a->bridge.connects);
 	metric(t, "broker_disconnects_total", "counter", "Connections to the broker lost.",

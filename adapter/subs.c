@@ -240,7 +240,10 @@ void subs__fanout(struct adapter *a, struct out_msg *m)
 			if (cs->sess->gen == gen || !csub_accepts(cs, m))
 				continue;
 			cs->sess->gen = gen;
-			session__enqueue_policy(cs->sess, m, cs->policy);
+			if (session__enqueue_policy(cs->sess, m, cs->policy) == 0 && cs->system &&
+				!cs->owner)
+				calc__update(
+					cs->sess, cs->label, m); /* one calculation's progress */
 		}
 	}
 }

@@ -73,12 +73,11 @@ static void authenticate(struct session *s, const char *token)
 	struct rtg_identity *id = NULL;
 	enum rtg_err rc = auth__verify(s->a, token, &id);
 	bool refresh = s->id != NULL;
+	char reason[96];
 	cJSON *obj;
 
 	if (rc != RTG_OK) {
 		if (!refresh) {
-			char reason[96];
-
 			snprintf(reason, sizeof(reason), "invalid token: %s", rtg_strerror(rc));
 			session__close(s, 4001, reason);
 		} else {
@@ -86,7 +85,15 @@ static void authenticate(struct session *s, const char *token)
 		}
 		return;
 	}
-	if (session__set_identity(s, id)) {
+	switch (session__set_identity(s, id)) {
+	case 0:
+		break;
+	case SESSION_USER_LIMIT:
+		snprintf(reason, sizeof(reason), "too many connections for this user (at most %d)",
+			s->a->cfg.max_connections_per_user);
+		session__close(s, 1008, reason);
+		return;
+	default:
 		session__send_error(s, "token refresh refused: another subject");
 		return;
 	}
@@ -103,12 +110,49 @@ static void authenticate(struct session *s, const char *token)
 	session__send_json(s, obj);
 }
 
+/* ---- liveness ------------------------------------------------------------------------- */
+
+/*
+ * Every idle_timeout / 2 a connection silent for that long gets a protocol
+ * PING (browsers answer by themselves); one silent past idle_timeout is
+ * closed with 1008 and a reason (a dead peer never reads it: session__close
+ * bounds how long that close may take). Done here, not with lws' validity
+ * policy, because that would also hang up the SSE streams and the adopted
+ * MQTT socket, which have no PING.
+ */
+static void on_idle_timer(struct lws_sorted_usec_list *sul)
+{
+	struct session *s = lws_container_of(sul, struct session, sul_idle);
+	lws_usec_t idle = (lws_usec_t)s->a->cfg.idle_timeout * LWS_US_PER_SEC;
+	lws_usec_t silent = lws_now_usecs() - s->last_rx;
+
+	if (silent >= idle) {
+		s->a->stats.idle_closed++;
+		session__close(s, 1008, "idle timeout: no frame or pong received");
+		return;
+	}
+	if (silent >= idle / 2) {
+		s->ping_due = true;
+		lws_callback_on_writable(s->wsi);
+	}
+	lws_sul_schedule(s->a->ctx, 0, &s->sul_idle, on_idle_timer, idle / 2);
+}
+
+static void alive(struct session *s)
+{
+	s->last_rx = lws_now_usecs();
+}
+
 static void on_established(struct lws *wsi, struct pss_ws *p)
 {
 	struct adapter *a = lws_context_user(lws_get_context(wsi));
 	char token[RTG_JWT_MAX_LEN + 1];
 
 	session__init(a, &p->s, wsi, SESSION_WS);
+	limits__socket(a, wsi);
+	alive(&p->s);
+	lws_sul_schedule(a->ctx, 0, &p->s.sul_idle, on_idle_timer,
+		(lws_usec_t)a->cfg.idle_timeout * LWS_US_PER_SEC / 2);
 	lws_hdr_copy(wsi, p->s.path, sizeof(p->s.path), WSI_TOKEN_GET_URI);
 	if (auth__token_from_request(wsi, token, sizeof(token))) {
 		authenticate(&p->s, token);
@@ -225,6 +269,7 @@ static int on_receive(struct lws *wsi, struct pss_ws *p, const void *in, size_t 
 	size_t max = (size_t)p->s.a->cfg.max_message_size;
 	char *grown;
 
+	alive(&p->s);
 	if (p->s.closing)
 		return 0;
 	if (p->rx_len + len > max) {
@@ -239,10 +284,14 @@ static int on_receive(struct lws *wsi, struct pss_ws *p, const void *in, size_t 
 	p->rx_len += len;
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
 		return 0;
-	if (lws_frame_is_binary(wsi))
-		session__send_error(&p->s, "binary messages are not supported: send JSON text");
-	else
-		ws__dispatch(&p->s, p->rx, p->rx_len);
+	/* a message refused for the rate got an error, or the connection is closing */
+	if (limits__take(&p->s)) {
+		if (lws_frame_is_binary(wsi))
+			session__send_error(
+				&p->s, "binary messages are not supported: send JSON text");
+		else
+			ws__dispatch(&p->s, p->rx, p->rx_len);
+	}
 	free(p->rx);
 	p->rx = NULL;
 	p->rx_len = 0;
@@ -261,6 +310,17 @@ static int on_writeable(struct lws *wsi, struct pss_ws *p)
 			(unsigned char *)s->close_reason, strlen(s->close_reason));
 		return -1;
 	}
+	if (s->ping_due) {
+		/* not empty: lws 4.1 hands an empty PONG to no callback */
+		unsigned char ping[LWS_PRE + 4] = {[LWS_PRE] = 'r', 't', 'g'};
+
+		s->ping_due = false;
+		if (lws_write(wsi, ping + LWS_PRE, 3, LWS_WRITE_PING) < 3)
+			return -1;
+		if (s->q_count)
+			lws_callback_on_writable(wsi);
+		return 0;
+	}
 	m = session__peek(s);
 	if (!m)
 		return 0;
@@ -274,21 +334,47 @@ static int on_writeable(struct lws *wsi, struct pss_ws *p)
 	return 0;
 }
 
+/*
+ * Before the upgrade is accepted: a known endpoint, an allowed Origin (a page
+ * on another site must not ride the user's cookie: cross-site WebSocket
+ * hijacking) and room under max_connections. Refusals are plain HTTP.
+ */
+static int filter_upgrade(struct lws *wsi)
+{
+	struct adapter *a = lws_context_user(lws_get_context(wsi));
+	char path[128], origin[128];
+
+	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0 || !endpoint_ok(path)) {
+		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "no WebSocket endpoint here");
+		return -1;
+	}
+	if (limits__origin(a, wsi, origin, sizeof(origin)) == ORIGIN_REFUSED) {
+		lwsl_notice("ws: upgrade from origin '%s' refused\n", origin);
+		lws_return_http_status(
+			wsi, HTTP_STATUS_FORBIDDEN, "origin not allowed (see allowed_origins)");
+		return -1;
+	}
+	if (!limits__capacity(a)) {
+		lws_return_http_status(
+			wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "server full; try again later");
+		return -1;
+	}
+	return 0;
+}
+
 static int callback_ws(
 	struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct pss_ws *p = user;
-	char path[128];
 
 	switch (reason) {
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) > 0 &&
-			endpoint_ok(path))
-			return 0;
-		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "no WebSocket endpoint here");
-		return -1;
+		return filter_upgrade(wsi);
 	case LWS_CALLBACK_ESTABLISHED:
 		on_established(wsi, p);
+		return 0;
+	case LWS_CALLBACK_RECEIVE_PONG:
+		alive(&p->s);
 		return 0;
 	case LWS_CALLBACK_RECEIVE:
 		return on_receive(wsi, p, in, len);

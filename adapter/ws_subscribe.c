@@ -272,20 +272,29 @@ static enum sub_policy policy_of(const cJSON *msg, const char *filter, bool *bad
 
 	*bad = false;
 	if (!p)
-		return strncmp(filter, "market/", 7) ? POLICY_QUEUE : POLICY_CONFLATE;
+		return strncmp(filter, "market/", 7) ? POLICY_AUTO : POLICY_CONFLATE;
 	if (!strcmp(p, "queue"))
 		return POLICY_QUEUE;
 	if (!strcmp(p, "conflate"))
 		return POLICY_CONFLATE;
 	if (!strcmp(p, "disconnect"))
 		return POLICY_DISCONNECT;
+	if (!strcmp(p, "auto"))
+		return POLICY_AUTO;
 	*bad = true;
 	return POLICY_QUEUE;
 }
 
 static const char *policy_name(enum sub_policy p)
 {
-	return p == POLICY_CONFLATE ? "conflate" : p == POLICY_DISCONNECT ? "disconnect" : "queue";
+	static const char *const names[] = {
+		[POLICY_QUEUE] = "queue",
+		[POLICY_CONFLATE] = "conflate",
+		[POLICY_DISCONNECT] = "disconnect",
+		[POLICY_AUTO] = "auto",
+	};
+
+	return names[p];
 }
 
 /* Copies the "types" array of subscribe_notifications onto the subscription. */
@@ -344,7 +353,7 @@ static void subscribe_one(struct session *s, const cJSON *msg, const struct targ
 
 	policy = policy_of(msg, t->filter, &bad);
 	if (bad) {
-		session__send_error(s, "unknown policy (use conflate, queue or disconnect)");
+		session__send_error(s, "unknown policy (use auto, conflate, queue or disconnect)");
 		return;
 	}
 	if (!t->own_calcs &&
@@ -353,6 +362,14 @@ static void subscribe_one(struct session *s, const cJSON *msg, const struct targ
 		return;
 	}
 	cs = subs__find(s, t->filter, t->label);
+	if (!cs && s->subs.count >= (unsigned)a->cfg.max_subscriptions) {
+		a->stats.refused_subscriptions++;
+		session__send_error(s,
+			"cannot subscribe to '%s': subscription limit reached (%d per "
+			"connection)",
+			t->filter, a->cfg.max_subscriptions);
+		return;
+	}
 	if (!cs) {
 		cs = subs__add(a, s, t->filter, t->label, policy);
 		if (!cs || set_types(cs, cJSON_GetObjectItemCaseSensitive(msg, "types")) ||
@@ -526,6 +543,10 @@ int wsub__start_calc(
 	wsub__calc_topic(s->id->sub, id, "request", topic, sizeof(topic));
 	if (bridge__publish(s->a, topic, text, strlen(text), false)) {
 		snprintf(err, errlen, "the broker is not available; try again");
+		goto out;
+	}
+	if (calc__watch(s, id)) {
+		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	rc = 0;

@@ -542,11 +542,12 @@ static enum hit scan_section(const struct query *q, const struct acl_section *s)
 static enum hit scan_named(const struct query *q, const struct section_list *l, const char *name)
 {
 	struct acl_section key = {.name = (char *)name};
-	const struct acl_section *s, *end = l->v + l->n;
+	const struct acl_section *s, *end;
 	enum hit h = MISS;
 
 	if (!name || l->n == 0)
-		return MISS;
+		return MISS; /* and l->v may be NULL: NULL + 0 is undefined in C */
+	end = l->v + l->n;
 	s = bsearch(&key, l->v, l->n, sizeof(key), section_cmp);
 	if (!s)
 		return MISS;

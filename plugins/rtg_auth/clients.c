@@ -88,7 +88,14 @@ void clients__mark_disconnected(struct auth_state *st, const struct mosquitto *c
 	if (!e)
 		return;
 	e->connected = false;
-	e->persistent = !mosquitto_client_clean_session(client);
+	/*
+	 * MQTT 5 separates clean start from session expiry: a client that
+	 * connected with clean start and a session expiry interval still has a
+	 * session the broker keeps, and 2.0.11 tells plugins nothing of the
+	 * interval. So a v5 entry is kept until its token expires.
+	 */
+	e->persistent = !mosquitto_client_clean_session(client) ||
+		mosquitto_client_protocol_version(client) == 5;
 }
 
 /* Returns true if the token is expired, by the same rule as rtg_jwt_verify(). */

@@ -12,7 +12,7 @@
 broker_conf "$(free_port)" "$RTG_ROOT/acl/acl.conf"
 start_broker
 MAX=1024
-start_adapter --max-message-size "$MAX"
+start_adapter --max-message-size "$MAX" --allowed-origins "http://example.com, https://app.example.org"
 
 ALICE=$(token alice)
 BOB=$(token bob)
@@ -250,6 +250,20 @@ expect "an OPTIONS preflight gets 204 with Access-Control-Allow-Origin" \
 	eval '[ "$(status options)" = 204 ] && [ -n "$(header options access-control-allow-origin)" ]'
 expect "allowing POST and the Authorization header" \
 	eval '[[ "$(header options access-control-allow-methods)" == *POST* ]] && [[ "$(header options access-control-allow-headers)" == *Authorization* ]]'
+expect "CORS echoes the allowed origin, not *" \
+	eval '[ "$(header options access-control-allow-origin)" = http://example.com ] && [ "$(header options vary)" = Origin ]'
+req options_bad -X OPTIONS -H 'Origin: http://evil.example' -H 'Access-Control-Request-Method: POST' \
+	"$HTTP/api/publish"
+expect "a preflight from an origin not in allowed_origins gets 403 and no CORS header" \
+	eval '[ "$(status options_bad)" = 403 ] && [ -z "$(header options_bad access-control-allow-origin)" ] && grep -q "not allowed" "$T_DIR/options_bad.out"'
+post evil_post /api/publish "$ALICE" '{"topic":"rooms/x","payload":"csrf"}' -H 'Origin: http://evil.example'
+expect "a POST from a foreign origin is refused with 403 before it acts" refused evil_post 403
+req evil_get -H 'Origin: http://evil.example' "$HTTP/health"
+expect "a GET from a foreign origin is answered without CORS headers" \
+	eval '[ "$(status evil_get)" = 200 ] && [ -z "$(header evil_get access-control-allow-origin)" ]'
+req same_get -H "Origin: $HTTP" "$HTTP/health"
+expect "the adapter's own origin is always allowed" \
+	eval '[ "$(header same_get access-control-allow-origin)" = "$HTTP" ]'
 
 # ---- the broker goes away and comes back ---------------------------------------------------------------
 wsc survivor "$WS/ws?token=$ALICE" --send '{"type":"subscribe","topic":"market/SURV","policy":"queue"}' \

@@ -300,8 +300,14 @@ start_adapter() {
 		finish
 	fi
 	ADAPTER_PORT=$(awk '/^listening / {print $3; exit}' "$log")
-	HTTP="http://127.0.0.1:$ADAPTER_PORT"
-	WS="ws://127.0.0.1:$ADAPTER_PORT"
+	# ADAPTER_TLS=1: the adapter was given a certificate (https://, wss://)
+	if [ "${ADAPTER_TLS:-0}" = 1 ]; then
+		HTTP="https://127.0.0.1:$ADAPTER_PORT"
+		WS="wss://127.0.0.1:$ADAPTER_PORT"
+	else
+		HTTP="http://127.0.0.1:$ADAPTER_PORT"
+		WS="ws://127.0.0.1:$ADAPTER_PORT"
+	fi
 	if ! wait_until 20 adapter_broker_up; then
 		not_ok "adapter connects to the broker"
 		finish
@@ -309,7 +315,8 @@ start_adapter() {
 }
 
 adapter_broker_up() {
-	curl -s "$HTTP/health" 2>/dev/null | grep -q '"broker":"connected"'
+	# -k: a readiness probe; the TLS tests check the certificate themselves
+	curl -s -k "$HTTP/health" 2>/dev/null | grep -q '"broker":"connected"'
 }
 
 # wsc NAME URL [ws_client.py ARGS...]: runs the python3-websockets client in the
