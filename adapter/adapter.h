@@ -119,6 +119,7 @@ struct session {
 	unsigned refused_run; /* messages refused in a row for the rate */
 	bool user_counted; /* counted in adapter.users */
 	lws_usec_t full_since; /* the send queue has been full since (0: not full) */
+	lws_usec_t busy_since; /* the send queue has not been empty since (0: empty) */
 	struct lws_dll2_owner calcs; /* struct calc_wait: calculations awaiting an update */
 	/* WebSocket liveness (ws.c) */
 	struct lws_sorted_usec_list sul_idle;
@@ -196,6 +197,7 @@ struct adapter {
 	cJSON *broker_sys; /* the broker's $SYS figures, by name */
 	struct lws_sorted_usec_list sul_stats; /* system/stats publication */
 	time_t started;
+	int listen_port; /* the port clients connect to */
 	uint64_t next_conn;
 	bool stopping;
 };
@@ -262,6 +264,10 @@ void session__close(struct session *s, int code, const char *reason);
 int session__set_identity(struct session *s, struct rtg_identity *id);
 cJSON *session__json_base(const char *type);
 const char *session__iso_time(char *buf, size_t len);
+
+/* listen.c */
+extern const struct lws_protocols listen__protocol;
+int listen__open(struct adapter *a);
 
 /* bridge.c */
 int bridge__init(struct adapter *a);

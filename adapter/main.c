@@ -48,7 +48,7 @@ static int log_mask(const char *level)
 }
 
 /* The HTTP protocol first (plain requests bind to it), WebSocket as the default for upgrades. */
-static struct lws_protocols protocols[4];
+static struct lws_protocols protocols[5];
 static const struct lws_protocol_vhost_options ws_default = {NULL, NULL, "default", "1"};
 static const struct lws_protocol_vhost_options pvo_ws = {NULL, &ws_default, "rtg-ws", ""};
 
@@ -59,16 +59,16 @@ static int create_context(struct adapter *a)
 	protocols[0] = http__protocol;
 	protocols[1] = ws__protocol;
 	protocols[2] = bridge__protocol;
-	memset(&protocols[3], 0, sizeof(protocols[3]));
+	protocols[3] = listen__protocol;
+	memset(&protocols[4], 0, sizeof(protocols[4]));
 	memset(&info, 0, sizeof(info));
-	info.port = a->cfg.http_port;
+	/* reuse_port: listen.c makes the listener (SO_REUSEPORT), lws only serves */
+	info.port = a->cfg.reuse_port ? CONTEXT_PORT_NO_LISTEN : a->cfg.http_port;
 	info.iface = a->cfg.http_host;
 	info.protocols = protocols;
 	info.pvo = &pvo_ws;
 	info.user = a;
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
-	if (a->cfg.reuse_port) /* SO_REUSEPORT: the kernel spreads connections over adapters */
-		info.options |= LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE;
 	if (a->cfg.tls_cert_file) {
 		/* https:// and wss:// on the same port; the adopted MQTT socket stays plain */
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
@@ -81,7 +81,10 @@ static int create_context(struct adapter *a)
 	if (!a->ctx)
 		return -1;
 	a->vhost = lws_get_vhost_by_name(a->ctx, "default");
-	return a->vhost ? 0 : -1;
+	if (!a->vhost)
+		return -1;
+	a->listen_port = a->cfg.reuse_port ? listen__open(a) : lws_get_vhost_listen_port(a->vhost);
+	return a->listen_port < 0 ? -1 : 0;
 }
 
 /* Closes every session and lets lws send what is queued, for at most the grace period. */
@@ -100,7 +103,7 @@ static void shut_down(struct adapter *a)
 
 static void print_listening(struct adapter *a)
 {
-	int port = lws_get_vhost_listen_port(a->vhost);
+	int port = a->listen_port;
 
 	/* Tests and `make run` read this line to learn the port (http_port 0 = any). */
 	lwsl_user("rtg-adapter listening on %s://%s:%d\n", a->cfg.tls_cert_file ? "https" : "http",

@@ -17,10 +17,13 @@
 #include "adapter.h"
 
 /*
- * Conflation starts when this many messages wait for a client: fewer means a
- * burst (several messages read from the broker at once), not a slow client.
+ * Conflation starts when this many messages wait for a client and its queue
+ * has not been empty for CONFLATE_LAG_US: fewer, or sooner, is a burst (a
+ * history replay, several messages read from the broker at once) that a
+ * client reading at full speed drains at once, not a client that lags.
  */
 #define CONFLATE_BACKLOG 16
+#define CONFLATE_LAG_US 100000
 
 /* How long a closing connection may take to send its last frames. */
 #define CLOSE_GRACE_S 5
@@ -141,6 +144,8 @@ void session__pop(struct session *s)
 	s->q_count--;
 	s->q_bytes -= m->len;
 	msg__unref(m);
+	if (!s->q_count)
+		s->busy_since = 0;
 	/* caught up to half the bounds: no longer a slow consumer */
 	if (s->full_since && s->q_count <= (unsigned)cfg->queue_max_messages / 2 &&
 		s->q_bytes <= (size_t)cfg->queue_max_bytes / 2)
@@ -169,9 +174,10 @@ static bool state_topic(const char *t)
 	return false;
 }
 
-static bool conflatable(enum sub_policy policy, const struct out_msg *m)
+static bool conflatable(const struct session *s, enum sub_policy policy, const struct out_msg *m)
 {
-	if (!m->topic)
+	if (!m->topic || s->q_count < CONFLATE_BACKLOG ||
+		lws_now_usecs() - s->busy_since < CONFLATE_LAG_US)
 		return false;
 	return policy == POLICY_CONFLATE ||
 		(policy == POLICY_AUTO && (m->retained || state_topic(m->topic)));
@@ -245,8 +251,7 @@ int session__enqueue_policy(struct session *s, struct out_msg *m, enum sub_polic
 {
 	if (s->closing || !m)
 		return -1;
-	/* Only a backlog is conflated: a burst read in one go is not a slow client. */
-	if (s->q_count >= CONFLATE_BACKLOG && conflatable(policy, m))
+	if (conflatable(s, policy, m))
 		conflate(s, m);
 	if (queue_full(s, m)) {
 		if (too_slow(s, policy))
@@ -259,6 +264,8 @@ int session__enqueue_policy(struct session *s, struct out_msg *m, enum sub_polic
 	}
 	if (s->q_count == s->q_cap && queue_grow(s))
 		return -1;
+	if (!s->q_count)
+		s->busy_since = lws_now_usecs();
 	s->q[(s->q_head + s->q_count) % s->q_cap] = msg__ref(m);
 	s->q_count++;
 	s->q_bytes += m->len;

@@ -300,10 +300,14 @@ static int on_receive(struct lws *wsi, struct pss_ws *p, const void *in, size_t 
 
 /* ---- frames out ------------------------------------------------------------------------ */
 
+/* Messages written in one writeable callback, at most: fairness between clients. */
+#define WRITE_BUDGET 64
+
 static int on_writeable(struct lws *wsi, struct pss_ws *p)
 {
 	struct session *s = &p->s;
 	struct out_msg *m;
+	int n;
 
 	if (s->closing) {
 		lws_close_reason(wsi, (enum lws_close_status)s->close_code,
@@ -321,14 +325,20 @@ static int on_writeable(struct lws *wsi, struct pss_ws *p)
 			lws_callback_on_writable(wsi);
 		return 0;
 	}
-	m = session__peek(s);
-	if (!m)
-		return 0;
-	if (lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len)
-		return -1;
-	s->sent++;
-	s->a->stats.messages_sent++;
-	session__pop(s);
+	/*
+	 * Several messages per callback while the socket takes them: one
+	 * callback per message would cost a trip round the event loop (a poll
+	 * of every socket) for each one.
+	 */
+	for (n = 0; n < WRITE_BUDGET && (m = session__peek(s)); n++) {
+		if (n && lws_send_pipe_choked(wsi))
+			break;
+		if (lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len)
+			return -1;
+		s->sent++;
+		s->a->stats.messages_sent++;
+		session__pop(s);
+	}
 	if (s->q_count)
 		lws_callback_on_writable(wsi);
 	return 0;

@@ -4,6 +4,7 @@
 #   tests/run.sh               unit tests, then integration tests
 #   tests/run.sh unit          only build/tests/test_* (cmocka)
 #   tests/run.sh integration   only tests/integration/[0-9]*.sh
+#   tests/run.sh scale         only tests/scale/[0-9]*.sh (network namespaces; skipped without root)
 #   RTG_TEST_FILTER=plugin tests/run.sh   only scripts/binaries whose name contains it
 #
 # Each cmocka test and each integration "ok"/"not ok" line counts as one
@@ -74,15 +75,32 @@ run_integration() {
 	done
 }
 
+run_scale() {
+	local t out status
+	for t in tests/scale/[0-9]*.sh; do
+		[ -f "$t" ] || continue
+		[ -n "$FILTER" ] && [[ "$t" != *"$FILTER"* ]] && continue
+		out=$(mktemp)
+		echo "# scale: $t"
+		bash "$t" >"$out" 2>&1 </dev/null
+		status=$?
+		cat "$out"
+		count_suite "$t" "$status" "$(grep -c '^ok - ' "$out")" "$(grep -c '^not ok - ' "$out")"
+		rm -f "$out"
+	done
+}
+
 case "$WHAT" in
 unit) run_unit ;;
 integration) run_integration ;;
+scale) run_scale ;;
 all)
 	run_unit
 	run_integration
+	run_scale
 	;;
 *)
-	echo "usage: $0 [all|unit|integration]" >&2
+	echo "usage: $0 [all|unit|integration|scale]" >&2
 	exit 2
 	;;
 esac

@@ -1,0 +1,312 @@
+#!/bin/bash
+# 01-multihost: the gateway on three hosts, made of network namespaces.
+#
+#   host A (10.77.1.1, 10.77.2.1): broker A + adapter 1
+#   host B (10.77.1.2, 10.77.3.1): broker B, bridged to A + adapter 2 + a calc worker
+#   host C (10.77.2.2, 10.77.3.2): haproxy (TCP, health-checked) in front of both
+#                                  adapters, and the clients
+#
+# Each pair of hosts has its own veth link; nothing touches the machine's own
+# interfaces or addresses, and the namespaces (named after this test's pid)
+# are deleted on exit. Checks: clients spread over both adapters, a price
+# published at A and a notification published at B reach every right client
+# on either adapter and no other user's, a calculation asked of adapter 1
+# crosses the bridge to the worker on B and back; when adapter 1 is
+# SIGKILLed its clients come back through haproxy on adapter 2, learn
+# "recovered": false with the retained snapshot, and keep receiving.
+# Without root, ip netns or haproxy it prints one "ok - ... # SKIP reason".
+. "$(dirname "$0")/../integration/lib.sh"
+
+NA=rtg$$a
+NB=rtg$$b
+NC=rtg$$c
+NETNS_MADE=()
+
+skip() {
+	ok "three hosts in network namespaces # SKIP $1"
+	finish
+}
+
+delete_namespaces() {
+	local ns
+	for ns in "${NETNS_MADE[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	NETNS_MADE=()
+}
+
+# Processes first (they keep a namespace alive), then the namespaces.
+trap 't_cleanup; delete_namespaces' EXIT
+
+[ "$(id -u)" = 0 ] || skip "needs root for ip netns"
+command -v ip >/dev/null || skip "no ip command (Debian package iproute2)"
+command -v haproxy >/dev/null || skip "no haproxy (Debian package haproxy)"
+for ns in "$NA" "$NB" "$NC"; do
+	ip netns add "$ns" 2>"$T_DIR/netns.err" || skip "cannot make network namespaces: $(head -c 200 "$T_DIR/netns.err")"
+	NETNS_MADE+=("$ns")
+	ip -n "$ns" link set lo up
+done
+
+# link NS1 IF1 ADDR1 NS2 IF2 ADDR2: a veth pair between two namespaces, addressed and up.
+link() {
+	ip link add "$2" netns "$1" type veth peer name "$5" netns "$4" &&
+		ip -n "$1" addr add "$3/24" dev "$2" && ip -n "$4" addr add "$6/24" dev "$5" &&
+		ip -n "$1" link set "$2" up && ip -n "$4" link set "$5" up
+}
+A_B=10.77.1.1 B_A=10.77.1.2 A_C=10.77.2.1 C_A=10.77.2.2 B_C=10.77.3.1 C_B=10.77.3.2
+check "three hosts connected by veth pairs" eval \
+	'link "$NA" ab $A_B "$NB" ba $B_A && link "$NA" ac $A_C "$NC" ca $C_A && link "$NB" bc $B_C "$NC" cb $C_B'
+
+# on NS CMD...: runs CMD in a host, in the foreground. Whatever runs in the background
+# is started as "ip netns exec NS CMD" instead, which execs CMD: its pid is the one killed.
+on() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+# ---- brokers, bridged ------------------------------------------------------------------------
+ACL=$T_DIR/acl.conf
+cp "$RTG_ROOT/acl/acl.conf" "$ACL"
+cat >>"$ACL" <<'EOF'
+
+role bridge
+topic readwrite market/#
+topic readwrite user/#
+topic readwrite calc/#
+topic readwrite rooms/#
+topic readwrite system/announcements
+EOF
+
+# example_conf NAME EXAMPLE BRIDGE_TOKEN: $T_DIR/NAME.conf from examples/, listening on
+# every address of its host, port 1883; the bridge goes to broker A across the A-B link.
+example_conf() {
+	mkdir -p "$T_DIR/$1-data"
+	sed -e "s|^listener [0-9]* 127.0.0.1|listener 1883|" \
+		-e "s|^persistence_location .*|persistence_location $T_DIR/$1-data/|" \
+		-e "s|^plugin /.*|plugin $RTG_BUILD/rtg_auth.so|" \
+		-e "s|^plugin_opt_jwt_secret_file .*|plugin_opt_jwt_secret_file $RTG_SECRET_FILE|" \
+		-e "s|^plugin_opt_acl_file .*|plugin_opt_acl_file $ACL|" \
+		-e "s|^address 127.0.0.1:1883|address $A_B:1883|" \
+		-e "s|^remote_password .*|remote_password $3|" \
+		"$RTG_ROOT/examples/$2" >"$T_DIR/$1.conf"
+	printf 'log_type all\nuser %s\n' "$(id -un)" >>"$T_DIR/$1.conf"
+}
+
+# port_open_on NS HOST PORT: something listens there, as seen from host NS.
+port_open_on() {
+	on "$1" bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null
+}
+
+example_conf a mosquitto-bridge-a.conf ""
+example_conf b mosquitto-bridge-b.conf "$(token bridge-b bridge 3600)"
+spawn "$T_DIR/a.log" ip netns exec "$NA" /usr/sbin/mosquitto -c "$T_DIR/a.conf"
+check "broker A runs on host A" wait_until 20 port_open_on "$NA" 127.0.0.1 1883
+spawn "$T_DIR/b.log" ip netns exec "$NB" /usr/sbin/mosquitto -c "$T_DIR/b.conf"
+check "broker B runs on host B" wait_until 20 port_open_on "$NB" 127.0.0.1 1883
+check "B's bridge signs in at A across the A-B link" \
+	wait_until 20 file_has "$T_DIR/a.log" "from $B_A:"
+[ "$T_FAILED" = 0 ] || finish
+wait_until 20 file_has "$T_DIR/a.log" "as bridge-b (p"
+
+# ---- adapters, a worker, haproxy -------------------------------------------------------------
+token adapter1 gateway 86400 >"$T_DIR/adapter.token"
+# start_on NS NAME: rtg-adapter in host NS on all its addresses, port 8000. Sets SPAWNED.
+start_on() {
+	spawn "$T_DIR/$2.log" ip netns exec "$1" "$RTG_BUILD/rtg-adapter" --http-host 0.0.0.0 --http-port 8000 \
+		--mqtt-port 1883 --mqtt-token-file "$T_DIR/adapter.token" \
+		--jwt-secret-file "$RTG_SECRET_FILE" --acl-file "$ACL" --static-dir "$RTG_ROOT/static" \
+		--stats-access any
+}
+healthy() {
+	on "$NC" curl -s -m 2 "http://$1:8000/health" | grep -q '"broker":"connected"'
+}
+start_on "$NA" adapter1
+AD1=$SPAWNED
+start_on "$NB" adapter2
+check "adapter 1 on host A is up and connected, as seen from host C" wait_until 20 healthy "$A_C"
+check "adapter 2 on host B too" wait_until 20 healthy "$B_C"
+[ "$T_FAILED" = 0 ] || finish
+E1=$(sed -nE 's/.* as rtg-adapter-([0-9a-f]+) .*/\1/p' "$T_DIR/a.log" | head -n 1)
+E2=$(sed -nE 's/.* as rtg-adapter-([0-9a-f]+) .*/\1/p' "$T_DIR/b.log" | head -n 1)
+
+token w1 calc >"$T_DIR/w1.token"
+spawn "$T_DIR/w1.log" ip netns exec "$NB" "$RTG_BUILD/rtg-calc-worker" --mqtt-port 1883 \
+	--token-file "$T_DIR/w1.token" --client-id w1 --step-delay-ms 50
+wait_until 15 file_has "$T_DIR/w1.log" "subscribed \$share/calc/calc/+/request as w1"
+
+cat >"$T_DIR/haproxy.cfg" <<EOF
+global
+	log stderr format raw local0 info
+defaults
+	mode tcp
+	log global
+	option tcplog
+	timeout connect 2s
+	timeout client 1h
+	timeout server 1h
+	# a connection refused by a dead adapter is retried on the other one
+	retries 2
+	option redispatch
+listen adapters
+	bind 127.0.0.1:8000
+	balance roundrobin
+	option httpchk GET /health
+	default-server inter 300ms fall 1 rise 2
+	server adapter1 $A_C:8000 check
+	server adapter2 $B_C:8000 check
+EOF
+spawn "$T_DIR/haproxy.log" ip netns exec "$NC" haproxy -db -f "$T_DIR/haproxy.cfg"
+check "haproxy listens on host C" wait_until 20 port_open_on "$NC" 127.0.0.1 8000
+
+# ---- clients on host C, through haproxy ----------------------------------------------------------
+ALICE=$(token alice)
+BOB=$(token bob)
+PUBLISHER=$(token feed publisher)
+NOTIFIER=$(token notify notifier)
+
+cat >"$T_DIR/pyq.py" <<'PY'
+import json, sys
+L = []
+for line in open(sys.argv[1]):
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if isinstance(m, dict):
+        L.append(m)
+G = [i for i, m in enumerate(L) if m.get("type") == "connection"]
+S = L[G[-1]:] if G else []
+def adapter():
+    return L[G[-1]]["connection_id"].rsplit("-", 1)[0] if G else "none"
+def marks(lines, topic):
+    return [m.get("mark") for m in lines if m.get("topic") == topic and "seq" in m]
+def hist(lines, topic):
+    h = [m for m in lines if m.get("type") == "history" and m.get("topic") == topic]
+    return h[-1] if h else {}
+def final(cid):
+    done = [m for m in L if m.get("type") == "calculation_update" and
+            m.get("calculation_id") == cid and m.get("status") in ("completed", "failed")]
+    return done[-1] if len(done) == 1 else {"status": "%d final updates" % len(done)}
+print(eval(sys.argv[2]))
+PY
+pyq() {
+	"$PY" "$T_DIR/pyq.py" "$T_DIR/$1.out" "$2" 2>&1
+}
+is() {
+	is_via pyq "$@"
+}
+
+# client I USER TOKEN: rtg-sub --reconnect on host C through haproxy, output in cI.out.
+client() {
+	: >"$T_DIR/c$1.out"
+	ip netns exec "$NC" "$RTG_BUILD/rtg-sub" -h 127.0.0.1 -p 8000 --token "$3" --reconnect \
+		'{"type":"subscribe","topic":"market/MH","policy":"queue"}' \
+		'{"type":"subscribe","topic":"user/'"$2"'/notifications","policy":"queue"}' \
+		>"$T_DIR/c$1.out" 2>"$T_DIR/c$1.err" &
+	T_PIDS+=($!)
+}
+USERS=(x alice alice bob bob alice alice bob bob)
+N=8
+for i in $(seq 1 $N); do
+	if [ "${USERS[i]}" = alice ]; then client "$i" alice "$ALICE"; else client "$i" bob "$BOB"; fi
+	# one at a time, so round robin alternates and each user has clients on both adapters
+	wait_until 10 eval "[ \"\$(grep -c '\"action\":\"subscribed\"' \"\$T_DIR/c$i.out\")\" = 2 ]"
+done
+every() {
+	local i
+	for i in $(seq 1 $N); do
+		is "c$i" "$1" "$2" || return 1
+	done
+}
+ON1=()
+for i in $(seq 1 $N); do
+	[ "$(pyq "c$i" 'adapter()')" = "$E1" ] && ON1+=("$i")
+done
+check "haproxy spread the clients: ${#ON1[@]} of $N on adapter 1, the rest on adapter 2" \
+	eval '[ "${#ON1[@]}" -ge 1 ] && [ "${#ON1[@]}" -lt $N ] && every "adapter() in (\"$E1\", \"$E2\")" True'
+wait_until 10 eval 'grep -qF "	market/MH (QoS" "$T_DIR/a.log" && grep -qF "	market/MH (QoS" "$T_DIR/b.log"'
+
+# ---- delivery and isolation across hosts -----------------------------------------------------------
+mqtt_on() {
+	local ns=$1 user=$2 tok=$3 topic=$4 msg=$5
+	shift 5
+	on "$ns" mosquitto_pub -h 127.0.0.1 -p 1883 -V mqttv311 -u "$user" -P "$tok" -q 1 \
+		-t "$topic" -m "$msg" "$@" 2>>"$T_DIR/clients.log"
+}
+for m in m1 m2; do
+	mqtt_on "$NA" feed "$PUBLISHER" market/MH '{"type":"price_update","ticker":"MH","mark":"'$m'"}' -r
+done
+expect "prices published on host A reach every client on both adapters, once, in order" \
+	wait_until 15 every 'marks(L, "market/MH")' "['m1', 'm2']"
+mqtt_on "$NB" notify "$NOTIFIER" user/alice/notifications '{"type":"notification","n":"for-alice"}'
+mqtt_on "$NB" notify "$NOTIFIER" user/bob/notifications '{"type":"notification","n":"for-bob"}'
+users_got() {
+	local i
+	for i in $(seq 1 $N); do
+		has "c$i" "\"n\":\"for-${USERS[i]}\"" || return 1
+	done
+}
+check "a notification published on host B reaches its user's clients on both adapters" \
+	wait_until 15 users_got
+# only_own A B: the clients of alice lack B, those of bob lack A.
+only_own() {
+	local i
+	for i in $(seq 1 $N); do
+		if [ "${USERS[i]}" = alice ]; then lacks "c$i" "$2" || return 1; else
+			lacks "c$i" "$1" || return 1; fi
+	done
+}
+check "and no other user's" eval 'users_got && only_own for-alice for-bob'
+
+: >"$T_DIR/calc.out"
+ip netns exec "$NC" "$PY" "$RTG_ROOT/tests/integration/ws_client.py" "ws://$A_C:8000/ws?token=$ALICE" \
+	--timeout 30 --send '{"type":"calculate","calculation_id":"x1","calculation_type":"roi","parameters":{"cost":100,"gain":150}}' \
+	>"$T_DIR/calc.out" 2>"$T_DIR/calc.err" &
+T_PIDS+=($!)
+expect "a calculation asked of adapter 1 on A is done by the worker on B and the result comes back" \
+	wait_until 15 is calc '(final("x1")["status"], final("x1")["worker"], final("x1")["result"]["roi"])' \
+	"('completed', 'w1', 0.5)"
+
+# ---- adapter 1 lost ---------------------------------------------------------------------------------
+kill -KILL "$AD1"
+wait "$AD1" 2>/dev/null
+moved() {
+	local i
+	[ "${#ON1[@]}" -ge 1 ] || return 1
+	for i in "${ON1[@]}"; do
+		[ "$(pyq "c$i" 'len(G)')" -ge 2 ] && is "c$i" 'adapter()' "$E2" &&
+			is "c$i" 'sum(m.get("action") == "subscribed" for m in S)' 2 || return 1
+	done
+}
+expect "adapter 1's clients come back through haproxy, on adapter 2" wait_until 20 moved
+moved_is() {
+	local i
+	for i in "${ON1[@]}"; do
+		is "c$i" "$1" "$2" || return 1
+	done
+}
+expect "they resumed with since and learn recovered: false" \
+	moved_is '[m.get("recovered") for m in S if m.get("type") == "subscription"]' "[False, False]"
+expect "with the retained snapshot: the latest price in the history" \
+	moved_is '[m.get("mark") for m in hist(S, "market/MH").get("messages", [])][-1:]' "['m2']"
+mqtt_on "$NA" feed "$PUBLISHER" market/MH '{"type":"price_update","ticker":"MH","mark":"m3"}' -r
+expect "a price published on A still reaches every client, now all through adapter 2" \
+	wait_until 15 every '(adapter() == "'"$E2"'", marks(L, "market/MH").count("m3"))' "(True, 1)"
+mqtt_on "$NB" notify "$NOTIFIER" user/bob/notifications '{"type":"notification","n":"bob-2"}'
+mqtt_on "$NB" notify "$NOTIFIER" user/alice/notifications '{"type":"notification","n":"alice-2"}'
+users_got2() {
+	local i
+	for i in $(seq 1 $N); do
+		has "c$i" "\"n\":\"${USERS[i]}-2\"" || return 1
+	done
+}
+check "and each user's notifications still reach only that user" \
+	eval 'wait_until 10 users_got2 && only_own alice-2 bob-2'
+
+# ---- teardown -------------------------------------------------------------------------------------
+t_stop_all
+MADE=("${NETNS_MADE[@]}")
+delete_namespaces
+check "the namespaces are gone" eval '! ip netns list | grep -qwE "$(IFS="|"; echo "${MADE[*]}")"'
+finish
