@@ -100,8 +100,9 @@ struct session {
 	char path[64]; /* the endpoint it came in on */
 	struct rtg_identity *id; /* NULL until authenticated */
 	struct lws_dll2_owner subs; /* struct csub, via in_sess */
-	struct out_msg **q; /* send queue (ring) */
-	unsigned q_cap, q_head, q_count;
+	struct out_msg **q; /* send queue (ring); NULL slots: messages conflated away */
+	unsigned q_cap, q_head, q_count; /* q_count: slots in use, NULL ones included */
+	unsigned q_live; /* messages queued (what the bounds count) */
 	size_t q_bytes;
 	uint64_t gen; /* subs.gen of the last message enqueued */
 	uint64_t sent, received, dropped, errors;

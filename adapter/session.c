@@ -24,6 +24,8 @@
  */
 #define CONFLATE_BACKLOG 16
 #define CONFLATE_LAG_US 100000
+/* How far back from the newest queued message conflation looks. */
+#define CONFLATE_WINDOW 64
 
 /* How long a closing connection may take to send its last frames. */
 #define CLOSE_GRACE_S 5
@@ -106,30 +108,47 @@ void session__cleanup(struct session *s)
 
 /* ---- the send queue ------------------------------------------------------------ */
 
-static int queue_grow(struct session *s)
+/*
+ * Makes room for one more slot: drops the NULL slots conflation left if
+ * there are any (each was paid for by an enqueue, so this is amortised
+ * O(1)), else doubles the ring up to queue_max_messages. Returns 0 or -1.
+ */
+static int queue_room(struct session *s)
 {
-	unsigned cap = s->q_cap ? s->q_cap * 2 : 8, i;
+	unsigned cap = s->q_cap ? s->q_cap * 2 : 8, i, n = 0;
 	unsigned max = (unsigned)s->a->cfg.queue_max_messages;
 	struct out_msg **q;
 
-	if (cap > max)
+	if (s->q_live < s->q_count)
+		cap = s->q_cap;
+	else if (cap > max)
 		cap = max;
-	if (cap <= s->q_cap)
+	if (cap <= s->q_live)
 		return -1;
 	q = malloc(cap * sizeof(*q));
 	if (!q)
 		return -1;
-	for (i = 0; i < s->q_count; i++)
-		q[i] = s->q[(s->q_head + i) % s->q_cap];
+	for (i = 0; i < s->q_count; i++) {
+		struct out_msg *m = s->q[(s->q_head + i) % s->q_cap];
+
+		if (m)
+			q[n++] = m;
+	}
 	free(s->q);
 	s->q = q;
 	s->q_cap = cap;
 	s->q_head = 0;
+	s->q_count = n;
 	return 0;
 }
 
+/* The oldest queued message, or NULL; NULL slots at the head are let go. */
 struct out_msg *session__peek(struct session *s)
 {
+	while (s->q_count && !s->q[s->q_head]) {
+		s->q_head = (s->q_head + 1) % s->q_cap;
+		s->q_count--;
+	}
 	return s->q_count ? s->q[s->q_head] : NULL;
 }
 
@@ -142,12 +161,13 @@ void session__pop(struct session *s)
 		return;
 	s->q_head = (s->q_head + 1) % s->q_cap;
 	s->q_count--;
+	s->q_live--;
 	s->q_bytes -= m->len;
 	msg__unref(m);
-	if (!s->q_count)
+	if (!s->q_live)
 		s->busy_since = 0;
 	/* caught up to half the bounds: no longer a slow consumer */
-	if (s->full_since && s->q_count <= (unsigned)cfg->queue_max_messages / 2 &&
+	if (s->full_since && s->q_live <= (unsigned)cfg->queue_max_messages / 2 &&
 		s->q_bytes <= (size_t)cfg->queue_max_bytes / 2)
 		s->full_since = 0;
 }
@@ -176,7 +196,7 @@ static bool state_topic(const char *t)
 
 static bool conflatable(const struct session *s, enum sub_policy policy, const struct out_msg *m)
 {
-	if (!m->topic || s->q_count < CONFLATE_BACKLOG ||
+	if (!m->topic || s->q_live < CONFLATE_BACKLOG ||
 		lws_now_usecs() - s->busy_since < CONFLATE_LAG_US)
 		return false;
 	return policy == POLICY_CONFLATE ||
@@ -191,26 +211,32 @@ static bool conflatable(const struct session *s, enum sub_policy policy, const s
  */
 static void conflate(struct session *s, const struct out_msg *m)
 {
-	unsigned i, j;
+	unsigned i;
 
-	for (i = 0; i < s->q_count; i++) {
-		struct out_msg *old = s->q[(s->q_head + i) % s->q_cap];
+	/*
+	 * From the newest back, and no further than CONFLATE_WINDOW slots: the
+	 * previous message of a conflated topic is usually among the last few
+	 * queued, and a bounded search keeps a lagging client from costing
+	 * more per message the more it lags. Its slot becomes NULL rather than
+	 * being closed up, so this never moves the rest of the queue.
+	 */
+	for (i = s->q_count; i-- > 0 && s->q_count - i <= CONFLATE_WINDOW;) {
+		struct out_msg **slot = &s->q[(s->q_head + i) % s->q_cap];
+		struct out_msg *old = *slot;
 
-		if (!old->topic || strcmp(old->topic, m->topic))
+		if (!old || !old->topic || strcmp(old->topic, m->topic))
 			continue;
-		for (j = i; j + 1 < s->q_count; j++)
-			s->q[(s->q_head + j) % s->q_cap] = s->q[(s->q_head + j + 1) % s->q_cap];
-		s->q_count--;
+		*slot = NULL;
+		s->q_live--;
 		s->q_bytes -= old->len;
 		msg__unref(old);
 		s->a->stats.conflated++;
 		return;
 	}
 }
-
 static bool queue_full(const struct session *s, const struct out_msg *m)
 {
-	return s->q_count >= (unsigned)s->a->cfg.queue_max_messages ||
+	return s->q_live >= (unsigned)s->a->cfg.queue_max_messages ||
 		s->q_bytes + m->len > (size_t)s->a->cfg.queue_max_bytes;
 }
 
@@ -256,18 +282,19 @@ int session__enqueue_policy(struct session *s, struct out_msg *m, enum sub_polic
 	if (queue_full(s, m)) {
 		if (too_slow(s, policy))
 			return -1;
-		while (s->q_count && queue_full(s, m)) {
+		while (s->q_live && queue_full(s, m)) {
 			session__pop(s);
 			s->dropped++;
 			s->a->stats.dropped++;
 		}
 	}
-	if (s->q_count == s->q_cap && queue_grow(s))
+	if (s->q_count == s->q_cap && queue_room(s))
 		return -1;
-	if (!s->q_count)
+	if (!s->q_live)
 		s->busy_since = lws_now_usecs();
 	s->q[(s->q_head + s->q_count) % s->q_cap] = msg__ref(m);
 	s->q_count++;
+	s->q_live++;
 	s->q_bytes += m->len;
 	if (s->wsi) /* NULL only in the fuzz harness, which has no sockets */
 		lws_callback_on_writable(s->wsi);
