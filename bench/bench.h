@@ -137,6 +137,8 @@ size_t proto__mqtt_connect(
 	uint8_t *out, size_t cap, const char *id, const char *user, const char *pass);
 size_t proto__mqtt_subscribe(uint8_t *out, size_t cap, uint16_t mid, const char *topic);
 size_t proto__mqtt_publish(uint8_t *out, size_t cap, const char *topic, const void *p, size_t len);
+/* Room for the payload's fields whatever their values (out of proto__payload). */
+#define PAYLOAD_MIN 160
 /* Bytes of one bench payload: topic index k, sequence n, timestamp ts, padded to size. */
 size_t proto__payload(char *out, size_t size, uint32_t k, uint64_t n, uint64_t ts);
 /*

@@ -182,11 +182,18 @@ size_t proto__mqtt_publish(uint8_t *out, size_t cap, const char *topic, const vo
  * nanosecond timestamp. The fixed member order lets receivers parse by
  * position, without a JSON parser.
  */
+/*
+ * out must hold at least max(size, PAYLOAD_MIN) bytes: when the fields alone
+ * are longer than size (sequence numbers grow), the payload is longer than
+ * asked, never truncated (a truncated payload is not JSON, and the server
+ * under test would forward it as something else).
+ */
 size_t proto__payload(char *out, size_t size, uint32_t k, uint64_t n, uint64_t ts)
 {
-	int h = snprintf(out, size, PAYLOAD_HEAD "%u\",\"n\":\"%llu\",\"ts\":\"%llu\",\"pad\":\"",
-		k, (unsigned long long)n, (unsigned long long)ts);
-	size_t len = h > 0 ? (size_t)h : 0;
+	int h = snprintf(out, PAYLOAD_MIN,
+		PAYLOAD_HEAD "%u\",\"n\":\"%llu\",\"ts\":\"%llu\",\"pad\":\"", k,
+		(unsigned long long)n, (unsigned long long)ts);
+	size_t len = h > 0 && h < PAYLOAD_MIN - 2 ? (size_t)h : 0;
 
 	while (len + 2 < size)
 		out[len++] = 'x';
