@@ -462,7 +462,12 @@ const struct lws_protocols ws__protocol = {
 	.name = "rtg-ws",
 	.callback = callback_ws,
 	.per_session_data_size = sizeof(struct pss_ws),
-	.rx_buffer_size = 0,
+	/*
+	 * lws keeps a receive buffer of this size per connection once the
+	 * client has sent anything (4 KiB by default). Client messages are
+	 * small; a bigger one arrives in pieces that on_receive() joins.
+	 */
+	.rx_buffer_size = 1024,
 };
 
 /*
