@@ -60,13 +60,14 @@ run_unit() {
 	done
 }
 
-run_integration() {
-	local t out status
-	for t in tests/integration/[0-9]*.sh; do
+# run_scripts KIND GLOB: each script counts one test per "ok"/"not ok" line.
+run_scripts() {
+	local kind=$1 t out status
+	for t in $2; do
 		[ -f "$t" ] || continue
 		[ -n "$FILTER" ] && [[ "$t" != *"$FILTER"* ]] && continue
 		out=$(mktemp)
-		echo "# integration: $t"
+		echo "# $kind: $t"
 		bash "$t" >"$out" 2>&1 </dev/null
 		status=$?
 		cat "$out"
@@ -75,19 +76,12 @@ run_integration() {
 	done
 }
 
+run_integration() {
+	run_scripts integration 'tests/integration/[0-9]*.sh'
+}
+
 run_scale() {
-	local t out status
-	for t in tests/scale/[0-9]*.sh; do
-		[ -f "$t" ] || continue
-		[ -n "$FILTER" ] && [[ "$t" != *"$FILTER"* ]] && continue
-		out=$(mktemp)
-		echo "# scale: $t"
-		bash "$t" >"$out" 2>&1 </dev/null
-		status=$?
-		cat "$out"
-		count_suite "$t" "$status" "$(grep -c '^ok - ' "$out")" "$(grep -c '^not ok - ' "$out")"
-		rm -f "$out"
-	done
+	run_scripts scale 'tests/scale/[0-9]*.sh'
 }
 
 case "$WHAT" in

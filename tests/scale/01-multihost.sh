@@ -165,33 +165,8 @@ BOB=$(token bob)
 PUBLISHER=$(token feed publisher)
 NOTIFIER=$(token notify notifier)
 
-cat >"$T_DIR/pyq.py" <<'PY'
-import json, sys
-L = []
-for line in open(sys.argv[1]):
-    try:
-        m = json.loads(line)
-    except ValueError:
-        continue
-    if isinstance(m, dict):
-        L.append(m)
-G = [i for i, m in enumerate(L) if m.get("type") == "connection"]
-S = L[G[-1]:] if G else []
-def adapter():
-    return L[G[-1]]["connection_id"].rsplit("-", 1)[0] if G else "none"
-def marks(lines, topic):
-    return [m.get("mark") for m in lines if m.get("topic") == topic and "seq" in m]
-def hist(lines, topic):
-    h = [m for m in lines if m.get("type") == "history" and m.get("topic") == topic]
-    return h[-1] if h else {}
-def final(cid):
-    done = [m for m in L if m.get("type") == "calculation_update" and
-            m.get("calculation_id") == cid and m.get("status") in ("completed", "failed")]
-    return done[-1] if len(done) == 1 else {"status": "%d final updates" % len(done)}
-print(eval(sys.argv[2]))
-PY
 pyq() {
-	"$PY" "$T_DIR/pyq.py" "$T_DIR/$1.out" "$2" 2>&1
+	"$PY" "$RTG_ROOT/tests/integration/pyq.py" "$T_DIR/$1.out" "$2" 2>&1
 }
 is() {
 	is_via pyq "$@"
