@@ -2,7 +2,7 @@
 """pyq.py FILE EXPR - evaluates EXPR over the JSON lines of FILE and prints the result.
 
 For the scale-out tests. In EXPR: L (every line), S (the lines since the last greeting:
-the current connection), adapter() (the epoch of the current connection's adapter),
+the current connection), G (the indexes of the greetings), adapter() (the epoch of the current connection's adapter),
 greetings(), marks(lines, topic) (the "mark" of each message of topic), sub(lines, topic)
 (the last confirmation for topic), hist(lines, topic) (the last history message), U(cid)
 (the calculation_update messages of cid), final(cid) (its one final update, or what is wrong).
@@ -18,8 +18,8 @@ for line in open(sys.argv[1]):
         L.append(m)
 def greetings():
     return [m for m in L if m.get("type") == "connection"]
-last = max([i for i, m in enumerate(L) if m.get("type") == "connection"] or [0])
-S = L[last:]
+G = [i for i, m in enumerate(L) if m.get("type") == "connection"]  # the greetings' lines
+S = L[G[-1]:] if G else L
 def adapter():
     return greetings()[-1]["connection_id"].rsplit("-", 1)[0] if greetings() else "none"
 def marks(lines, topic):
