@@ -199,7 +199,6 @@ struct adapter {
 	struct lws_sorted_usec_list sul_stats; /* system/stats publication */
 	time_t started;
 	int listen_port; /* the port clients connect to */
-	uint64_t next_conn;
 	bool stopping;
 };
 

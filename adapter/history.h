@@ -46,6 +46,7 @@ struct history {
 	char epoch[16]; /* this adapter run: random hex */
 	uint64_t gseq; /* last adapter-wide sequence number given */
 	uint64_t topic_gen; /* last topic generation given */
+	uint64_t next_id; /* last connection / calculation id given under this epoch */
 	uint64_t evicted_gseq; /* newest gseq of any topic forgotten so far; 0 if none */
 	uint64_t evicted_topics; /* counter for /api/stats */
 	struct out_msg *last; /* the message the last append returned (keeps it alive) */

@@ -25,7 +25,7 @@
 
 #define MAGIC "RTGHIST\n"
 #define MAGIC_LEN 8
-#define VERSION 1u
+#define VERSION 2u /* 2: next_id */
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME 0x100000001b3ull
 #define MAX_NAME 65535u /* a topic, filter or epoch */
@@ -126,6 +126,7 @@ static void put_all(
 	put_str(w, h->epoch);
 	put_u64(w, h->gseq, 8);
 	put_u64(w, h->topic_gen, 8);
+	put_u64(w, h->next_id, 8);
 	put_u64(w, h->evicted_gseq, 8);
 	put_u64(w, h->evicted_topics, 8);
 	put_u64(w, nf, 4);
@@ -330,6 +331,7 @@ static void get_all(
 	free(epoch);
 	h->gseq = get_u64(r, 8);
 	h->topic_gen = get_u64(r, 8);
+	h->next_id = get_u64(r, 8);
 	h->evicted_gseq = get_u64(r, 8);
 	h->evicted_topics = get_u64(r, 8);
 	get_filters(r, filters, nfilters);

@@ -252,7 +252,7 @@ static int api_calculation(struct lws *wsi, struct pss_http *p, const cJSON *msg
 		snprintf(id, sizeof(id), "%s", cid->valuestring);
 	else
 		snprintf(id, sizeof(id), "c%s%llu", a->hist.epoch,
-			(unsigned long long)++a->next_conn);
+			(unsigned long long)++a->hist.next_id);
 	if (wsub__calc_topic(p->id->sub, id, "request", topic, sizeof(topic)))
 		return http__respond_error(wsi, p, 400, "your user id cannot be used in a topic");
 	if (!bridge__up(a))

@@ -69,7 +69,7 @@ void session__init(struct adapter *a, struct session *s, struct lws *wsi, enum s
 	s->wsi = wsi;
 	s->kind = kind;
 	snprintf(s->conn_id, sizeof(s->conn_id), "%s-%llu", a->hist.epoch,
-		(unsigned long long)++a->next_conn);
+		(unsigned long long)++a->hist.next_id);
 	lws_dll2_add_tail(&s->in_all, &a->sessions);
 	limits__session_init(s);
 	a->stats.total_connections++;

@@ -511,7 +511,7 @@ int wsub__start_calc(
 	}
 	if (!id) {
 		snprintf(idbuf, idlen, "c%s%llu", s->a->hist.epoch,
-			(unsigned long long)++s->a->next_conn);
+			(unsigned long long)++s->a->hist.next_id);
 		id = idbuf;
 	} else {
 		snprintf(idbuf, idlen, "%s", id);

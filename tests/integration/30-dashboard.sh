@@ -11,9 +11,9 @@
 # the form to 100 %, the stats panel; then it asks this script to stop the
 # adapter (RTG_E2E_CTL handshake: kill-adapter -> adapter-killed,
 # start-adapter -> adapter-started), sees the page go to "reconnecting",
-# reconnect by itself on the same port, resubscribe (with since, learning of
-# the gap) and receive what is published next. Each of its "ok"/"not ok"
-# lines becomes one line here. Its screenshots stay in tests/e2e/artifacts/.
+# reconnect by itself on the same port, resume with since (recovered, the
+# price published while it was down replayed: no gap) and receive what is
+# published next. Each of its "ok"/"not ok" lines becomes one line here. Its screenshots stay in tests/e2e/artifacts/.
 #
 # Calculations: a calc worker answers on $share/calc/calc/+/request: the
 # command in CALC_WORKER if set (with RTG_MQTT_PORT, RTG_CALC_USER and
@@ -50,7 +50,10 @@ ok "chromium, node and playwright-core are available"
 broker_conf "$(free_port)" "$RTG_ROOT/acl/acl.conf"
 start_broker
 PORT=$(free_port)
-start_adapter --http-port "$PORT"
+# history_file + a kept MQTT session: the restart in the middle of the test loses nothing
+ADAPTER_ARGS=(--http-port "$PORT" --history-file "$T_DIR/history.bin" --mqtt-client-id "rtg-e2e-$$"
+	--mqtt-session-expiry 300)
+start_adapter "${ADAPTER_ARGS[@]}"
 
 USER_ID=dana
 USER_TOKEN=$(token "$USER_ID" "" 3600)
@@ -189,10 +192,12 @@ deadline=$((SECONDS + 150))
 while kill -0 "$NODE_PID" 2>/dev/null; do
 	if [ -e "$CTL/kill-adapter" ] && [ ! -e "$CTL/adapter-killed" ]; then
 		stop "$ADAPTER_PID"
+		# published while the adapter is away: the broker keeps it for the adapter's session
+		pub feed "$PUBLISHER" market/AAPL '{"type":"price_update","ticker":"AAPL","price":193.7,"change":5.8,"change_percent":3.09,"volume":45000000,"high":194.48,"low":187.15,"open":187.9}' -r
 		touch "$CTL/adapter-killed"
 	fi
 	if [ -e "$CTL/start-adapter" ] && [ ! -e "$CTL/adapter-started" ]; then
-		start_adapter --http-port "$PORT" # same port, same arguments
+		start_adapter "${ADAPTER_ARGS[@]}" # same port, same arguments
 		touch "$CTL/adapter-started"
 	fi
 	if [ "$SECONDS" -ge "$deadline" ]; then

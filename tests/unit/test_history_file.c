@@ -80,6 +80,7 @@ static void save_sample(struct fixture *f)
 	int i;
 
 	assert_int_equal(history__init(&f->saved, 4, 10), 0);
+	f->saved.next_id = 4242; /* ids given under this epoch: none may be given again */
 	append(&f->saved, "t/b", "{\"v\":\"kept\"}", true);
 	for (i = 1; i <= 5; i++) {
 		snprintf(p, sizeof(p), "{\"n\":%d}", i);
@@ -180,6 +181,7 @@ static void test_history_file_round_trip_keeps_epochs_seqs_and_messages(void **s
 	assert_string_equal(f->loaded.epoch, f->saved.epoch);
 	assert_int_equal(f->loaded.gseq, f->saved.gseq);
 	assert_int_equal(f->loaded.topic_gen, f->saved.topic_gen);
+	assert_int_equal(f->loaded.next_id, 4242);
 	assert_int_equal(f->loaded.ntopics, 2);
 	assert_same_topic(&f->saved, &f->loaded, "t/a");
 	assert_same_topic(&f->saved, &f->loaded, "t/b");
@@ -290,7 +292,7 @@ static void test_history_file_other_version_is_refused(void **state)
 	struct fixture *f = *state;
 
 	save_sample(f);
-	poke(f->path, 8, 2); /* the version follows the 8-byte magic */
+	poke(f->path, 8, 99); /* the version follows the 8-byte magic */
 	reseal(f->path);
 	assert_refused(f);
 }
