@@ -60,6 +60,9 @@ struct bsub {
 	unsigned refs; /* client subscriptions on it */
 	struct lws_dll2_owner members; /* struct csub, via in_bsub */
 	struct lws_dll2 in_all; /* subs.all, in id order */
+	uint64_t ord; /* its place in subs.all: later ones are greater */
+	bool wild; /* the filter has + or #: it is also in subs.wild */
+	struct lws_dll2 in_wild; /* subs.wild */
 	UT_hash_handle hh; /* subs.by_filter; not while DYING */
 };
 
@@ -80,6 +83,9 @@ struct csub {
 struct subs {
 	struct bsub *by_filter; /* uthash: live and pending broker subscriptions */
 	struct lws_dll2_owner all; /* every bsub the broker may deliver for, dying included */
+	struct lws_dll2_owner wild; /* the bsubs whose filter has a wildcard */
+	unsigned ndying; /* bsubs DYING (then accept_copy walks "all") */
+	uint64_t next_ord;
 	uint32_t next_id;
 	uint64_t gen; /* fan-out generation: one delivery per session per message */
 };

@@ -37,8 +37,12 @@ static bool topic_matches(const char *filter, const char *topic)
 static void bsub_free(struct subs *subs, struct bsub *b)
 {
 	lws_dll2_remove(&b->in_all);
+	if (b->wild)
+		lws_dll2_remove(&b->in_wild);
 	if (b->state != BSUB_DYING)
 		HASH_DEL(subs->by_filter, b);
+	else
+		subs->ndying--;
 	free(b->filter);
 	free(b);
 }
@@ -64,8 +68,12 @@ static struct bsub *bsub_get(struct adapter *a, const char *filter)
 	if (!b->id || b->id > 268435455u) /* the largest MQTT variable byte integer */
 		b->id = subs->next_id = 1;
 	b->state = BSUB_PENDING;
+	b->ord = ++subs->next_ord;
+	b->wild = strpbrk(filter, "+#") != NULL;
 	HASH_ADD_KEYPTR(hh, subs->by_filter, b->filter, strlen(b->filter), b);
 	lws_dll2_add_tail(&b->in_all, &subs->all);
+	if (b->wild)
+		lws_dll2_add_tail(&b->in_wild, &subs->wild);
 	if (bridge__up(a))
 		bridge__subscribe(a, b);
 	return b;
@@ -115,6 +123,7 @@ static void bsub_release(struct adapter *a, struct bsub *b)
 	}
 	HASH_DEL(a->subs.by_filter, b);
 	b->state = BSUB_DYING;
+	a->subs.ndying++;
 	if (bridge__unsubscribe(a, b))
 		bsub_free(&a->subs, b);
 }
@@ -223,29 +232,75 @@ static bool csub_accepts(const struct csub *cs, const struct out_msg *m)
  * session however many of its filters match (the generation mark). The
  * message was encoded once; sessions share it by reference.
  */
+static void deliver(struct bsub *b, struct out_msg *m, uint64_t gen)
+{
+	struct lws_dll2 *e;
+
+	for (e = lws_dll2_get_head(&b->members); e; e = e->next) {
+		struct csub *cs = csub_of_bsub(e);
+
+		if (cs->sess->gen == gen || !csub_accepts(cs, m))
+			continue;
+		cs->sess->gen = gen;
+		if (session__enqueue_policy(cs->sess, m, cs->policy) == 0 && cs->system &&
+			!cs->owner)
+			calc__update(cs->sess, cs->label, m); /* one calculation's progress */
+	}
+}
+
+/*
+ * The broker subscriptions a topic can match are the one whose filter is the
+ * topic itself (a hash lookup) and those with wildcards (usually few): no
+ * walk over every filter, which with thousands of topics would cost more
+ * than the writes.
+ */
 void subs__fanout(struct adapter *a, struct out_msg *m)
 {
-	struct lws_dll2 *d, *e;
-
 	uint64_t gen = ++a->subs.gen;
+	struct lws_dll2 *d;
+	struct bsub *b = NULL;
 
-	for (d = lws_dll2_get_head(&a->subs.all); d; d = d->next) {
-		struct bsub *b = bsub_of_all(d);
-
-		if (b->state == BSUB_DYING || !b->refs || !topic_matches(b->filter, m->topic))
-			continue;
-		for (e = lws_dll2_get_head(&b->members); e; e = e->next) {
-			struct csub *cs = csub_of_bsub(e);
-
-			if (cs->sess->gen == gen || !csub_accepts(cs, m))
-				continue;
-			cs->sess->gen = gen;
-			if (session__enqueue_policy(cs->sess, m, cs->policy) == 0 && cs->system &&
-				!cs->owner)
-				calc__update(
-					cs->sess, cs->label, m); /* one calculation's progress */
-		}
+	HASH_FIND_STR(a->subs.by_filter, m->topic, b);
+	if (b && b->refs)
+		deliver(b, m, gen);
+	for (d = lws_dll2_get_head(&a->subs.wild); d; d = d->next) {
+		b = lws_container_of(d, struct bsub, in_wild);
+		if (b->state != BSUB_DYING && b->refs && topic_matches(b->filter, m->topic))
+			deliver(b, m, gen);
 	}
+}
+
+static bool has_id(const uint32_t *ids, int nids, uint32_t id)
+{
+	int i;
+
+	for (i = 0; i < nids; i++) {
+		if (ids[i] == id)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * subs__accept_copy() when no subscription is dying: every candidate is in
+ * the hash (the exact filter) or in the wildcard list, and the first of
+ * them in "all" order is the one with the smallest ord.
+ */
+static bool accept_fast(struct adapter *a, const char *topic, const uint32_t *ids, int nids)
+{
+	struct bsub *b = NULL, *best = NULL;
+	struct lws_dll2 *d;
+
+	HASH_FIND_STR(a->subs.by_filter, topic, b);
+	if (b && b->state != BSUB_PENDING)
+		best = b;
+	for (d = lws_dll2_get_head(&a->subs.wild); d; d = d->next) {
+		b = lws_container_of(d, struct bsub, in_wild);
+		if (b->state != BSUB_PENDING && (!best || b->ord < best->ord) &&
+			topic_matches(b->filter, topic))
+			best = b;
+	}
+	return !best || has_id(ids, nids, best->id);
 }
 
 /*
@@ -264,6 +319,8 @@ bool subs__accept_copy(struct adapter *a, const char *topic, const uint32_t *ids
 
 	if (nids <= 0)
 		return true;
+	if (!a->subs.ndying)
+		return accept_fast(a, topic, ids, nids);
 	for (d = lws_dll2_get_head(&a->subs.all); d; d = d->next) {
 		struct bsub *b = bsub_of_all(d);
 
