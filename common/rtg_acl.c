@@ -542,12 +542,11 @@ static enum hit scan_section(const struct query *q, const struct acl_section *s)
 static enum hit scan_named(const struct query *q, const struct section_list *l, const char *name)
 {
 	struct acl_section key = {.name = (char *)name};
-	const struct acl_section *s, *end;
+	const struct acl_section *s, *end = l->n ? l->v + l->n : NULL; /* v NULL: NULL + 0 is UB */
 	enum hit h = MISS;
 
 	if (!name || l->n == 0)
-		return MISS; /* and l->v may be NULL: NULL + 0 is undefined in C */
-	end = l->v + l->n;
+		return MISS;
 	s = bsearch(&key, l->v, l->n, sizeof(key), section_cmp);
 	if (!s)
 		return MISS;
