@@ -210,6 +210,7 @@ start_broker() {
 	BROKER_PORT=$(awk '/^listener/ {print $2; exit}' "$T_DIR/mosquitto.conf")
 	if [ "${RTG_VALGRIND:-0}" = 1 ]; then
 		vg=(valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+			--suppressions="$RTG_ROOT/tests/integration/valgrind-mosquitto.supp"
 			--log-file="$T_DIR/valgrind-broker.%p.log")
 	fi
 	fresh_log "$T_DIR/broker.log"
