@@ -239,6 +239,7 @@ bool auth__stats_allowed(struct adapter *a, struct lws *wsi, const struct rtg_id
 
 /* subs.c */
 void subs__init(struct subs *subs);
+enum sub_policy subs__default_policy(const char *filter);
 void subs__cleanup(struct adapter *a);
 struct csub *subs__add(struct adapter *a, struct session *s, const char *filter, const char *label,
 	enum sub_policy policy);

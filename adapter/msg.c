@@ -395,3 +395,33 @@ unsigned char *msg__sse(struct out_msg *m, const char *id, size_t *len)
 	*len = m->sse_len;
 	return m->sse;
 }
+
+/*
+ * RFC 6455 5.2. lws_write() would write the same bytes into the headroom but
+ * frames one message per call (one send() each); with the frame ready the
+ * writer gathers several into one send() (ws.c write_frames()).
+ */
+unsigned char *msg__ws_frame(struct out_msg *m, size_t *len)
+{
+	unsigned char *h;
+	size_t i;
+
+	if (!m->ws_hlen) {
+		m->ws_hlen = m->len < 126 ? 2 : m->len < 65536 ? 4 : 10;
+		h = m->buf + LWS_PRE - m->ws_hlen;
+		h[0] = 0x81; /* FIN, text */
+		if (m->ws_hlen == 2) {
+			h[1] = (unsigned char)m->len;
+		} else if (m->ws_hlen == 4) {
+			h[1] = 126;
+			h[2] = (unsigned char)(m->len >> 8);
+			h[3] = (unsigned char)m->len;
+		} else {
+			h[1] = 127;
+			for (i = 0; i < 8; i++)
+				h[2 + i] = (unsigned char)((uint64_t)m->len >> (56 - 8 * i));
+		}
+	}
+	*len = m->ws_hlen + m->len;
+	return m->buf + LWS_PRE - m->ws_hlen;
+}

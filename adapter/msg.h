@@ -3,8 +3,8 @@
  *
  * An MQTT message becomes one JSON text (the payload object with "topic",
  * "seq" and "epoch" added, or a {"type":"message",...} wrapper for non-JSON
- * payloads) in a buffer with LWS_PRE bytes of headroom, so lws_write() can
- * frame it in place for any number of WebSocket clients. The SSE form
+ * payloads) in a buffer with LWS_PRE bytes of headroom, so its WebSocket
+ * frame header goes in place once (msg__ws_frame) for any number of clients. The SSE form
  * ("id:/event:/data:") is built on first use and kept. Reference counted;
  * the history ring and each session queue hold references. lws thread only.
  */
@@ -28,6 +28,7 @@ struct out_msg {
 	bool final; /* the payload's "status" is "completed" or "failed" (calculations) */
 	size_t len; /* JSON text length, without LWS_PRE and the NUL */
 	unsigned char *buf; /* LWS_PRE bytes, then the JSON text, then a NUL */
+	unsigned char ws_hlen; /* WebSocket frame header length, 0 until built */
 	size_t sse_len; /* SSE event length, 0 until built */
 	unsigned char *sse; /* LWS_PRE bytes, then "id: ..\nevent: ..\ndata: ..\n\n", or NULL */
 	size_t payload_len; /* the original MQTT payload, kept for retained-duplicate checks */
@@ -63,6 +64,15 @@ struct out_msg *msg__ref(struct out_msg *m);
 
 /** Drops a reference, freeing the message with the last one. NULL is a no-op. */
 void msg__unref(struct out_msg *m);
+
+/**
+ * Returns the whole WebSocket frame of @p m (a final text frame, unmasked as
+ * a server's are), its header written once into the LWS_PRE headroom just
+ * before the JSON text, so every session shares it.
+ * @param len set to the frame's length (header and text)
+ * @return pointer to the frame, inside m->buf; valid while @p m is
+ */
+unsigned char *msg__ws_frame(struct out_msg *m, size_t *len);
 
 /**
  * Returns the SSE form of @p m (building it on first use): "id: <id>\n" when

@@ -188,7 +188,7 @@ static int subscribe_all(struct session *s, const struct sse_req *r)
 	for (i = 0; i < r->n; i++) {
 		if (subs__find(s, r->filter[i], NULL))
 			continue;
-		policy = strncmp(r->filter[i], "market/", 7) ? POLICY_AUTO : POLICY_CONFLATE;
+		policy = subs__default_policy(r->filter[i]);
 		cs = subs__add(s->a, s, r->filter[i], r->filter[i], policy);
 		if (!cs)
 			return -1;

@@ -27,6 +27,12 @@ void subs__init(struct subs *subs)
 	memset(subs, 0, sizeof(*subs));
 }
 
+/* What a subscription gets when the client names no policy (WebSocket or SSE). */
+enum sub_policy subs__default_policy(const char *filter)
+{
+	return strncmp(filter, "market/", 7) ? POLICY_AUTO : POLICY_CONFLATE;
+}
+
 static bool topic_matches(const char *filter, const char *topic)
 {
 	bool match = false;

@@ -308,36 +308,6 @@ static int on_receive(struct lws *wsi, struct pss_ws *p, const void *in, size_t 
 /* One thread: one buffer to gather the frames of a write. */
 static unsigned char chunk[LWS_PRE + WS_CHUNK];
 
-/*
- * The whole frame of m: a final text frame header (RFC 6455 5.2; server
- * frames are not masked) written into the LWS_PRE headroom just before the
- * JSON text, which every session shares. lws_write() would write the same
- * bytes there, but frames only one message per call (one send() each);
- * gathering several frames into one send() is what lets a client that has
- * fallen a few messages behind catch up in one system call.
- */
-static unsigned char *frame_of(struct out_msg *m, size_t *flen)
-{
-	unsigned char *text = m->buf + LWS_PRE, *h;
-	size_t hlen = m->len < 126 ? 2 : m->len < 65536 ? 4 : 10, i;
-
-	h = text - hlen;
-	h[0] = 0x81; /* FIN, text */
-	if (hlen == 2) {
-		h[1] = (unsigned char)m->len;
-	} else if (hlen == 4) {
-		h[1] = 126;
-		h[2] = (unsigned char)(m->len >> 8);
-		h[3] = (unsigned char)m->len;
-	} else {
-		h[1] = 127;
-		for (i = 0; i < 8; i++)
-			h[2 + i] = (unsigned char)((uint64_t)m->len >> (56 - 8 * i));
-	}
-	*flen = hlen + m->len;
-	return h;
-}
-
 static void sent_one(struct session *s)
 {
 	s->sent++;
@@ -360,7 +330,7 @@ static int write_frames(struct lws *wsi, struct session *s)
 	int n;
 
 	for (n = 0; n < WRITE_BUDGET && (m = session__peek(s)); n++) {
-		f = frame_of(m, &flen);
+		f = msg__ws_frame(m, &flen);
 		if (total + flen > WS_CHUNK) {
 			if (total)
 				break;

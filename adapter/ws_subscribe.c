@@ -272,7 +272,7 @@ static enum sub_policy policy_of(const cJSON *msg, const char *filter, bool *bad
 
 	*bad = false;
 	if (!p)
-		return strncmp(filter, "market/", 7) ? POLICY_AUTO : POLICY_CONFLATE;
+		return subs__default_policy(filter);
 	if (!strcmp(p, "queue"))
 		return POLICY_QUEUE;
 	if (!strcmp(p, "conflate"))

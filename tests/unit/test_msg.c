@@ -281,6 +281,46 @@ static void test_msg_refcount_frees_at_zero(void **state)
 	msg__unref(NULL);
 }
 
+/* The frame is header + the JSON text; the length takes 7, 16 or 64 bits (RFC 6455 5.2). */
+static void test_msg_ws_frame_headers_by_length(void **state)
+{
+	static const size_t pads[] = {1, 200, 70000};
+	size_t i, j, len;
+
+	(void)state;
+	for (i = 0; i < sizeof(pads) / sizeof(pads[0]); i++) {
+		char *payload = malloc(pads[i] + 16);
+		struct out_msg *m;
+		unsigned char *f;
+		size_t hlen;
+
+		assert_non_null(payload);
+		memset(payload, 'x', pads[i] + 15);
+		memcpy(payload, "{\"p\":\"", 6);
+		memcpy(payload + pads[i] + 6, "\"}", 3);
+		m = encode(payload);
+		f = msg__ws_frame(m, &len);
+		hlen = m->len < 126 ? 2 : m->len < 65536 ? 4 : 10;
+		assert_int_equal(len, hlen + m->len);
+		assert_ptr_equal(f + hlen, m->buf + LWS_PRE);
+		assert_int_equal(f[0], 0x81);
+		if (hlen == 2) {
+			assert_int_equal(f[1], m->len);
+		} else if (hlen == 4) {
+			assert_int_equal(f[1], 126);
+			assert_int_equal((f[2] << 8) | f[3], m->len);
+		} else {
+			assert_int_equal(f[1], 127);
+			for (len = 0, j = 0; j < 8; j++)
+				len = len << 8 | f[2 + j];
+			assert_int_equal(len, m->len);
+		}
+		assert_ptr_equal(msg__ws_frame(m, &len), f); /* built once, the same after */
+		msg__unref(m);
+		free(payload);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_msg_sse_form_is_exact_without_an_id),
 		cmocka_unit_test(test_msg_sse_event_name_and_id_never_contain_newlines),
 		cmocka_unit_test(test_msg_refcount_frees_at_zero),
+		cmocka_unit_test(test_msg_ws_frame_headers_by_length),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
