@@ -26,3 +26,4 @@ CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 CRYPTO_LIBS := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null)
 SSL_LIBS := $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null)
+EV_LIBS := -lev # libev-dev ships no pkg-config file

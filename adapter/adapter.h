@@ -118,6 +118,7 @@ struct session {
 	int close_code;
 	char close_reason[96];
 	struct lws_dll2 in_all; /* adapter.sessions */
+	struct lws_dll2 in_kicked; /* adapter.kicked: to write at the batch's end */
 	struct lws_sorted_usec_list sul_expiry; /* token expiry warning / close */
 	bool expiry_warned;
 	/* limits (limits.c) */
@@ -200,6 +201,9 @@ struct adapter {
 	struct bridge bridge;
 	struct stats stats;
 	struct lws_dll2_owner sessions;
+	struct lws_dll2_owner kicked; /* sessions with messages of this batch (session.c) */
+	bool batching; /* inside a fan-out batch */
+	bool loop_ev; /* lws runs on the libev loop of loop.c, not its own poll() */
 	struct user_count *users; /* uthash by sub: open connections per user (limits.c) */
 	cJSON *broker_sys; /* the broker's $SYS figures, by name */
 	struct lws_sorted_usec_list sul_stats; /* system/stats publication */
@@ -260,6 +264,8 @@ void session__init(struct adapter *a, struct session *s, struct lws *wsi, enum s
 void session__cleanup(struct session *s);
 int session__enqueue(struct session *s, struct out_msg *m);
 int session__enqueue_policy(struct session *s, struct out_msg *m, enum sub_policy policy);
+void session__batch_begin(struct adapter *a);
+void session__batch_end(struct adapter *a);
 int session__send_json(struct session *s, cJSON *obj);
 void session__send_error(struct session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -294,10 +300,17 @@ void bridge__session_remove(struct adapter *a, const char *filter);
 void bridge__session_clear(struct bridge *br);
 bool bridge__held_accepts(const struct adapter *a, const char *topic, const uint32_t *ids, int n);
 
+/* loop.c */
+void loop__prepare(struct adapter *a, struct lws_context_creation_info *info);
+void loop__fallback(struct adapter *a, struct lws_context_creation_info *info);
+int loop__turn(struct adapter *a, lws_usec_t max_us);
+void loop__cleanup(void);
+
 /* ws.c */
 extern const struct lws_protocols ws__protocol;
 void ws__shutdown_all(struct adapter *a);
 void ws__dispatch(struct session *s, const char *text, size_t len);
+int ws__flush(struct session *s);
 
 /* ws_subscribe.c */
 void wsub__subscribe(struct session *s, const char *type, const cJSON *msg, bool unsubscribe);
@@ -309,6 +322,7 @@ int wsub__start_calc(
 /* sse.c: sse__handle returns 0 when the stream started, else an HTTP status with err set */
 int sse__handle(struct lws *wsi, struct session *s, const char *uri, char *err, size_t errlen);
 int sse__writeable(struct session *s);
+int sse__flush(struct session *s);
 void sse__heartbeat(struct session *s);
 
 /* http.c */

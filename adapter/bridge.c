@@ -284,13 +284,17 @@ static int callback_bridge(
 	struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct adapter *a = lws_context_user(lws_get_context(wsi));
+	int rc;
 
 	(void)user;
 	(void)in;
 	(void)len;
 	switch (reason) {
 	case LWS_CALLBACK_RAW_RX_FILE:
-		if (read_available(a))
+		session__batch_begin(a);
+		rc = read_available(a);
+		session__batch_end(a); /* the messages read go out to the clients */
+		if (rc)
 			return -1; /* lost: lws closes the duplicate fd */
 		want_write(a);
 		return 0;

@@ -39,6 +39,7 @@ struct option_def {
 
 static const char *const stats_access_choices[] = {
 	"ops-or-loopback", "ops", "loopback", "any", NULL};
+static const char *const event_loop_choices[] = {"epoll", "poll", NULL};
 static const char *const log_level_choices[] = {"error", "warn", "notice", "info", "debug", NULL};
 
 /* One line per macro reads better than what clang-format makes of "#n" in braces. */
@@ -95,6 +96,7 @@ static const struct option_def options[] = {
 	ENUM(stats_access, "ops-or-loopback", stats_access_choices, "who may read /api/stats"),
 	INT(stats_interval, "10", 0, 86400, "SECONDS", "publish system/stats this often; 0: never"),
 	ENUM(log_level, "notice", log_level_choices, "log verbosity"),
+	ENUM(event_loop, "epoll", event_loop_choices, "epoll (libev) or poll (lws' own loop)"),
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))

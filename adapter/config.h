@@ -70,6 +70,7 @@ struct adapter_config {
 	char *stats_access; /* "ops-or-loopback" (default), "ops", "loopback", "any" */
 	int stats_interval; /* default 10 s, 0-86400: publish system/stats (0: never) */
 	char *log_level; /* "error", "warn", "notice" (default), "info", "debug" */
+	char *event_loop; /* "epoll" (default: libev) or "poll" (lws' own loop) */
 };
 
 /**

@@ -341,4 +341,6 @@ const struct lws_protocols http__protocol = {
 	.callback = callback_http,
 	.per_session_data_size = sizeof(struct pss_http),
 	.rx_buffer_size = 0,
+	/* one send() per SSE chunk (lws would cut it to its 4 KiB service buffer) */
+	.tx_packet_size = 65536,
 };

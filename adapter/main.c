@@ -2,7 +2,8 @@
  * main.c - rtg-adapter: start-up, the event loop, reload and shutdown.
  *
  * Reads the configuration, loads keys and ACL, creates the lws context (HTTP,
- * SSE and WebSocket on one port; the MQTT socket adopted into the same loop)
+ * SSE and WebSocket on one port; the MQTT socket adopted into the same loop,
+ * libev's or lws' own: loop.c)
  * and serves until SIGTERM/SIGINT. SIGHUP re-reads keys and ACL. Shutdown
  * closes WebSockets with 1001, ends SSE streams with a jittered retry hint,
  * flushes, disconnects from the broker and exits 0. Signal handlers only set
@@ -77,7 +78,12 @@ static int create_context(struct adapter *a)
 	}
 	info.max_http_header_data = 12288; /* room for an 8 KiB token in a header or URL */
 	info.timeout_secs = 30;
+	loop__prepare(a, &info);
 	a->ctx = lws_create_context(&info);
+	if (!a->ctx && a->loop_ev) {
+		loop__fallback(a, &info);
+		a->ctx = lws_create_context(&info);
+	}
 	if (!a->ctx)
 		return -1;
 	a->vhost = lws_get_vhost_by_name(a->ctx, "default");
@@ -91,12 +97,13 @@ static int create_context(struct adapter *a)
 static void shut_down(struct adapter *a)
 {
 	lws_usec_t deadline = lws_now_usecs() + SHUTDOWN_GRACE_US;
+	lws_usec_t now;
 
 	lwsl_notice("shutting down: closing %u connections\n", a->sessions.count);
 	a->stopping = true;
 	ws__shutdown_all(a);
-	while (a->sessions.count && lws_now_usecs() < deadline)
-		lws_service(a->ctx, 0);
+	while (a->sessions.count && (now = lws_now_usecs()) < deadline)
+		loop__turn(a, deadline - now);
 	/* Last, with the broker still connected: nothing is read after this point. */
 	history__save(&a->hist, a->cfg.history_file, a->bridge.session, a->bridge.nsession);
 }
@@ -115,7 +122,7 @@ static void print_listening(struct adapter *a)
 static int run(struct adapter *a)
 {
 	while (!stop_requested) {
-		if (lws_service(a->ctx, 0) < 0)
+		if (loop__turn(a, 0) < 0)
 			return -1;
 		if (reload_requested) {
 			reload_requested = 0;
@@ -165,6 +172,7 @@ out:
 	bridge__cleanup(&a);
 	if (a.ctx)
 		lws_context_destroy(a.ctx);
+	loop__cleanup();
 	subs__cleanup(&a);
 	limits__cleanup(&a);
 	history__cleanup(&a.hist);

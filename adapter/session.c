@@ -99,6 +99,7 @@ void session__cleanup(struct session *s)
 	free(s->cors_origin);
 	s->cors_origin = NULL;
 	lws_dll2_remove(&s->in_all);
+	lws_dll2_remove(&s->in_kicked);
 	if (s->kind == SESSION_WS)
 		a->stats.ws_connections--;
 	else
@@ -266,6 +267,62 @@ static bool too_slow(struct session *s, enum sub_policy policy)
 	return true;
 }
 
+/* Writes what s has queued now, outside lws' writeable callback. */
+static void write_now(struct session *s)
+{
+	int rc;
+
+	if (s->closing || !s->q_count || lws_partial_buffered(s->wsi)) {
+		lws_callback_on_writable(s->wsi);
+		return;
+	}
+	rc = s->kind == SESSION_WS ? ws__flush(s) : sse__flush(s);
+	if (rc < 0) { /* the socket failed: lws closes it from its loop */
+		s->closing = true;
+		lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+	} else if (s->q_count) {
+		lws_callback_on_writable(s->wsi);
+	}
+}
+
+/*
+ * Gets what s has queued moving. During a fan-out batch (the broker's
+ * messages of one read, session__batch_begin/end) s is only noted; at the
+ * end of the batch each noted session gets one write of all its new frames
+ * at once. That goes from the broker's messages to every socket in one
+ * pass, without an event-loop turn (poll over every socket, a writeable
+ * callback, POLLOUT on and off) per client, which cost more than the send()
+ * itself. Anything else, and what a socket did not take whole, goes through
+ * the writeable callback.
+ */
+static void kick(struct session *s)
+{
+	if (!s->wsi) /* only in the fuzz harness, which has no sockets */
+		return;
+	if (s->a->batching && !s->closing) {
+		if (lws_dll2_is_detached(&s->in_kicked))
+			lws_dll2_add_tail(&s->in_kicked, &s->a->kicked);
+		return;
+	}
+	lws_callback_on_writable(s->wsi);
+}
+
+void session__batch_begin(struct adapter *a)
+{
+	a->batching = true;
+}
+
+void session__batch_end(struct adapter *a)
+{
+	struct lws_dll2 *d;
+
+	a->batching = false;
+	while ((d = lws_dll2_get_head(&a->kicked))) {
+		lws_dll2_remove(d);
+		write_now(lws_container_of(d, struct session, in_kicked));
+	}
+}
+
 /*
  * Queues m (taking a reference) and asks lws for a writeable callback. When
  * conflating, a queued message of the same topic is dropped first (counted
@@ -296,8 +353,7 @@ int session__enqueue_policy(struct session *s, struct out_msg *m, enum sub_polic
 	s->q_count++;
 	s->q_live++;
 	s->q_bytes += m->len;
-	if (s->wsi) /* NULL only in the fuzz harness, which has no sockets */
-		lws_callback_on_writable(s->wsi);
+	kick(s);
 	return 0;
 }
 

@@ -571,6 +571,19 @@ int sse__writeable(struct session *s)
 	return write_events(s);
 }
 
+/*
+ * A write outside the writeable callback (session.c kick()): events of a
+ * live HTTP/1 stream only; the headers, the end of the stream and HTTP/2
+ * streams (whose writes the network connection schedules) wait for the
+ * writeable callback. Returns 1 when it wrote nothing.
+ */
+int sse__flush(struct session *s)
+{
+	if (s->sse_phase != SSE_LIVE || lws_get_network_wsi(s->wsi) != s->wsi)
+		return 1;
+	return write_events(s);
+}
+
 /* LWS_CALLBACK_TIMER of a stream: a heartbeat is due; the timer re-arms. */
 void sse__heartbeat(struct session *s)
 {

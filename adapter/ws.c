@@ -7,8 +7,8 @@
  * upgrade (header, cookie, ?token=) or as a first {"type":"auth"} message
  * within auth_timeout; a missing or bad token closes with 4001 and a reason.
  * What each subscribe form means is in ws_subscribe.c. Writes happen only in
- * LWS_CALLBACK_SERVER_WRITEABLE, one queued message per callback. lws thread
- * only.
+ * LWS_CALLBACK_SERVER_WRITEABLE, or at once when nothing is waiting (session.c
+ * kick()). lws thread only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -348,6 +348,12 @@ static int write_frames(struct lws *wsi, struct session *s)
 	return 0;
 }
 
+/* A write outside the writeable callback (session.c kick()): frames only. */
+int ws__flush(struct session *s)
+{
+	return write_frames(s->wsi, s);
+}
+
 static int on_writeable(struct lws *wsi, struct pss_ws *p)
 {
 	struct session *s = &p->s;
@@ -438,6 +444,12 @@ const struct lws_protocols ws__protocol = {
 	 * small; a bigger one arrives in pieces that on_receive() joins.
 	 */
 	.rx_buffer_size = 1024,
+	/*
+	 * Without this lws cuts every send() to rx_buffer_size: a gathered
+	 * write of many frames would go out 1 KiB per event-loop turn, the
+	 * rest copied into lws' own buffer first.
+	 */
+	.tx_packet_size = WS_CHUNK,
 };
 
 /*

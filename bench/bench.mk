@@ -2,6 +2,7 @@
 # Included by the Makefile (before `all:`), so only variables it has already
 # set (B, CFLAGS, LDFLAGS, ALL) are used here. rtg-bench has no library
 # dependency: it speaks HTTP, WebSocket and MQTT itself (see bench/proto.c).
+# rtg-floor (bench/floor.c) is the reference: a bare send() loop.
 
 BENCH_SRC := bench/main.c bench/run.c bench/conn.c bench/proto.c bench/hist.c
 BENCH_OBJ := $(BENCH_SRC:%.c=$(B)/obj/%.o)
@@ -14,7 +15,13 @@ $(B)/obj/bench/%.o: bench/%.c
 $(BENCH): $(BENCH_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^
 
-ALL += $(BENCH)
+# rtg-floor: a bare send() loop to N loopback clients, the reference line.
+FLOOR := $(B)/rtg-floor
+
+$(FLOOR): $(B)/obj/bench/floor.o $(B)/obj/bench/hist.o
+	$(CC) $(LDFLAGS) -o $@ $^
+
+ALL += $(BENCH) $(FLOOR)
 
 # FORMAT_FILES cannot be extended from here: the Makefile defines it after this
 # include with a plain `=`, which replaces anything added before. Until the

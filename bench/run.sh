@@ -9,7 +9,9 @@
 # build/rtg-bench (the load and the publisher) runs on CPU 1.
 #
 # QUICK=1: about one minute; default under 10 minutes. B=build directory.
-# SCENARIOS="idle fanout fixed topics slow churn" picks scenarios; PEERS too.
+# SCENARIOS="idle fanout fixed topics slow churn" picks scenarios; PEERS too;
+# SCENARIOS=custom CUSTOM="rtg-bench args" measures one load on each peer;
+# ADAPTER_ARGS="--event-loop poll" adds options to the adapter's command line.
 # Results: every key=value line in $OUT/results.txt, tables in $OUT/tables.md.
 # It does not tune the kernel or change anything outside its temporary directory.
 set -u
@@ -20,7 +22,7 @@ case "$B" in /*) ;; *) B=$ROOT/$B ;; esac
 QUICK=${QUICK:-0}
 OUT=${OUT:-$ROOT/bench/results}
 SCENARIOS=${SCENARIOS:-idle fanout fixed topics slow churn}
-PEERS=${PEERS:-adapter adapter-sse mosquitto-ws mosquitto node}
+PEERS=${PEERS:-adapter adapter-sse mosquitto-ws mosquitto node floor}
 SECRET=$ROOT/tests/fixtures/hs_secret.txt
 BENCH=$B/rtg-bench
 D=$(mktemp -d "${TMPDIR:-/tmp}/rtg-bench.XXXXXX")
@@ -141,7 +143,7 @@ start_adapter() {
 		--acl-file "$ROOT/acl/acl.conf" --static-dir "$ROOT/static" --log-level warn \
 		--max-connections 19500 --max-connections-per-user 1000000 --rate-limit 1000 \
 		--rate-burst 1000 --idle-timeout 86400 --stats-interval 0 \
-		--queue-max-messages 100000 --queue-max-bytes 1073741824 "$@"
+		--queue-max-messages 100000 --queue-max-bytes 1073741824 ${ADAPTER_ARGS:-} "$@"
 	ADAPTER=$SPAWNED
 	wait_for 20 eval 'curl -s "http://127.0.0.1:$PH/health" 2>/dev/null | grep -q connected' ||
 		die "the adapter did not start"
@@ -187,6 +189,12 @@ measure() {
 		start_node
 		SERVER_PID=$NODE
 		args=(--mode raw-ws --port "$PN" --pub-port "$PA" --pub-token-file "$D/pub.token")
+		;;
+	floor)
+		# no server: a bare send() loop on CPU 0 to a reader on CPU 1 (bench/floor.c)
+		echo "# $scen: floor $*" >&2
+		"$B/rtg-floor" "$@" | sed -u "s/^/scenario=$scen /" | tee -a "$RESULTS" | cut -c1-160 >&2
+		return
 		;;
 	esac
 	echo "# $scen: $peer $*" >&2
@@ -242,11 +250,12 @@ scenario_fanout() {
 	done
 }
 
-# 3. fixed load: 100k deliveries/s as 1k clients x 100/s and 10k x 10/s.
+# 3. fixed load: 100k deliveries/s as 1k clients x 100/s and 10k x 10/s; "floor" is
+# the same load sent by a bare send() loop, what no server on this machine can beat.
 scenario_fixed() {
 	local peer n
 	for n in $FIXED_SIZES; do
-		for peer in $(peers_of adapter mosquitto-ws mosquitto node); do
+		for peer in $(peers_of adapter mosquitto-ws mosquitto node floor); do
 			measure fixed "$peer" --conns "$n" --rate $((100000 / n)) "${FIXED[@]}"
 		done
 	done
@@ -273,6 +282,16 @@ scenario_churn() {
 	local peer
 	for peer in $(peers_of adapter mosquitto-ws mosquitto node); do
 		measure churn "$peer" --conns 1000 --rate 100 --churn-per-s 50 "${FIXED[@]}"
+	done
+}
+
+# custom: one measurement per peer with the rtg-bench arguments of $CUSTOM, e.g.
+# SCENARIOS=custom CUSTOM="--conns 1000 --rate 30" bench/run.sh (side-by-side A/B runs).
+scenario_custom() {
+	local peer
+	for peer in $(peers_of adapter adapter-sse mosquitto-ws mosquitto node); do
+		# shellcheck disable=SC2086 # CUSTOM is a list of arguments
+		measure custom "$peer" ${CUSTOM:?set CUSTOM to rtg-bench arguments} "${FIXED[@]}"
 	done
 }
 
