@@ -61,7 +61,7 @@ ADAPTER_SRC := adapter/main.c adapter/config.c adapter/msg.c adapter/history.c a
 	adapter/session.c adapter/bridge.c adapter/auth.c adapter/ws.c adapter/ws_subscribe.c \
 	adapter/sse.c adapter/http.c adapter/http_api.c adapter/stats.c adapter/reqparse.c \
 	adapter/limits.c adapter/calcs.c adapter/history_file.c adapter/bridge_session.c \
-	adapter/listen.c adapter/loop.c
+	adapter/listen.c adapter/loop.c adapter/timers.c
 ADAPTER_OBJ := $(ADAPTER_SRC:%.c=$(B)/obj/%.o)
 ADAPTER := $(B)/rtg-adapter
 ADAPTER_CFLAGS := -Icommon -Iadapter $(LWS_CFLAGS) $(MOSQ_CFLAGS) $(CJSON_CFLAGS) $(JWT_CFLAGS)

@@ -90,6 +90,22 @@ struct subs {
 	uint64_t gen; /* fan-out generation: one delivery per session per message */
 };
 
+/* ==== per-session timers (timers.c): a wheel of one-second slots ===================== */
+
+#define WHEEL_SLOTS 256
+
+struct wheel_timer {
+	struct lws_dll2 list; /* in a slot of the wheel while armed */
+	int64_t due; /* in seconds of lws_now_usecs() */
+	void (*cb)(struct wheel_timer *t);
+};
+
+struct timer_wheel {
+	struct lws_dll2_owner slot[WHEEL_SLOTS];
+	int64_t done; /* the last second whose slot was handled */
+	struct lws_sorted_usec_list sul; /* the one lws timer: a tick a second */
+};
+
 /* ==== sessions (session.c) ======================================================== */
 
 enum session_kind { SESSION_WS, SESSION_SSE };
@@ -119,7 +135,7 @@ struct session {
 	char close_reason[96];
 	struct lws_dll2 in_all; /* adapter.sessions */
 	struct lws_dll2 in_kicked; /* adapter.kicked: to write at the batch's end */
-	struct lws_sorted_usec_list sul_expiry; /* token expiry warning / close */
+	struct wheel_timer t_expiry; /* token expiry warning / close; auth timeout */
 	bool expiry_warned;
 	/* limits (limits.c) */
 	double tokens; /* the inbound token bucket */
@@ -130,7 +146,7 @@ struct session {
 	lws_usec_t busy_since; /* the send queue has not been empty since (0: empty) */
 	struct lws_dll2_owner calcs; /* struct calc_wait: calculations awaiting an update */
 	/* WebSocket liveness (ws.c) */
-	struct lws_sorted_usec_list sul_idle;
+	struct wheel_timer t_idle; /* WebSocket: idle check; SSE: heartbeat */
 	lws_usec_t last_rx; /* last frame or pong from the client */
 	bool ping_due; /* a protocol PING goes out with the next write */
 	/* SSE streams only (sse.c) */
@@ -204,6 +220,7 @@ struct adapter {
 	struct lws_dll2_owner kicked; /* sessions with messages of this batch (session.c) */
 	bool batching; /* inside a fan-out batch */
 	bool loop_ev; /* lws runs on the libev loop of loop.c, not its own poll() */
+	struct timer_wheel wheel; /* the sessions' timers (timers.c) */
 	struct user_count *users; /* uthash by sub: open connections per user (limits.c) */
 	cJSON *broker_sys; /* the broker's $SYS figures, by name */
 	struct lws_sorted_usec_list sul_stats; /* system/stats publication */
@@ -300,6 +317,13 @@ void bridge__session_remove(struct adapter *a, const char *filter);
 void bridge__session_clear(struct bridge *br);
 bool bridge__held_accepts(const struct adapter *a, const char *topic, const uint32_t *ids, int n);
 
+/* timers.c */
+void timers__start(struct adapter *a);
+void timers__stop(struct adapter *a);
+void timers__schedule(struct adapter *a, struct wheel_timer *t, void (*cb)(struct wheel_timer *),
+	lws_usec_t delay_us);
+void timers__cancel(struct wheel_timer *t);
+
 /* loop.c */
 void loop__prepare(struct adapter *a, struct lws_context_creation_info *info);
 void loop__fallback(struct adapter *a, struct lws_context_creation_info *info);
@@ -323,7 +347,6 @@ int wsub__start_calc(
 int sse__handle(struct lws *wsi, struct session *s, const char *uri, char *err, size_t errlen);
 int sse__writeable(struct session *s);
 int sse__flush(struct session *s);
-void sse__heartbeat(struct session *s);
 
 /* http.c */
 extern const struct lws_protocols http__protocol;

@@ -321,10 +321,6 @@ static int callback_http(
 		return http__on_body_done(wsi, p);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return p ? on_writeable(wsi, p) : 0;
-	case LWS_CALLBACK_TIMER:
-		if (p && p->sse)
-			sse__heartbeat(&p->s);
-		return 0;
 	case LWS_CALLBACK_CLOSED_HTTP:
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 		if (p)

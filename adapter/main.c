@@ -48,6 +48,27 @@ static int log_mask(const char *level)
 	return mask;
 }
 
+/*
+ * lws' log lines go to stderr, but for the trace its libev glue prints at
+ * notice level on every change of a socket's events (lws 4.1): at the default
+ * log_level that was a line per write that did not complete at once.
+ */
+static void log_emit(int level, const char *line)
+{
+	if (level == LLL_NOTICE && strstr(line, "elops_"))
+		return;
+	lwsl_emit_stderr(level, line);
+}
+
+/*
+ * No lws validity policy: the adapter has its own idle check (ws.c). lws'
+ * default (PING after 300 s, hang up at 310 s) re-armed a timer at every PONG
+ * and upgrade, in lws' sorted timer list, walking the timers of every other
+ * connection each time (timers.c).
+ */
+static const lws_retry_bo_t no_validity = {
+	.secs_since_valid_ping = 0, .secs_since_valid_hangup = 0};
+
 /* The HTTP protocol first (plain requests bind to it), WebSocket as the default for upgrades. */
 static struct lws_protocols protocols[5];
 static const struct lws_protocol_vhost_options ws_default = {NULL, NULL, "default", "1"};
@@ -76,6 +97,7 @@ static int create_context(struct adapter *a)
 		info.ssl_cert_filepath = a->cfg.tls_cert_file;
 		info.ssl_private_key_filepath = a->cfg.tls_key_file;
 	}
+	info.retry_and_idle_policy = &no_validity;
 	info.max_http_header_data = 12288; /* room for an 8 KiB token in a header or URL */
 	info.timeout_secs = 30;
 	loop__prepare(a, &info);
@@ -148,7 +170,7 @@ int main(int argc, char **argv)
 		config__cleanup(&a.cfg);
 		return EXIT_SUCCESS;
 	}
-	lws_set_log_level(log_mask(a.cfg.log_level), NULL);
+	lws_set_log_level(log_mask(a.cfg.log_level), log_emit);
 	a.started = time(NULL);
 	subs__init(&a.subs);
 	if (history__init(
@@ -163,11 +185,14 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	timers__start(&a);
 	stats__start(&a);
 	print_listening(&a);
 	if (run(&a) == 0)
 		rc = EXIT_SUCCESS;
 out:
+	if (a.ctx)
+		timers__stop(&a);
 	stats__stop(&a);
 	bridge__cleanup(&a);
 	if (a.ctx)

@@ -85,8 +85,8 @@ void session__cleanup(struct session *s)
 
 	if (!a)
 		return; /* never initialised (refused before the session began) */
-	lws_sul_cancel(&s->sul_expiry);
-	lws_sul_cancel(&s->sul_idle);
+	timers__cancel(&s->t_expiry);
+	timers__cancel(&s->t_idle);
 	calc__unwatch_all(s);
 	limits__user_remove(a, s);
 	subs__remove_all(a, s);
@@ -425,9 +425,9 @@ void session__close(struct session *s, int code, const char *reason)
 
 /* ---- identity and token expiry ------------------------------------------------------ */
 
-static void on_expiry_timer(struct lws_sorted_usec_list *sul)
+static void on_expiry_timer(struct wheel_timer *t)
 {
-	struct session *s = lws_container_of(sul, struct session, sul_expiry);
+	struct session *s = lws_container_of(t, struct session, t_expiry);
 	time_t now = time(NULL), left;
 	cJSON *obj;
 
@@ -451,8 +451,7 @@ static void on_expiry_timer(struct lws_sorted_usec_list *sul)
 			cJSON_AddNumberToObject(obj, "expires_in", (double)left);
 		session__send_json(s, obj);
 	}
-	lws_sul_schedule(
-		s->a->ctx, 0, &s->sul_expiry, on_expiry_timer, (lws_usec_t)left * LWS_US_PER_SEC);
+	timers__schedule(s->a, &s->t_expiry, on_expiry_timer, (lws_usec_t)left * LWS_US_PER_SEC);
 }
 
 /*
@@ -482,7 +481,6 @@ int session__set_identity(struct session *s, struct rtg_identity *id)
 	left = id->exp - time(NULL) - EXPIRY_WARNING_S;
 	if (left < 0)
 		left = 0;
-	lws_sul_schedule(
-		s->a->ctx, 0, &s->sul_expiry, on_expiry_timer, (lws_usec_t)left * LWS_US_PER_SEC);
+	timers__schedule(s->a, &s->t_expiry, on_expiry_timer, (lws_usec_t)left * LWS_US_PER_SEC);
 	return 0;
 }

@@ -36,6 +36,8 @@ struct sse_req {
 	int n;
 };
 
+static void on_heartbeat(struct wheel_timer *t);
+
 /* ---- the request: token and endpoint -------------------------------------------------- */
 
 static bool level_ok(const char *name)
@@ -404,7 +406,8 @@ int sse__handle(struct lws *wsi, struct session *s, const char *uri, char *err, 
 		session__cleanup(s);
 		goto out;
 	}
-	lws_set_timer_usecs(wsi, (lws_usec_t)a->cfg.sse_heartbeat * LWS_US_PER_SEC);
+	timers__schedule(
+		a, &s->t_idle, on_heartbeat, (lws_usec_t)a->cfg.sse_heartbeat * LWS_US_PER_SEC);
 	lws_callback_on_writable(wsi);
 out:
 	if (status == 500)
@@ -584,12 +587,15 @@ int sse__flush(struct session *s)
 	return write_events(s);
 }
 
-/* LWS_CALLBACK_TIMER of a stream: a heartbeat is due; the timer re-arms. */
-void sse__heartbeat(struct session *s)
+/* The stream's heartbeat timer: a heartbeat is due; the timer re-arms. */
+static void on_heartbeat(struct wheel_timer *t)
 {
+	struct session *s = lws_container_of(t, struct session, t_idle);
+
 	if (!s->a || s->sse_phase == SSE_ENDED)
 		return;
 	s->sse_heartbeat_due = true;
 	lws_callback_on_writable(s->wsi);
-	lws_set_timer_usecs(s->wsi, (lws_usec_t)s->a->cfg.sse_heartbeat * LWS_US_PER_SEC);
+	timers__schedule(s->a, &s->t_idle, on_heartbeat,
+		(lws_usec_t)s->a->cfg.sse_heartbeat * LWS_US_PER_SEC);
 }

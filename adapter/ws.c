@@ -55,9 +55,9 @@ static void greet(struct session *s)
 	}
 }
 
-static void on_auth_timeout(struct lws_sorted_usec_list *sul)
+static void on_auth_timeout(struct wheel_timer *t)
 {
-	struct session *s = lws_container_of(sul, struct session, sul_expiry);
+	struct session *s = lws_container_of(t, struct session, t_expiry);
 
 	if (!s->id)
 		session__close(s, 4001, "authentication timeout: send {\"type\":\"auth\"} first");
@@ -113,16 +113,18 @@ static void authenticate(struct session *s, const char *token)
 /* ---- liveness ------------------------------------------------------------------------- */
 
 /*
- * Every idle_timeout / 2 a connection silent for that long gets a protocol
- * PING (browsers answer by themselves); one silent past idle_timeout is
- * closed with 1008 and a reason (a dead peer never reads it: session__close
- * bounds how long that close may take). Done here, not with lws' validity
- * policy, because that would also hang up the SSE streams and the adopted
- * MQTT socket, which have no PING.
+ * A connection silent for idle_timeout / 2 gets a protocol PING (browsers
+ * answer by themselves); one silent for idle_timeout is closed with 1008 and
+ * a reason (a dead peer never reads it: session__close bounds how long that
+ * close may take). The timer wakes when the next of these is due, counted
+ * from the last frame received, so the client always has the second half of
+ * idle_timeout to answer, whatever the timers' one-second granularity. Done
+ * here, not with lws' validity policy, because that would also hang up the
+ * SSE streams and the adopted MQTT socket, which have no PING.
  */
-static void on_idle_timer(struct lws_sorted_usec_list *sul)
+static void on_idle_timer(struct wheel_timer *t)
 {
-	struct session *s = lws_container_of(sul, struct session, sul_idle);
+	struct session *s = lws_container_of(t, struct session, t_idle);
 	lws_usec_t idle = (lws_usec_t)s->a->cfg.idle_timeout * LWS_US_PER_SEC;
 	lws_usec_t silent = lws_now_usecs() - s->last_rx;
 
@@ -134,8 +136,10 @@ static void on_idle_timer(struct lws_sorted_usec_list *sul)
 	if (silent >= idle / 2) {
 		s->ping_due = true;
 		lws_callback_on_writable(s->wsi);
+		timers__schedule(s->a, &s->t_idle, on_idle_timer, idle - silent);
+		return;
 	}
-	lws_sul_schedule(s->a->ctx, 0, &s->sul_idle, on_idle_timer, idle / 2);
+	timers__schedule(s->a, &s->t_idle, on_idle_timer, idle / 2 - silent);
 }
 
 static void alive(struct session *s)
@@ -151,7 +155,7 @@ static void on_established(struct lws *wsi, struct pss_ws *p)
 	session__init(a, &p->s, wsi, SESSION_WS);
 	limits__socket(a, wsi);
 	alive(&p->s);
-	lws_sul_schedule(a->ctx, 0, &p->s.sul_idle, on_idle_timer,
+	timers__schedule(a, &p->s.t_idle, on_idle_timer,
 		(lws_usec_t)a->cfg.idle_timeout * LWS_US_PER_SEC / 2);
 	lws_hdr_copy(wsi, p->s.path, sizeof(p->s.path), WSI_TOKEN_GET_URI);
 	if (auth__token_from_request(wsi, token, sizeof(token))) {
@@ -159,7 +163,7 @@ static void on_established(struct lws *wsi, struct pss_ws *p)
 		explicit_bzero(token, sizeof(token));
 		return;
 	}
-	lws_sul_schedule(a->ctx, 0, &p->s.sul_expiry, on_auth_timeout,
+	timers__schedule(a, &p->s.t_expiry, on_auth_timeout,
 		(lws_usec_t)a->cfg.auth_timeout * LWS_US_PER_SEC);
 }
 

@@ -37,7 +37,7 @@ cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	rm -rf "$D"
+	[ "${BENCH_KEEP:-0}" = 1 ] && echo "bench: kept $D" >&2 || rm -rf "$D"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
