@@ -575,10 +575,9 @@ int sse__writeable(struct session *s)
 }
 
 /*
- * A write outside the writeable callback (session.c kick()): events of a
- * live HTTP/1 stream only; the headers, the end of the stream and HTTP/2
- * streams (whose writes the network connection schedules) wait for the
- * writeable callback. Returns 1 when it wrote nothing.
+ * A write straight from a fan-out (session.c): events of a live HTTP/1 stream
+ * only; headers, the stream's end and HTTP/2 streams (scheduled by their
+ * network connection) wait for the writeable callback. 1: nothing written.
  */
 int sse__flush(struct session *s)
 {
