@@ -272,7 +272,9 @@ static void write_now(struct session *s)
 {
 	int rc;
 
-	if (s->closing || !s->q_count || lws_partial_buffered(s->wsi)) {
+	/* an HTTP/2 stream's writes are scheduled by its network connection */
+	if (s->closing || !s->q_count || lws_partial_buffered(s->wsi) ||
+		lws_get_network_wsi(s->wsi) != s->wsi) {
 		lws_callback_on_writable(s->wsi);
 		return;
 	}
