@@ -281,6 +281,7 @@ static void write_now(struct session *s)
 	rc = s->kind == SESSION_WS ? ws__flush(s) : sse__flush(s);
 	if (rc < 0) { /* the socket failed: lws closes it from its loop */
 		s->closing = true;
+		s->close_code = 1011;
 		lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 	} else if (s->q_count) {
 		lws_callback_on_writable(s->wsi);
@@ -326,7 +327,7 @@ void session__batch_end(struct adapter *a)
 }
 
 /*
- * Queues m (taking a reference) and asks lws for a writeable callback. When
+ * Queues m (taking a reference) and gets it moving (kick()). When
  * conflating, a queued message of the same topic is dropped first (counted
  * as conflated); when the queue is still full, the oldest messages are
  * dropped (counted per session and in the stats), unless the client is too
