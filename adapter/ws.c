@@ -6,9 +6,9 @@
  * notifications) and /realtime/ws/{client_id}. The token comes with the
  * upgrade (header, cookie, ?token=) or as a first {"type":"auth"} message
  * within auth_timeout; a missing or bad token closes with 4001 and a reason.
- * What each subscribe form means is in ws_subscribe.c. Writes happen only in
- * LWS_CALLBACK_SERVER_WRITEABLE, or at once when nothing is waiting (session.c
- * kick()). lws thread only.
+ * What each subscribe form means is in ws_subscribe.c. Writes happen in
+ * LWS_CALLBACK_SERVER_WRITEABLE, or straight from a fan-out (session.c
+ * write_now()). lws thread only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,7 +352,7 @@ static int write_frames(struct lws *wsi, struct session *s)
 	return 0;
 }
 
-/* A write outside the writeable callback (session.c kick()): frames only. */
+/* A write straight from a fan-out (session.c write_now()): frames only. */
 int ws__flush(struct session *s)
 {
 	return write_frames(s->wsi, s);

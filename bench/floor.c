@@ -42,7 +42,6 @@ struct opts {
 /* What the reader sends back to the writer through a pipe. */
 struct report {
 	struct hist lat;
-	uint64_t received;
 };
 
 static uint64_t clock_ns(void)
@@ -154,7 +153,6 @@ static int reader(const struct opts *o, const struct sockaddr_in *addr, int in, 
 				continue;
 			fill[c] = 0;
 			memcpy(&ts, msg, sizeof(ts));
-			r->received++;
 			if (ts >= from && ts < to)
 				hist__add(&r->lat, (clock_ns() - ts) / 1000);
 		}

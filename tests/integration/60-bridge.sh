@@ -11,19 +11,8 @@
 # another key, carries nothing.
 . "$(dirname "$0")/lib.sh"
 
-# The ACL of the stack plus the bridge role proposed for acl/acl.conf.
-ACL=$T_DIR/acl.conf
-cp "$RTG_ROOT/acl/acl.conf" "$ACL"
-cat >>"$ACL" <<'EOF'
-
-# a Mosquitto bridge between two brokers of the gateway (docs/scaling.md)
-role bridge
-topic readwrite market/#
-topic readwrite user/#
-topic readwrite calc/#
-topic readwrite rooms/#
-topic readwrite system/announcements
-EOF
+# The stack's ACL, with its role for a Mosquitto bridge (docs/scaling.md).
+ACL=$RTG_ROOT/acl/acl.conf
 
 PA=$(free_port)
 PB=$(free_port)

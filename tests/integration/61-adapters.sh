@@ -22,13 +22,6 @@ BOB=$(token bob)
 PUBLISHER=$(token feed publisher)
 NOTIFIER=$(token notify notifier)
 
-pyq() {
-	"$PY" "$RTG_ROOT/tests/integration/pyq.py" "$T_DIR/$1.out" "$2" 2>&1
-}
-is() {
-	is_via pyq "$@"
-}
-
 # adapters_seen: the number of adapters that have signed in at the broker.
 adapters_seen() {
 	grep -c " as rtg-adapter-" "$T_DIR/broker.log"
@@ -85,10 +78,7 @@ wait_until 10 eval '[ "$(grep -cF "	market/SPREAD (QoS" "$T_DIR/broker.log")" -g
 
 # every_client EXPR WANT: pyq EXPR prints WANT for every client.
 every_client() {
-	local i
-	for i in $(seq 1 $CLIENTS); do
-		is "c$i" "$1" "$2" || return 1
-	done
+	all_is "$1" "$2" $(seq -f c%g 1 "$CLIENTS")
 }
 for m in m1 m2 m3; do
 	pub feed "$PUBLISHER" market/SPREAD '{"type":"price_update","ticker":"SPREAD","mark":"'$m'"}' -r
@@ -131,10 +121,7 @@ moved_elsewhere() {
 expect "the ${#MOVED[@]} clients of the killed adapter reconnect to the others, on the same port" \
 	wait_until 20 moved_elsewhere
 every_moved() {
-	local i
-	for i in "${MOVED[@]}"; do
-		is "c$i" "$1" "$2" || return 1
-	done
+	all_is "$1" "$2" "${MOVED[@]/#/c}"
 }
 expect "they resume with since and learn recovered: false (another adapter's epochs)" \
 	every_moved '[m.get("recovered") for m in S if m.get("type") == "subscription"]' "[False, False]"

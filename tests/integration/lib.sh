@@ -377,6 +377,25 @@ lacks() {
 
 # ---- assertions with a report ------------------------------------------------------------
 
+# pyq NAME EXPR: evaluates EXPR over the JSON lines of NAME.out with
+# tests/integration/pyq.py (what EXPR may use is listed there) and prints it.
+# is NAME EXPR WANT: pyq prints exactly WANT (is_via, below).
+# all_is EXPR WANT NAME...: the same for every NAME.
+# A test with a query helper of its own redefines pyq and is.
+pyq() {
+	"$PY" "$RTG_ROOT/tests/integration/pyq.py" "$T_DIR/$1.out" "$2" 2>&1
+}
+is() {
+	is_via pyq "$@"
+}
+all_is() {
+	local expr=$1 want=$2 name
+	shift 2
+	for name in "$@"; do
+		is "$name" "$expr" "$want" || return 1
+	done
+}
+
 # is_via FN NAME EXPR WANT: "FN NAME EXPR" prints exactly WANT. Quiet (it is
 # polled); a mismatch is kept in IS_LAST for the report of expect.
 IS_LAST=

@@ -66,17 +66,7 @@ on() {
 }
 
 # ---- brokers, bridged ------------------------------------------------------------------------
-ACL=$T_DIR/acl.conf
-cp "$RTG_ROOT/acl/acl.conf" "$ACL"
-cat >>"$ACL" <<'EOF'
-
-role bridge
-topic readwrite market/#
-topic readwrite user/#
-topic readwrite calc/#
-topic readwrite rooms/#
-topic readwrite system/announcements
-EOF
+ACL=$RTG_ROOT/acl/acl.conf # it has the bridge role
 
 # example_conf NAME EXAMPLE BRIDGE_TOKEN: $T_DIR/NAME.conf from examples/, listening on
 # every address of its host, port 1883; the bridge goes to broker A across the A-B link.
@@ -165,13 +155,6 @@ BOB=$(token bob)
 PUBLISHER=$(token feed publisher)
 NOTIFIER=$(token notify notifier)
 
-pyq() {
-	"$PY" "$RTG_ROOT/tests/integration/pyq.py" "$T_DIR/$1.out" "$2" 2>&1
-}
-is() {
-	is_via pyq "$@"
-}
-
 # client I USER TOKEN: rtg-sub --reconnect on host C through haproxy, output in cI.out.
 client() {
 	: >"$T_DIR/c$1.out"
@@ -189,10 +172,7 @@ for i in $(seq 1 $N); do
 	wait_until 10 eval "[ \"\$(grep -c '\"action\":\"subscribed\"' \"\$T_DIR/c$i.out\")\" = 2 ]"
 done
 every() {
-	local i
-	for i in $(seq 1 $N); do
-		is "c$i" "$1" "$2" || return 1
-	done
+	all_is "$1" "$2" $(seq -f c%g 1 "$N")
 }
 ON1=()
 for i in $(seq 1 $N); do
@@ -216,14 +196,15 @@ expect "prices published on host A reach every client on both adapters, once, in
 	wait_until 15 every 'marks(L, "market/MH")' "['m1', 'm2']"
 mqtt_on "$NB" notify "$NOTIFIER" user/alice/notifications '{"type":"notification","n":"for-alice"}'
 mqtt_on "$NB" notify "$NOTIFIER" user/bob/notifications '{"type":"notification","n":"for-bob"}'
+# users_got PREFIX SUFFIX: every client has the notification "n":"PREFIX<its user>SUFFIX".
 users_got() {
 	local i
 	for i in $(seq 1 $N); do
-		has "c$i" "\"n\":\"for-${USERS[i]}\"" || return 1
+		has "c$i" "\"n\":\"$1${USERS[i]}$2\"" || return 1
 	done
 }
 check "a notification published on host B reaches its user's clients on both adapters" \
-	wait_until 15 users_got
+	wait_until 15 users_got for- ""
 # only_own A B: the clients of alice lack B, those of bob lack A.
 only_own() {
 	local i
@@ -232,7 +213,7 @@ only_own() {
 			lacks "c$i" "$1" || return 1; fi
 	done
 }
-check "and no other user's" eval 'users_got && only_own for-alice for-bob'
+check "and no other user's" eval 'users_got for- "" && only_own for-alice for-bob'
 
 : >"$T_DIR/calc.out"
 ip netns exec "$NC" "$PY" "$RTG_ROOT/tests/integration/ws_client.py" "ws://$A_C:8000/ws?token=$ALICE" \
@@ -256,10 +237,7 @@ moved() {
 }
 expect "adapter 1's clients come back through haproxy, on adapter 2" wait_until 20 moved
 moved_is() {
-	local i
-	for i in "${ON1[@]}"; do
-		is "c$i" "$1" "$2" || return 1
-	done
+	all_is "$1" "$2" "${ON1[@]/#/c}"
 }
 expect "they resumed with since and learn recovered: false" \
 	moved_is '[m.get("recovered") for m in S if m.get("type") == "subscription"]' "[False, False]"
@@ -270,14 +248,8 @@ expect "a price published on A still reaches every client, now all through adapt
 	wait_until 15 every '(adapter() == "'"$E2"'", marks(L, "market/MH").count("m3"))' "(True, 1)"
 mqtt_on "$NB" notify "$NOTIFIER" user/bob/notifications '{"type":"notification","n":"bob-2"}'
 mqtt_on "$NB" notify "$NOTIFIER" user/alice/notifications '{"type":"notification","n":"alice-2"}'
-users_got2() {
-	local i
-	for i in $(seq 1 $N); do
-		has "c$i" "\"n\":\"${USERS[i]}-2\"" || return 1
-	done
-}
 check "and each user's notifications still reach only that user" \
-	eval 'wait_until 10 users_got2 && only_own alice-2 bob-2'
+	eval 'wait_until 10 users_got "" -2 && only_own alice-2 bob-2'
 
 # ---- teardown -------------------------------------------------------------------------------------
 t_stop_all
