@@ -125,8 +125,9 @@ every_moved() {
 }
 expect "they resume with since and learn recovered: false (another adapter's epochs)" \
 	every_moved '[m.get("recovered") for m in S if m.get("type") == "subscription"]' "[False, False]"
+# the history follows the second confirmation, and may still be on its way
 expect "and get the retained snapshot: the latest price, in the history" \
-	every_moved '[m.get("mark") for m in hist(S, "market/SPREAD").get("messages", [])][-1:]' "['m3']"
+	wait_until 10 every_moved '[m.get("mark") for m in hist(S, "market/SPREAD").get("messages", [])][-1:]' "['m3']"
 check "the epoch of their market/SPREAD changed" every_moved \
 	'hist(S, "market/SPREAD").get("epoch") != [m for m in L if m.get("mark") == "m1"][0]["epoch"]' True
 stayed_put() {
