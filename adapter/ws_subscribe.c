@@ -214,7 +214,9 @@ static bool since_for(const cJSON *since, const char *filter, const char *topic,
 		return false; /* one position for a wildcard filter is ambiguous */
 	e = cJSON_GetObjectItemCaseSensitive(pos, "epoch");
 	q = cJSON_GetObjectItemCaseSensitive(pos, "seq");
-	if (!cJSON_IsString(e) || !cJSON_IsNumber(q) || q->valuedouble < 0)
+	/* past 2^53 a JSON number is no longer an exact seq: no position, like a bad one */
+	if (!cJSON_IsString(e) || !cJSON_IsNumber(q) || q->valuedouble < 0 ||
+		q->valuedouble >= 9007199254740992.0)
 		return false;
 	*epoch = e->valuestring;
 	*seq = (uint64_t)q->valuedouble;
