@@ -10,6 +10,7 @@
  * paths here, owns the pss and sends the response. lws thread only.
  */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,7 +160,8 @@ static int level_of(const cJSON *msg, const char *key, char *buf, size_t len)
 
 	if (cJSON_IsString(v) && level_ok(v->valuestring))
 		snprintf(buf, len, "%s", v->valuestring);
-	else if (cJSON_IsNumber(v) && v->valuedouble == (double)(long long)v->valuedouble)
+	else if (cJSON_IsNumber(v) && fabs(v->valuedouble) < 9007199254740992.0 &&
+		v->valuedouble == (double)(long long)v->valuedouble) /* an exact integer */
 		snprintf(buf, len, "%lld", (long long)v->valuedouble);
 	else
 		return -1;

@@ -221,6 +221,8 @@ post bc_unknown /api/broadcast/weather "$PUBLISHER" '{"city":"Oslo"}'
 expect "an unknown broadcast kind gets 404" refused bc_unknown 404
 post bc_nouser /api/broadcast/notification "$NOTIFIER" '{"title":"to whom?"}'
 expect "a notification without user_id gets 400" refused bc_nouser 400
+post bc_huge /api/broadcast/notification "$NOTIFIER" '{"user_id":1e300,"title":"huge"}'
+expect "a user_id number that is no exact integer gets 400" refused bc_huge 400
 wait_until 10 has nalice '"title":"For alice"'
 expect "and nothing refused reached anyone" eval 'lacks nbob spoof && lacks nalice spoof'
 
