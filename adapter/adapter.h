@@ -149,6 +149,7 @@ struct session {
 	struct wheel_timer t_idle; /* WebSocket: idle check; SSE: heartbeat */
 	lws_usec_t last_rx; /* last frame or pong from the client */
 	bool ping_due; /* a protocol PING goes out with the next write */
+	lws_usec_t ping_at; /* when the unanswered PING was asked for, then written (0: none) */
 	/* SSE streams only (sse.c) */
 	unsigned char sse_phase; /* response headers, retry hint, live, ended */
 	bool sse_heartbeat_due; /* a ": heartbeat" comment goes out with the next write */

@@ -65,7 +65,7 @@ struct adapter_config {
 	int max_subscriptions; /* default 200 per connection, 1-100000 */
 	int max_connections_per_user; /* default 50, 1-1000000 */
 	int max_connections; /* default 19000 WebSocket + SSE, 1-10000000 */
-	int idle_timeout; /* default 60 s, 5-86400: a silent WebSocket is closed */
+	int idle_timeout; /* default 60 s, 2-86400: a silent WebSocket is closed */
 	int calc_timeout; /* default 120 s, 1-86400: no calculation update this long fails it */
 	char *stats_access; /* "ops-or-loopback" (default), "ops", "loopback", "any" */
 	int stats_interval; /* default 10 s, 0-86400: publish system/stats (0: never) */

@@ -113,38 +113,49 @@ static void authenticate(struct session *s, const char *token)
 /* ---- liveness ------------------------------------------------------------------------- */
 
 /*
- * A connection silent for idle_timeout / 2 gets a protocol PING (browsers
- * answer by themselves); one silent for idle_timeout is closed with 1008 and
- * a reason (a dead peer never reads it: session__close bounds how long that
- * close may take). The timer wakes when the next of these is due, counted
- * from the last frame received, so the client always has the second half of
- * idle_timeout to answer, whatever the timers' one-second granularity. Done
- * here, not with lws' validity policy, because that would also hang up the
- * SSE streams and the adopted MQTT socket, which have no PING.
+ * Liveness, in two halves of idle_timeout. A connection silent for half of
+ * it gets a protocol PING (browsers answer by themselves); it is closed with
+ * 1008 and a reason only when that PING has then gone unanswered for the
+ * other half, counted from when the PING was written. Any frame or PONG from
+ * the client clears the PING. The wheel fires up to a second late but never
+ * early, so a client always has at least half of idle_timeout to answer a
+ * PING it was sent, whatever the timers' granularity: counting both halves
+ * from the last frame instead would let a late PING meet an early close
+ * (with idle_timeout 2 a client could be closed before it had been pinged).
+ * Done here, not with lws' validity policy, because that would also hang up
+ * the SSE streams and the adopted MQTT socket, which have no PING.
  */
 static void on_idle_timer(struct wheel_timer *t)
 {
 	struct session *s = lws_container_of(t, struct session, t_idle);
-	lws_usec_t idle = (lws_usec_t)s->a->cfg.idle_timeout * LWS_US_PER_SEC;
-	lws_usec_t silent = lws_now_usecs() - s->last_rx;
+	lws_usec_t half = (lws_usec_t)s->a->cfg.idle_timeout * LWS_US_PER_SEC / 2;
+	lws_usec_t now = lws_now_usecs(), silent = now - s->last_rx;
 
-	if (silent >= idle) {
-		s->a->stats.idle_closed++;
-		session__close(s, 1008, "idle timeout: no frame or pong received");
+	if (s->ping_at) {
+		/* a PING is out (or waiting for the socket) and nothing came back since */
+		if (now - s->ping_at >= half) {
+			s->a->stats.idle_closed++;
+			session__close(s, 1008, "idle timeout: no frame or pong received");
+			return;
+		}
+		timers__schedule(s->a, &s->t_idle, on_idle_timer, half - (now - s->ping_at));
 		return;
 	}
-	if (silent >= idle / 2) {
+	if (silent >= half) {
 		s->ping_due = true;
+		s->ping_at = now;
 		lws_callback_on_writable(s->wsi);
-		timers__schedule(s->a, &s->t_idle, on_idle_timer, idle - silent);
+		timers__schedule(s->a, &s->t_idle, on_idle_timer, half);
 		return;
 	}
-	timers__schedule(s->a, &s->t_idle, on_idle_timer, idle / 2 - silent);
+	timers__schedule(s->a, &s->t_idle, on_idle_timer, half - silent);
 }
 
+/* A frame or PONG from the client: it is alive, and any PING is answered. */
 static void alive(struct session *s)
 {
 	s->last_rx = lws_now_usecs();
+	s->ping_at = 0;
 }
 
 static void on_established(struct lws *wsi, struct pss_ws *p)
@@ -374,6 +385,8 @@ static int on_writeable(struct lws *wsi, struct pss_ws *p)
 		s->ping_due = false;
 		if (lws_write(wsi, ping + LWS_PRE, 3, LWS_WRITE_PING) < 3)
 			return -1;
+		if (s->ping_at)
+			s->ping_at = lws_now_usecs(); /* the answer is awaited from now */
 	} else if (write_frames(wsi, s)) {
 		return -1;
 	}
