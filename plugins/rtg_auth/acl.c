@@ -5,6 +5,8 @@
  * everything once its token has expired, and asks the shared ACL (common/
  * rtg_acl) about the topic, so the broker and the adapter decide alike.
  * Unsubscribing is always allowed. Fail closed: no identity, no access.
+ * MQTT clients are never anonymous: a NULL identity would make rtg_acl_check()
+ * apply the ACL's anonymous (browser) rules, so it is refused here instead.
  * Runs on the broker's main thread.
  */
 #include <time.h>
@@ -77,7 +79,8 @@ int acl__on_acl_check(int event, void *event_data, void *userdata)
 	if (ed->access == MOSQ_ACL_UNSUBSCRIBE)
 		return MOSQ_ERR_SUCCESS;
 	e = clients__find(st, ed->client);
-	if (!e)
+	/* auth.c stores only verified identities; !e->id guards that, fail closed. */
+	if (!e || !e->id)
 		return deny(ed->client, NULL, ed->access, ed->topic, "client not authenticated");
 	if (to_rtg_access(ed->access, &access))
 		return deny(ed->client, e, ed->access, ed->topic, "unknown access type");

@@ -4,8 +4,9 @@
 #
 # Runs the broker with acl/acl.conf itself (the file `make run` uses): users
 # read market/# and their own user/<sub>/#, never another user's; only the
-# publisher role writes market/#; calc workers share calc requests; ops may do
-# everything; retained values survive a broker restart (persistence on).
+# publisher role writes market/#; calc workers share calc requests; users talk
+# in any room (rooms/+); ops may do everything; retained values survive a
+# broker restart (persistence on).
 . "$(dirname "$0")/lib.sh"
 
 broker_conf "$(free_port)" "$RTG_ROOT/acl/acl.conf"
@@ -81,6 +82,33 @@ check "the gateway's calc request reaches the worker" \
 	wait_until 10 got calc1 'calc/c42/request {"type":"calculate"}'
 sub_start calc_evil alice "$ALICE" '$share/g/calc/+/request'
 check "a user may not take a shared subscription on calc requests" sub_denied calc_evil
+
+# ---- rooms and the notifier's system and studio topics -------------------------------
+sub_start bob_rooms bob "$BOB" 'rooms/+'
+check "a user may subscribe every room, rooms/+" sub_granted bob_rooms
+sub_start alice_rooms_deep alice "$ALICE" 'rooms/#'
+check "a user may not subscribe rooms/# (rooms are one level)" sub_denied alice_rooms_deep
+sub_start alice_health alice "$ALICE" 'system/health'
+check "a user may subscribe system/health" sub_granted alice_health
+sub_start alice_studio alice "$ALICE" 'studio/marketplace'
+check "a user may subscribe studio/marketplace" sub_granted alice_studio
+pub alice "$ALICE" rooms/a/b too-deep
+pub alice "$ALICE" rooms/trading hello-trading
+check "a user may talk in a room other than the lobby" \
+	wait_until 10 got bob_rooms 'rooms/trading hello-trading'
+# ops reads '#': it sees the room message published after the refused one
+if wait_until 10 got ops_all 'rooms/trading hello-trading' &&
+	! grep -q too-deep "$T_DIR/ops_all.out"; then
+	ok "a user may not publish below a room (rooms/a/b)"
+else
+	not_ok "a user may not publish below a room (rooms/a/b)"
+fi
+pub notify "$NOTIFIER" system/health '{"status":"ok"}'
+check "the notifier may publish system/health and users read it" \
+	wait_until 10 got alice_health 'system/health {"status":"ok"}'
+pub notify "$NOTIFIER" studio/marketplace new-model
+check "the notifier may publish under studio/ and users read studio/marketplace" \
+	wait_until 10 got alice_studio 'studio/marketplace new-model'
 
 # ---- retained values survive a broker restart ----------------------------------------
 pub feed "$PUBLISHER" market/MSFT retained-price -r

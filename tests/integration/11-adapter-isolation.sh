@@ -123,7 +123,10 @@ check "and the adapter counts none for it" eval '[ "$(broker_subs market/TWO)" =
 # ---- an ACL reload ends what it no longer allows --------------------------------------------------------
 wsc lobby "$WS/ws?token=$ALICE" --send '{"type":"join_room","room":"lobby"}' --timeout 30
 wait_until 10 has lobby '"action":"subscribed"'
-sed -i 's|^topic readwrite rooms/lobby$|# lobby closed|' "$ACL"
+# acl.conf opens every room with one line; removing it closes the lobby too
+check "acl.conf opens the rooms with 'topic readwrite rooms/+'" \
+	grep -qx 'topic readwrite rooms/+' "$ACL"
+sed -i 's|^topic readwrite rooms/+$|# rooms closed|' "$ACL"
 kill -HUP "$ADAPTER_PID"
 check "after an ACL reload the lost subscription ends with a reason" \
 	wait_until 10 has lobby '"action":"unsubscribed"' '"topic":"rooms/lobby"' '"reason":'

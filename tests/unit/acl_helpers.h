@@ -23,7 +23,7 @@
 #define BAD RTG_ERR_INVAL
 
 struct check_case {
-	const char *sub;
+	const char *sub; /* NULL: ask as an anonymous client (a NULL identity) */
 	const char *roles; /* space-separated, or NULL for none */
 	const char *client; /* client id, or NULL */
 	const char *topic;
@@ -65,7 +65,10 @@ static inline void parse_fails(const char *text, const char *expected)
 	parse_fails_len(text, strlen(text), expected);
 }
 
-/* Asks @acl as identity @sub with space-separated @roles, connected as @client_id. */
+/*
+ * Asks @acl as identity @sub with space-separated @roles, connected as
+ * @client_id; with @sub NULL, as an anonymous client (no identity at all).
+ */
 static inline enum rtg_err check_as(const struct rtg_acl *acl, const char *sub, const char *roles,
 	const char *client_id, const char *topic, enum rtg_access access)
 {
@@ -73,6 +76,10 @@ static inline enum rtg_err check_as(const struct rtg_acl *acl, const char *sub, 
 	char buf[256], *list[8], *save = NULL, *r;
 	size_t n = 0;
 
+	if (!sub) {
+		assert_null(roles); /* an anonymous client has no roles */
+		return rtg_acl_check(acl, NULL, client_id, topic, access);
+	}
 	if (roles) {
 		snprintf(buf, sizeof(buf), "%s", roles);
 		for (r = strtok_r(buf, " ", &save); r && n < 8; r = strtok_r(NULL, " ", &save))
@@ -99,9 +106,10 @@ static inline void check_table(const struct rtg_acl *acl, const struct check_cas
 		rc = check_as(acl, c[i].sub, c[i].roles, c[i].client, c[i].topic, c[i].access);
 		if (rc != c[i].expected)
 			fail_msg("row %zu: '%s' (roles %s, client %s) %s '%s': \"%s\", want \"%s\"",
-				i, c[i].sub, c[i].roles ? c[i].roles : "-",
-				c[i].client ? c[i].client : "-", access_name(c[i].access),
-				c[i].topic, rtg_strerror(rc), rtg_strerror(c[i].expected));
+				i, c[i].sub ? c[i].sub : "(anonymous)",
+				c[i].roles ? c[i].roles : "-", c[i].client ? c[i].client : "-",
+				access_name(c[i].access), c[i].topic, rtg_strerror(rc),
+				rtg_strerror(c[i].expected));
 	}
 }
 

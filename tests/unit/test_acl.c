@@ -1,7 +1,8 @@
 /*
  * test_acl.c - unit tests for the decisions rtg_acl_check makes: sections,
  * roles, %u/%c patterns, deny winning, subscription filters that must be
- * covered by one read rule, $share, and the stack's own acl/acl.conf.
+ * covered by one read rule, $share, anonymous clients (a NULL identity: rows
+ * whose sub is NULL), and the stack's own acl/acl.conf.
  *
  * Identities are built on the stack (rtg_acl_check only reads them); checks
  * are driven from tables through run_table() (acl_helpers.h).
@@ -259,6 +260,164 @@ static void test_acl_checks_shared_subscriptions_on_their_filter(void **state)
 	run_table("role calc\ntopic read calc/+/request\n", cases, RTG_ARRAY_SIZE(cases));
 }
 
+/* ==== Anonymous clients ====================================================================== */
+
+static void test_acl_anonymous_client_reads_only_what_the_anonymous_section_allows(void **state)
+{
+	static const struct check_case cases[] = {
+		{NULL, NULL, NULL, "market/AAPL", R, OK},
+		{NULL, NULL, NULL, "market/#", S, OK},
+		{NULL, NULL, NULL, "system/announcements", R, OK},
+		{NULL, NULL, "c1", "system/announcements", S,
+			OK}, /* the client id changes nothing */
+		{NULL, NULL, NULL, "market/AAPL", W, NO},
+		{NULL, NULL, NULL, "system/announcements", W, NO},
+		{NULL, NULL, NULL, "system/stats", R, NO},
+		{NULL, NULL, NULL, "system/#", S, NO},
+		{NULL, NULL, NULL, "#", S, NO},
+		{NULL, NULL, NULL, "$SYS/broker/uptime", R, NO},
+	};
+
+	(void)state;
+	run_table("anonymous\ntopic read market/#\ntopic read system/announcements\n", cases,
+		RTG_ARRAY_SIZE(cases));
+}
+
+static void test_acl_anonymous_client_never_gets_top_level_user_role_or_pattern_rules(void **state)
+{
+	static const struct check_case cases[] = {
+		{NULL, NULL, NULL, "public/x", R, OK},
+		{NULL, NULL, NULL, "news/x", R, NO}, /* top level: authenticated clients only */
+		{NULL, NULL, NULL, "news/x", W, NO},
+		{NULL, NULL, NULL, "anon/x", R, NO}, /* "user anonymous" is a user called so */
+		{NULL, NULL, NULL, "ops/x", R, NO},
+		{NULL, NULL, NULL, "user//x", R, NO}, /* no sub for %u, not even an empty one */
+		{NULL, NULL, "c1", "dev/c1", R, NO}, /* patterns are for authenticated clients */
+		{NULL, NULL, NULL, "#", S, NO},
+		{"anonymous", NULL, NULL, "anon/x", R, OK},
+		{"alice", NULL, "c1", "dev/c1", R, OK},
+	};
+
+	(void)state;
+	run_table("topic readwrite news/#\n"
+		  "pattern read user/%u/#\n"
+		  "pattern read dev/%c\n"
+		  "user anonymous\n"
+		  "topic read anon/#\n"
+		  "role ops\n"
+		  "topic readwrite #\n"
+		  "anonymous\n"
+		  "topic read public/#\n",
+		cases, RTG_ARRAY_SIZE(cases));
+}
+
+static void test_acl_several_anonymous_sections_merge(void **state)
+{
+	static const struct check_case cases[] = {
+		{NULL, NULL, NULL, "a/x", R, OK},
+		{NULL, NULL, NULL, "b/x", R, OK},
+		{NULL, NULL, NULL, "a/secret", R, NO}, /* a deny from the second one */
+		{NULL, NULL, NULL, "a/#", S, NO},
+		{NULL, NULL, NULL, "c/x", R, NO}, /* alice's */
+		{"alice", NULL, NULL, "c/x", R, OK},
+	};
+
+	(void)state;
+	run_table("anonymous\ntopic read a/#\nuser alice\ntopic read c/#\n"
+		  "anonymous\ntopic read b/#\ntopic deny a/secret\n",
+		cases, RTG_ARRAY_SIZE(cases));
+}
+
+static void test_acl_deny_in_the_anonymous_section_wins(void **state)
+{
+	static const struct check_case cases[] = {
+		{NULL, NULL, NULL, "market/AAPL", R, OK},
+		{NULL, NULL, NULL, "market/AAPL", S, OK},
+		{NULL, NULL, NULL, "market/internal/x", R, NO},
+		{NULL, NULL, NULL, "market/internal", R, NO},
+		{NULL, NULL, NULL, "market/internal/#", S, NO},
+		{NULL, NULL, NULL, "market/#", S, NO}, /* overlaps the deny */
+		{NULL, NULL, NULL, "market/+/x", S, NO},
+		{NULL, NULL, NULL, "$share/g/market/#", S, NO},
+		{"alice", NULL, NULL, "market/internal/x", R, OK}, /* not alice's deny */
+		{"alice", NULL, NULL, "market/#", S, OK},
+	};
+
+	(void)state;
+	run_table("topic read market/#\n"
+		  "anonymous\n"
+		  "topic read market/#\n"
+		  "topic deny market/internal/#\n",
+		cases, RTG_ARRAY_SIZE(cases));
+}
+
+static void test_acl_anonymous_subscribe_needs_one_covering_read_rule(void **state)
+{
+	static const struct check_case cases[] = {
+		{NULL, NULL, NULL, "a/1", S, OK},
+		{NULL, NULL, NULL, "a/+", S, NO}, /* a/1 and a/2 together are not enough */
+		{NULL, NULL, NULL, "feed/x", S, OK},
+		{NULL, NULL, NULL, "feed/+", S, OK},
+		{NULL, NULL, NULL, "feed/#", S, NO}, /* also feed and feed/x/y */
+		{NULL, NULL, NULL, "$share/g/feed/+", S, OK},
+		{NULL, NULL, NULL, "$share//feed/+", S, BAD},
+		{NULL, NULL, NULL, "feed/#/x", S, BAD},
+	};
+
+	(void)state;
+	run_table("anonymous\ntopic read a/1\ntopic read a/2\ntopic read feed/+\n", cases,
+		RTG_ARRAY_SIZE(cases));
+}
+
+static void test_acl_without_anonymous_section_refuses_every_anonymous_request(void **state)
+{
+	static const struct check_case cases[] = {
+		{NULL, NULL, NULL, "a", R, NO},
+		{NULL, NULL, NULL, "a", W, NO},
+		{NULL, NULL, NULL, "a/#", S, NO},
+		{NULL, NULL, "c1", "c1/x", R, NO},
+		{NULL, NULL, NULL, "a/+", R, BAD}, /* arguments are still checked first */
+		{NULL, NULL, NULL, "a", R | W, BAD},
+		{"alice", NULL, NULL, "a", W, OK},
+	};
+
+	(void)state;
+	run_table("topic readwrite #\npattern readwrite %c/#\nrole ops\ntopic readwrite #\n", cases,
+		RTG_ARRAY_SIZE(cases));
+	run_table("", cases, 6); /* the empty file: the same, without alice's row */
+}
+
+static void test_acl_anonymous_section_never_applies_to_authenticated_clients(void **state)
+{
+	static const struct check_case cases[] = {
+		{"alice", NULL, NULL, "public/x", R, NO},
+		{"alice", NULL, NULL, "public/#", S, NO},
+		{"bob", "ops", "c1", "public/x", R, NO},
+		{"anonymous", NULL, NULL, "public/x", R, NO},
+		{"alice", NULL, NULL, "news/x", R, OK}, /* the anonymous deny is not hers */
+		{NULL, NULL, NULL, "public/x", R, OK},
+		{NULL, NULL, NULL, "news/x", R, NO},
+	};
+
+	(void)state;
+	run_table("topic read news/#\nanonymous\ntopic read public/#\ntopic deny news/#\n", cases,
+		RTG_ARRAY_SIZE(cases));
+}
+
+static void test_acl_pattern_after_anonymous_is_still_for_authenticated_clients(void **state)
+{
+	static const struct check_case cases[] = {
+		{"alice", NULL, NULL, "inbox/alice", W, OK},
+		{NULL, NULL, NULL, "inbox/alice", R, NO},
+		{NULL, NULL, NULL, "more/x", R, OK}, /* the line after it is still anonymous */
+		{"alice", NULL, NULL, "more/x", R, NO},
+	};
+
+	(void)state;
+	run_table("anonymous\ntopic read public/#\npattern readwrite inbox/%u\ntopic read more/#\n",
+		cases, RTG_ARRAY_SIZE(cases));
+}
+
 /* ==== The stack's ACL ========================================================================= */
 
 static void test_acl_project_file_grants_what_its_readme_says(void **state)
@@ -278,9 +437,31 @@ static void test_acl_project_file_grants_what_its_readme_says(void **state)
 		{"alice", NULL, NULL, "user/+/notifications", S, NO},
 		{"alice", NULL, NULL, "user/alice/balance", W, NO},
 		{"alice", NULL, NULL, "calc/42/progress", R, NO},
+		{"alice", NULL, NULL, "system/health", R, OK},
+		{"alice", NULL, NULL, "system/health", W, NO},
+		{"alice", NULL, NULL, "studio/marketplace", S, OK},
+		{"alice", NULL, NULL, "studio/marketplace", W, NO},
+		{"alice", NULL, NULL, "studio/#", S, NO},
 		{"alice", NULL, NULL, "rooms/lobby", W, OK},
-		{"alice", NULL, NULL, "rooms/other", R, NO},
+		{"alice", NULL, NULL, "rooms/other", R, OK}, /* any room */
+		{"alice", NULL, NULL, "rooms/other", W, OK},
+		{"alice", NULL, NULL, "rooms/+", S, OK},
+		{"alice", NULL, NULL, "rooms/a/b", W, NO}, /* one level only */
+		{"alice", NULL, NULL, "rooms/a/b", R, NO},
+		{"alice", NULL, NULL, "rooms/#", S, NO},
+		{"alice", NULL, NULL, "rooms", W, NO},
 		{"alice", NULL, NULL, "#", S, NO},
+		/* clients without a token: the public feeds, read only */
+		{NULL, NULL, NULL, "market/AAPL", R, OK},
+		{NULL, NULL, NULL, "market/#", S, OK},
+		{NULL, NULL, NULL, "system/announcements", S, OK},
+		{NULL, NULL, NULL, "market/AAPL", W, NO},
+		{NULL, NULL, NULL, "system/stats", R, NO},
+		{NULL, NULL, NULL, "system/health", R, NO},
+		{NULL, NULL, NULL, "studio/marketplace", R, NO},
+		{NULL, NULL, NULL, "rooms/lobby", R, NO},
+		{NULL, NULL, NULL, "user/alice/notifications", R, NO},
+		{NULL, NULL, NULL, "#", S, NO},
 		/* services */
 		{"feed", "publisher", NULL, "market/AAPL", W, OK},
 		{"feed", "publisher", NULL, "system/stats", W, NO},
@@ -288,6 +469,11 @@ static void test_acl_project_file_grants_what_its_readme_says(void **state)
 		{"notify", "notifier", NULL, "user/alice/notifications", W, OK},
 		{"notify", "notifier", NULL, "system/announcements", W, OK},
 		{"notify", "notifier", NULL, "user/alice/notifications", R, NO},
+		{"notify", "notifier", NULL, "system/health", W, OK},
+		{"notify", "notifier", NULL, "studio/marketplace", W, OK},
+		{"notify", "notifier", NULL, "studio/a/b", W, OK},
+		{"notify", "notifier", NULL, "system/stats", W, NO},
+		{"notify", "notifier", NULL, "studio/#", S, NO},
 		{"worker", "calc", NULL, "calc/42/request", R, OK},
 		{"worker", "calc", NULL, "$share/calc/calc/+/request", S, OK},
 		{"worker", "calc", NULL, "calc/#", S, NO},
@@ -298,6 +484,11 @@ static void test_acl_project_file_grants_what_its_readme_says(void **state)
 		{"adapter", "gateway", NULL, "user/#", S, OK},
 		{"adapter", "gateway", NULL, "calc/7/request", W, OK},
 		{"adapter", "gateway", NULL, "rooms/x", W, OK},
+		{"adapter", "gateway", NULL, "studio/#", S, OK},
+		{"adapter", "gateway", NULL, "studio/marketplace", W, OK},
+		{"link", "bridge", NULL, "studio/#", S, OK},
+		{"link", "bridge", NULL, "studio/x/y", W, OK},
+		{"link", "bridge", NULL, "system/stats", W, NO},
 		{"adapter", "gateway", NULL, "#", S, NO},
 		{"adapter", "gateway", NULL, "other/x", W, NO},
 		{"adapter", "gateway", NULL, "$SYS/broker/uptime", R, OK},
@@ -342,6 +533,18 @@ int main(void)
 		cmocka_unit_test(test_acl_subscribe_needs_one_covering_read_rule),
 		cmocka_unit_test(test_acl_wildcards_never_reach_dollar_topics),
 		cmocka_unit_test(test_acl_checks_shared_subscriptions_on_their_filter),
+		cmocka_unit_test(
+			test_acl_anonymous_client_reads_only_what_the_anonymous_section_allows),
+		cmocka_unit_test(
+			test_acl_anonymous_client_never_gets_top_level_user_role_or_pattern_rules),
+		cmocka_unit_test(test_acl_several_anonymous_sections_merge),
+		cmocka_unit_test(test_acl_deny_in_the_anonymous_section_wins),
+		cmocka_unit_test(test_acl_anonymous_subscribe_needs_one_covering_read_rule),
+		cmocka_unit_test(
+			test_acl_without_anonymous_section_refuses_every_anonymous_request),
+		cmocka_unit_test(test_acl_anonymous_section_never_applies_to_authenticated_clients),
+		cmocka_unit_test(
+			test_acl_pattern_after_anonymous_is_still_for_authenticated_clients),
 		cmocka_unit_test(test_acl_project_file_grants_what_its_readme_says),
 	};
 

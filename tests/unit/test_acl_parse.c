@@ -92,13 +92,35 @@ static void test_acl_empty_file_has_no_rules_and_denies_everything(void **state)
 
 static void test_acl_counts_topic_and_pattern_rules(void **state)
 {
-	struct rtg_acl *acl = parse_ok("topic a\npattern b/%u\nuser x\ntopic c\nrole y\ntopic d\n");
+	struct rtg_acl *acl = parse_ok("topic a\npattern b/%u\nuser x\ntopic c\nrole y\ntopic d\n"
+				       "anonymous\ntopic read e\ntopic deny f\n");
 
 	(void)state;
-	assert_int_equal(rtg_acl_rule_count(acl), 4);
+	assert_int_equal(rtg_acl_rule_count(acl), 6);
 	assert_int_equal(rtg_acl_rule_count(NULL), 0);
 	rtg_acl_free(acl);
 	rtg_acl_free(NULL);
+}
+
+static void test_acl_accepts_read_and_deny_in_the_anonymous_section(void **state)
+{
+	static const struct check_case cases[] = {
+		{NULL, NULL, NULL, "a/x", R, OK},
+		{NULL, NULL, NULL, "a/no", R, NO},
+		{"alice", NULL, NULL, "w/x", W, OK}, /* write is fine outside the section */
+		{"alice", NULL, NULL, "out/alice", W, OK},
+		{"bob", "pub", NULL, "p/x", W, OK},
+	};
+
+	(void)state;
+	run_table("topic write w/#\n"
+		  "  anonymous \t\r\n" /* spaces around it are trimmed */
+		  "topic read a/#\n"
+		  "topic deny a/no\n"
+		  "pattern write out/%u\n" /* a pattern is for authenticated clients anywhere */
+		  "role pub\n"
+		  "topic write p/#\n",
+		cases, RTG_ARRAY_SIZE(cases));
 }
 
 /* ==== Broken lines ============================================================================ */
@@ -108,6 +130,7 @@ static void test_acl_rejects_unknown_directive(void **state)
 	(void)state;
 	parse_fails("tpoic read a/b\n", "test.acl:1: unknown directive 'tpoic'");
 	parse_fails("Topic read a/b\n", "test.acl:1: unknown directive 'Topic'");
+	parse_fails("Anonymous\n", "test.acl:1: unknown directive 'Anonymous'");
 }
 
 static void test_acl_rejects_unknown_access_word(void **state)
@@ -133,6 +156,49 @@ static void test_acl_rejects_section_without_name(void **state)
 	parse_fails("user\n", "test.acl:1: missing user name");
 	parse_fails("user  \t \r\n", "test.acl:1: missing user name");
 	parse_fails("topic read a\nrole\n", "test.acl:2: missing role name");
+}
+
+static void test_acl_rejects_anonymous_with_a_name(void **state)
+{
+	(void)state;
+	parse_fails("anonymous public\n", "test.acl:1: text after 'anonymous' (it takes no name)");
+}
+
+static void test_acl_rejects_write_rule_in_the_anonymous_section(void **state)
+{
+	(void)state;
+	parse_fails("anonymous\ntopic write a/b\n",
+		"test.acl:2: anonymous clients may only read: use 'topic read' or 'topic deny'");
+	parse_fails("anonymous\ntopic readwrite a/b\n",
+		"test.acl:2: anonymous clients may only read: use 'topic read' or 'topic deny'");
+	parse_fails("topic write a/b\nuser x\ntopic write x/#\nanonymous\ntopic read ok\n"
+		    "role y\ntopic write y/#\nanonymous\ntopic write a/b\n",
+		"test.acl:9: anonymous clients may only read: use 'topic read' or 'topic deny'");
+}
+
+static void test_acl_rejects_rule_with_default_access_in_the_anonymous_section(void **state)
+{
+	(void)state;
+	/* the access defaults to readwrite, which includes write */
+	parse_fails("anonymous\ntopic market/#\n",
+		"test.acl:2: anonymous clients may only read: use 'topic read' or 'topic deny'");
+}
+
+static void test_acl_reports_each_write_rule_in_the_anonymous_section(void **state)
+{
+	static const char text[] = "anonymous\ntopic write a\ntopic read b\ntopic c\n"
+				   "topic write d/#/e\n";
+	struct rtg_acl *acl = NULL;
+	char err[1024];
+
+	(void)state;
+	assert_int_equal(
+		rtg_acl_parse(&acl, "gw.acl", text, strlen(text), err, sizeof(err)), RTG_ERR_PARSE);
+	assert_null(acl);
+	assert_string_equal(err,
+		"gw.acl:2: anonymous clients may only read: use 'topic read' or 'topic deny'\n"
+		"gw.acl:4: anonymous clients may only read: use 'topic read' or 'topic deny'\n"
+		"gw.acl:5: anonymous clients may only read: use 'topic read' or 'topic deny'");
 }
 
 static void test_acl_rejects_invalid_filter(void **state)
@@ -246,7 +312,10 @@ static void test_acl_rejects_null_and_invalid_arguments(void **state)
 	(void)state;
 	check_table(acl, cases, RTG_ARRAY_SIZE(cases));
 	assert_int_equal(rtg_acl_check(NULL, &id, NULL, "a", R), BAD);
-	assert_int_equal(rtg_acl_check(acl, NULL, NULL, "a", R), BAD);
+	/* a NULL identity is an anonymous client, and this file gives it nothing */
+	assert_int_equal(rtg_acl_check(acl, NULL, NULL, "a", R), NO);
+	assert_int_equal(rtg_acl_check(NULL, NULL, NULL, "a", R), BAD);
+	assert_int_equal(rtg_acl_check(acl, NULL, NULL, NULL, R), BAD);
 	assert_int_equal(rtg_acl_check(acl, &nosub, NULL, "a", R), BAD);
 	assert_int_equal(rtg_acl_check(acl, &id, NULL, NULL, R), BAD);
 
@@ -314,10 +383,16 @@ int main(void)
 		cmocka_unit_test(test_acl_access_defaults_to_readwrite),
 		cmocka_unit_test(test_acl_empty_file_has_no_rules_and_denies_everything),
 		cmocka_unit_test(test_acl_counts_topic_and_pattern_rules),
+		cmocka_unit_test(test_acl_accepts_read_and_deny_in_the_anonymous_section),
 		cmocka_unit_test(test_acl_rejects_unknown_directive),
 		cmocka_unit_test(test_acl_rejects_unknown_access_word),
 		cmocka_unit_test(test_acl_rejects_rule_without_filter),
 		cmocka_unit_test(test_acl_rejects_section_without_name),
+		cmocka_unit_test(test_acl_rejects_anonymous_with_a_name),
+		cmocka_unit_test(test_acl_rejects_write_rule_in_the_anonymous_section),
+		cmocka_unit_test(
+			test_acl_rejects_rule_with_default_access_in_the_anonymous_section),
+		cmocka_unit_test(test_acl_reports_each_write_rule_in_the_anonymous_section),
 		cmocka_unit_test(test_acl_rejects_invalid_filter),
 		cmocka_unit_test(test_acl_rejects_unknown_pattern_substitution),
 		cmocka_unit_test(test_acl_rejects_text_after_the_filter),
