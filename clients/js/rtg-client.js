@@ -39,6 +39,65 @@
  * 'close' ({code, reason}), 'reconnecting' ({attempt, delayMs}), 'state'
  * ({state}), 'recovered' and 'gap' ({topic, channel}) and 'error' ({message,
  * source: 'client'}: server errors have no source). '*' receives them all.
+ *
+ * WebSocketClient (below) is seed 003's client (the trading platform's
+ * static/js/websocket-client.js) with its exact API, built on RtgClient, so
+ * the seed's dashboard code runs unchanged against the gateway. The seed's
+ * own usage:
+ *
+ *     // Create client
+ *     const ws = new WebSocketClient({
+ *         userId: 'user123',
+ *         maxMessagesPerSecond: 10,
+ *         batchUpdateDelay: 100
+ *     });
+ *
+ *     // Connect
+ *     ws.connect();
+ *
+ *     // Subscribe to data streams
+ *     ws.subscribe('ticker', 'AAPL');
+ *     ws.subscribe('patterns');
+ *     ws.subscribe('alerts');
+ *     ws.subscribe('market_status');
+ *
+ *     // Register event handlers
+ *     ws.on('price_update', (data) => {
+ *         console.log('Price update:', data);
+ *     });
+ *
+ *     ws.on('pattern_alert', (data) => {
+ *         console.log('Pattern detected:', data);
+ *     });
+ *
+ *     // Efficient DOM updates
+ *     const priceElement = document.getElementById('aapl-price');
+ *     ws.updateElementIfChanged(priceElement, 150.25, val => `$${val.toFixed(2)}`);
+ *
+ *     // Get statistics
+ *     const stats = ws.getStats();
+ *     console.log('WebSocket stats:', stats);
+ *
+ *     // Disconnect
+ *     ws.disconnect();
+ *
+ * Options (the seed's, with its defaults): url (ws(s)://<page host>/api/ws),
+ * userId, reconnectDelay 1000, maxReconnectDelay 30000,
+ * reconnectBackoffMultiplier 1.5, heartbeatInterval 30000,
+ * maxMessagesPerSecond 10, batchUpdateDelay 100, maxQueueSize 1000; and ours:
+ * token, tokenProvider, WebSocket (as for RtgClient). Methods: connect(),
+ * subscribe(channel, ticker) / unsubscribe(channel, ticker) (sending
+ * {"type":"subscribe","channel":"ticker","ticker":"AAPL"}), on(type, handler)
+ * / off(), updateElementIfChanged(element, value, formatter), getStats() (the
+ * seed's "Frontend Statistics" fields), clearCache(), disconnect(). Server
+ * messages reach the handlers in order through a queue drained at most
+ * maxMessagesPerSecond a second (at most maxQueueSize held, the oldest
+ * dropped and counted in droppedMessages); the DOM is written only when a
+ * formatted value changed, in one animation frame per batchUpdateDelay. A
+ * page whose seed scripts are classic scripts makes the class global first:
+ * `<script type="module">import { WebSocketClient } from '/rtg-client.js';
+ * window.WebSocketClient = WebSocketClient;</script>` (module scripts run
+ * before DOMContentLoaded).
  */
 
 /** Channel names the adapter knows (docs/protocol.md, "Subscribing"). */
@@ -890,6 +949,373 @@ export class RtgClient {
 			state: this._state,
 			connectionId: this.connectionId,
 			userId: this.userId
+		};
+	}
+}
+
+// ==== WebSocketClient: seed 003's client API on top of RtgClient ===================================
+
+/** Events RtgClient raises itself rather than receives: passed on at once, never queued. */
+const CLIENT_EVENTS = new Set(['open', 'close', 'reconnecting', 'state', 'recovered', 'gap']);
+
+/** A clock for the throttle that does not jump with the wall clock where there is one. */
+const now = () => (globalThis.performance && typeof performance.now === 'function' ? performance.now() : Date.now());
+
+/**
+ * @typedef {object} WebSocketClientOptions
+ * @property {string} [url] default ws(s)://<page host>/api/ws (ws://127.0.0.1:8000/api/ws outside a browser)
+ * @property {string} [userId] the application's idea of the user; the gateway knows the user
+ *   from the token (see WebSocketClient#userId)
+ * @property {number} [reconnectDelay=1000] first reconnect delay (ms)
+ * @property {number} [maxReconnectDelay=30000] longest reconnect delay (ms)
+ * @property {number} [reconnectBackoffMultiplier=1.5] growth of the delay per failed attempt
+ * @property {number} [heartbeatInterval=30000] {"type":"ping"} every this many ms; 0: none
+ * @property {number} [maxMessagesPerSecond=10] handlers get at most this many server
+ *   messages per second; 0 or Infinity: no throttle
+ * @property {number} [batchUpdateDelay=100] DOM writes of updateElementIfChanged() are
+ *   gathered for this long (ms), then applied in one animation frame
+ * @property {number} [maxQueueSize=1000] server messages held for the throttle; the
+ *   oldest are dropped beyond it (counted: droppedMessages)
+ * @property {string} [token] ours: the JWT (sent as ?token=)
+ * @property {() => (string|Promise<string>)} [tokenProvider] ours: a fresh token on
+ *   auth_expiring and after a 4001 close
+ * @property {typeof WebSocket} [WebSocket] ours: the implementation (Node)
+ */
+
+/**
+ * @typedef {object} WebSocketClientStats  (the seed's "Frontend Statistics", field for field)
+ * @property {boolean} connected
+ * @property {boolean} reconnecting
+ * @property {number} reconnectAttempts failed attempts since the last success
+ * @property {number} messagesReceived
+ * @property {number} messagesSent
+ * @property {number} updatesApplied DOM writes made by updateElementIfChanged()
+ * @property {number} reconnects successful reconnections
+ * @property {number} errors server errors, client failures and handlers that threw
+ * @property {string|null} lastMessageTime ISO time of the last message received
+ * @property {string[]} subscriptions "ticker:AAPL", "patterns", "alerts", ...
+ * @property {number} queueSize server messages waiting for the throttle
+ * @property {number} pendingUpdates elements with a DOM write waiting for the next batch
+ * @property {number} cacheSize elements whose last written text is remembered
+ */
+
+/**
+ * Seed 003's WebSocketClient: the trading dashboard's client, with its exact
+ * API, talking to the gateway. The connection, reconnects with backoff,
+ * heartbeat, resubscription with "since" recovery and de-duplication are
+ * RtgClient's (this.client); this class adds what the seed's dashboard
+ * relies on: the throttled message queue, batched change-only DOM updates
+ * and the seed's statistics.
+ */
+export class WebSocketClient {
+	/** @param {WebSocketClientOptions} [options] */
+	constructor(options = {}) {
+		this.options = {
+			url: options.url || WebSocketClient.defaultUrl(),
+			userId: options.userId ?? null,
+			reconnectDelay: options.reconnectDelay ?? 1000,
+			maxReconnectDelay: options.maxReconnectDelay ?? 30000,
+			reconnectBackoffMultiplier: options.reconnectBackoffMultiplier ?? 1.5,
+			heartbeatInterval: options.heartbeatInterval ?? 30000,
+			maxMessagesPerSecond: options.maxMessagesPerSecond ?? 10,
+			batchUpdateDelay: options.batchUpdateDelay ?? 100,
+			maxQueueSize: options.maxQueueSize ?? 1000
+		};
+		/** The RtgClient underneath: publish(), calculate(), ping() and its own events. */
+		this.client = new RtgClient({
+			url: this.options.url,
+			token: options.token,
+			tokenProvider: options.tokenProvider,
+			WebSocket: options.WebSocket,
+			heartbeatMs: this.options.heartbeatInterval,
+			reconnect: {
+				initialMs: this.options.reconnectDelay,
+				factor: this.options.reconnectBackoffMultiplier,
+				maxMs: this.options.maxReconnectDelay
+			}
+		});
+		this._handlers = new Map();
+		/** server messages waiting for their turn, oldest first */
+		this._queue = [];
+		this._drainTimer = null;
+		/** when the throttle lets the next message through (now() time) */
+		this._nextSlot = 0;
+		this._dropped = 0;
+		/** element -> the text last written to it (or found in it) */
+		this._cache = new Map();
+		/** element -> the text to write at the next batch */
+		this._pending = new Map();
+		this._flushTimer = null;
+		this._frame = null;
+		this._updatesApplied = 0;
+		this._errors = 0;
+		this.client.on('*', (msg) => this._receive(msg));
+	}
+
+	/** ws(s)://<this page's host>/api/ws, or ws://127.0.0.1:8000/api/ws outside a browser. */
+	static defaultUrl() {
+		const loc = globalThis.location;
+		if (loc && loc.host) return `${loc.protocol === 'https:' ? 'wss' : 'ws'}://${loc.host}/api/ws`;
+		return 'ws://127.0.0.1:8000/api/ws';
+	}
+
+	/** The user: the gateway's (from the token, once greeted), else options.userId. */
+	get userId() {
+		return this.client.userId ?? this.options.userId;
+	}
+
+	/** Server messages dropped because the queue held maxQueueSize already. */
+	get droppedMessages() {
+		return this._dropped;
+	}
+
+	/** Connects; reconnects by itself after any loss until disconnect(). */
+	connect() {
+		this.client.connect();
+	}
+
+	/**
+	 * Closes the connection and stops reconnecting (connect() starts again).
+	 * Server messages still queued for the throttle are dropped; DOM updates
+	 * already asked for are still applied.
+	 */
+	disconnect() {
+		this.client.close(1000, 'client disconnect');
+		clearTimeout(this._drainTimer);
+		this._drainTimer = null;
+		this._queue.length = 0;
+	}
+
+	/**
+	 * The message members naming a subscription: {channel, ticker} as the seed
+	 * sends them, or any subscribe form of the protocol given as an object.
+	 * @private
+	 */
+	static _target(channel, ticker) {
+		if (channel && typeof channel === 'object') return channel;
+		if (typeof channel !== 'string' || !channel) throw new TypeError('subscribe needs a channel name');
+		return ticker === undefined || ticker === null ? { channel } : { channel, ticker: String(ticker) };
+	}
+
+	/**
+	 * Subscribes now, or once connected, and again after every reconnect:
+	 * subscribe('ticker', 'AAPL') sends {"type":"subscribe","channel":"ticker","ticker":"AAPL"},
+	 * subscribe('patterns') sends {"type":"subscribe","channel":"patterns"}.
+	 * @param {string} channel ticker, patterns, alerts, market_status, market_data, ...
+	 * @param {string} [ticker]
+	 * @returns {string} the subscription as getStats() lists it ("ticker:AAPL", "patterns")
+	 */
+	subscribe(channel, ticker) {
+		return this.client.subscribe(WebSocketClient._target(channel, ticker));
+	}
+
+	/**
+	 * Ends a subscription: unsubscribe('ticker', 'AAPL') sends
+	 * {"type":"unsubscribe","channel":"ticker","ticker":"AAPL"}.
+	 * @param {string} channel
+	 * @param {string} [ticker]
+	 * @returns {boolean} whether it was subscribed
+	 */
+	unsubscribe(channel, ticker) {
+		return this.client.unsubscribe(WebSocketClient._target(channel, ticker));
+	}
+
+	/**
+	 * Calls handler(message) for each message of this type: price_update,
+	 * pattern_alert, alert_trigger, market_status, history, subscription,
+	 * connection, pong, error, ... ('*': all). Server messages come through
+	 * the throttle, in order; the client's own events (open, close,
+	 * reconnecting, state, recovered, gap, and errors with source 'client')
+	 * come at once.
+	 * @param {string} type
+	 * @param {(data: object) => void} handler
+	 * @returns {() => void} removes the handler
+	 */
+	on(type, handler) {
+		if (!this._handlers.has(type)) this._handlers.set(type, new Set());
+		this._handlers.get(type).add(handler);
+		return () => this.off(type, handler);
+	}
+
+	/**
+	 * Removes a handler added with on().
+	 * @param {string} type
+	 * @param {(data: object) => void} handler
+	 */
+	off(type, handler) {
+		const set = this._handlers.get(type);
+		if (set) set.delete(handler);
+	}
+
+	/** @private */
+	_dispatch(msg) {
+		for (const key of [msg.type, '*']) {
+			const set = this._handlers.get(key);
+			if (!set) continue;
+			for (const fn of [...set]) {
+				try {
+					fn(msg);
+				} catch (err) {
+					this._errors++;
+					console.error(`rtg-client: a '${key}' handler failed:`, err);
+				}
+			}
+		}
+	}
+
+	// ---- the throttled message queue -------------------------------------------------------------
+
+	/** @private */
+	_throttled() {
+		const n = this.options.maxMessagesPerSecond;
+		return n > 0 && Number.isFinite(n);
+	}
+
+	/**
+	 * Every message from RtgClient. Server messages go through the queue, so
+	 * handlers see them in order and at most maxMessagesPerSecond a second;
+	 * one that finds the queue empty and the throttle open is handled at once.
+	 * @private
+	 */
+	_receive(msg) {
+		if (CLIENT_EVENTS.has(msg.type) || (msg.type === 'error' && msg.source === 'client') || !this._throttled()) {
+			this._dispatch(msg);
+			return;
+		}
+		const t = now();
+		if (!this._queue.length && this._drainTimer === null && t >= this._nextSlot) {
+			this._nextSlot = t + 1000 / this.options.maxMessagesPerSecond;
+			this._dispatch(msg);
+			return;
+		}
+		this._queue.push(msg);
+		while (this._queue.length > this.options.maxQueueSize) {
+			this._queue.shift();
+			this._dropped++;
+		}
+		this._scheduleDrain();
+	}
+
+	/** @private */
+	_scheduleDrain() {
+		if (this._drainTimer !== null || !this._queue.length) return;
+		this._drainTimer = setTimeout(() => this._drain(), Math.max(0, this._nextSlot - now()));
+	}
+
+	/**
+	 * Hands one queued message to the handlers. Slots are 1000 /
+	 * maxMessagesPerSecond ms apart; a timer that fired late is made up for,
+	 * but by no more than half a slot, so no one-second window ever sees more
+	 * than maxMessagesPerSecond + 1 messages.
+	 * @private
+	 */
+	_drain() {
+		this._drainTimer = null;
+		const msg = this._queue.shift();
+		if (!msg) return;
+		const interval = 1000 / this.options.maxMessagesPerSecond;
+		this._nextSlot = Math.max(this._nextSlot + interval, now() + interval / 2);
+		this._dispatch(msg);
+		this._scheduleDrain();
+	}
+
+	// ---- DOM updates -------------------------------------------------------------------------------
+
+	/**
+	 * Shows formatter(value) (or String(value)) as the element's text, but only
+	 * if that differs from what it shows: writes are gathered for
+	 * batchUpdateDelay ms and applied together in one animation frame.
+	 * @param {Element|null} element a missing element is ignored
+	 * @param {*} value
+	 * @param {(value: *) => string} [formatter]
+	 * @returns {boolean} whether a write was scheduled (false: nothing changed)
+	 */
+	updateElementIfChanged(element, value, formatter) {
+		if (!element) return false;
+		let text;
+		try {
+			text = formatter ? formatter(value) : value;
+		} catch (err) {
+			this._errors++;
+			console.error('rtg-client: an updateElementIfChanged formatter failed:', err);
+			return false;
+		}
+		text = text === undefined || text === null ? '' : String(text);
+		if (this._pending.has(element)) {
+			if (this._pending.get(element) === text) return false;
+			if (this._cache.get(element) === text) {
+				// back to what it shows: the scheduled write would change nothing
+				this._pending.delete(element);
+				return false;
+			}
+		} else if (this._cache.has(element)) {
+			if (this._cache.get(element) === text) return false;
+		} else if (element.textContent === text) {
+			// first seen, and it shows this already
+			this._cache.set(element, text);
+			return false;
+		}
+		this._pending.set(element, text);
+		this._scheduleFlush();
+		return true;
+	}
+
+	/** @private */
+	_scheduleFlush() {
+		if (this._flushTimer !== null || this._frame !== null) return;
+		this._flushTimer = setTimeout(() => {
+			this._flushTimer = null;
+			if (typeof globalThis.requestAnimationFrame === 'function') {
+				this._frame = globalThis.requestAnimationFrame(() => {
+					this._frame = null;
+					this._flush();
+				});
+			} else {
+				this._flush();
+			}
+		}, this.options.batchUpdateDelay);
+	}
+
+	/**
+	 * Applies the gathered writes. Elements no longer in a document leave the
+	 * cache here, so it does not keep removed elements alive.
+	 * @private
+	 */
+	_flush() {
+		const batch = [...this._pending];
+		this._pending.clear();
+		for (const [element, text] of batch) {
+			element.textContent = text;
+			this._cache.set(element, text);
+			this._updatesApplied++;
+		}
+		for (const element of [...this._cache.keys()]) {
+			if (element.isConnected === false) this._cache.delete(element);
+		}
+	}
+
+	/** Forgets every element's last text: the next update of each is written. */
+	clearCache() {
+		this._cache.clear();
+	}
+
+	/** @returns {WebSocketClientStats} */
+	getStats() {
+		const s = this.client.getStats();
+		return {
+			connected: s.connected,
+			reconnecting: s.reconnecting,
+			reconnectAttempts: s.reconnectAttempts,
+			messagesReceived: s.messagesReceived,
+			messagesSent: s.messagesSent,
+			updatesApplied: this._updatesApplied,
+			reconnects: s.reconnects,
+			errors: s.errors + this._errors,
+			lastMessageTime: s.lastMessageTime,
+			subscriptions: s.subscriptions,
+			queueSize: this._queue.length,
+			pendingUpdates: this._pending.size,
+			cacheSize: this._cache.size
 		};
 	}
 }
