@@ -111,6 +111,23 @@ CALC_WORKER := $(B)/rtg-calc-worker
 $(CALC_WORKER): $(B)/obj/simulators/calc_worker.o $(CALC_OBJ)
 	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(MOSQ_LIBS) $(CJSON_LIBS) -lm
 
+# ---- simulators/: rtg-trading-sim; trading_*.c are its state and JSON, without MQTT ----
+TRADING_OBJ := $(B)/obj/simulators/trading_shapes.o $(B)/obj/simulators/trading_desk.o \
+	$(B)/obj/simulators/trading_market.o $(B)/obj/simulators/trading_studio.o \
+	$(B)/obj/simulators/price_walk.o
+TRADING_SIM := $(B)/rtg-trading-sim
+TRADING_UNIT_TESTS := $(B)/tests/test_trading_shapes
+
+$(TRADING_SIM): $(B)/obj/simulators/trading_sim.o $(TRADING_OBJ) $(SIM_COMMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SIM_LIBS)
+
+$(B)/obj/tests/test_trading_shapes.o: CFLAGS += $(SIM_CFLAGS)
+
+$(B)/tests/test_trading_shapes: $(B)/obj/tests/test_trading_shapes.o $(TRADING_OBJ) \
+		$(B)/obj/simulators/sim_common.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CJSON_LIBS) -lm
+
 # ---- tests/unit: cmocka, one binary per common/ module -----------------------
 UNIT_TESTS := $(B)/tests/test_topic $(B)/tests/test_jwt $(B)/tests/test_jwt_config \
 	$(B)/tests/test_acl $(B)/tests/test_acl_parse
@@ -180,6 +197,7 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(COMMON_LIB)
 ALL := $(COMMON_LIB) $(PLUGIN) $(TOKEN) $(ADAPTER) $(SUB) $(MARKET_SIM) $(NOTIFY_SIM) \
 	$(UNIT_TESTS) $(ADAPTER_UNIT_TESTS) $(SIM_UNIT_TESTS)
 ALL += $(CALC_WORKER) $(CALC_UNIT_TESTS)
+ALL += $(TRADING_SIM) $(TRADING_UNIT_TESTS)
 
 # Benchmarks (make bench), fuzzing (make fuzz) and the soak test (make soak) keep
 # their rules beside their sources; each adds its programs to ALL where they

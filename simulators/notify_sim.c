@@ -3,10 +3,11 @@
  *
  * Every --interval seconds it picks a demo user and publishes one of notification
  * (user/<u>/notifications), transaction_update (user/<u>/transactions), balance_update
- * (user/<u>/balance, retained) or credit_analysis (user/<u>/credit, retained), the shapes
- * of seeds 002 and 000; every --announce-interval seconds a system_announcement to
- * system/announcements. Balances and credit scores are random walks per user; nothing is
- * read from a real account. Main thread; libmosquitto's thread only sends.
+ * (user/<u>/balance, retained), credit_analysis or risk_score_update (both on
+ * user/<u>/credit, retained), the shapes of seeds 002 and 000; every --announce-interval
+ * seconds a system_announcement to system/announcements. Balances and credit scores are
+ * random walks per user; nothing is read from a real account. Main thread; libmosquitto's
+ * thread only sends.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -30,6 +31,7 @@ struct user {
 	const char *name; /* points into the --users list */
 	double balance;
 	int score; /* credit score, 300 to 850 */
+	double risk; /* the risk score last published, 0 to 1 */
 };
 
 struct notify {
@@ -52,6 +54,11 @@ static const char *const merchants[] = {
 static const char *const devices[] = {
 	"Firefox on Linux", "Safari on iPhone", "Chrome on Windows", "the mobile app"};
 static const char *const goals[] = {"Holiday", "Emergency fund", "New laptop", "House deposit"};
+/* Why a risk score rose, or fell. */
+static const char *const risk_up[] = {"Higher card utilization", "New hard inquiry",
+	"Late payment reported", "Higher debt-to-income ratio"};
+static const char *const risk_down[] = {"Lower card utilization", "On-time payment recorded",
+	"Card balance paid down", "Older average account age"};
 
 /* level, title, message */
 static const char *const announcements[][3] = {
@@ -77,7 +84,7 @@ static void usage(FILE *fp)
 	      "  user/<u>/notifications    notification\n"
 	      "  user/<u>/transactions     transaction_update\n"
 	      "  user/<u>/balance          balance_update, retained\n"
-	      "  user/<u>/credit           credit_analysis, retained\n"
+	      "  user/<u>/credit           credit_analysis and risk_score_update, retained\n"
 	      "  system/announcements      system_announcement\n"
 	      "The token needs a role that may write user/# and system/announcements (notifier).\n\n"
 	      "  --users A,B,C         demo users (default alice,bob)\n"
@@ -123,6 +130,7 @@ static enum rtg_err notify_init(struct notify *s, uint64_t seed)
 		s->users[i].name = s->names.items[i];
 		s->users[i].balance = round(50000.0 + 450000.0 * sim__rng_uniform(&r)) / 100.0;
 		s->users[i].score = 580 + (int)sim__rng_below(&r, 200);
+		s->users[i].risk = round((850 - s->users[i].score) / 5.5) / 100.0;
 	}
 	sim__rng_seed(&s->rng, sim__rng_derive(seed, "user"));
 	sim__rng_seed(&s->announce_rng, sim__rng_derive(seed, "system/announcements"));
@@ -323,22 +331,29 @@ static bool add_advice(cJSON *rec, int on_time, int utilization, int age, int in
 	return ok;
 }
 
-/* The score walks by about 5 points a step within 300-850; the risk score and the
- * factors follow from it, with some noise. */
+/* The score walks by about 5 points a step within 300-850; the risk score (0 to 1, kept
+ * as the user's last) follows from it, with some noise. Returns the risk score. */
+static double step_score(struct sim_rng *r, struct user *u)
+{
+	u->score += (int)lround(5.0 * sim__rng_normal(r));
+	u->score = u->score < 300 ? 300 : u->score > 850 ? 850 : u->score;
+	u->risk =
+		round2(fmin(fmax((850 - u->score) / 550.0 + 0.03 * sim__rng_normal(r), 0.0), 1.0));
+	return u->risk;
+}
+
+/* A score step, with the factors that follow from the score. */
 static enum rtg_err publish_credit(struct notify *s, struct user *u)
 {
 	struct sim_rng *r = &s->rng;
 	int gap, on_time, utilization, age, inquiries;
 	char factors[4][64], topic[TOPIC_LEN];
 	cJSON *o, *f = NULL, *rec = NULL;
-	double risk;
+	double risk = step_score(r, u);
 	bool ok;
 	size_t i;
 
-	u->score += (int)lround(5.0 * sim__rng_normal(r));
-	u->score = u->score < 300 ? 300 : u->score > 850 ? 850 : u->score;
 	gap = 850 - u->score;
-	risk = round2(fmin(fmax(gap / 550.0 + 0.03 * sim__rng_normal(r), 0.0), 1.0));
 	on_time = 100 - gap / 20 - (int)sim__rng_below(r, 3);
 	utilization = 5 + gap / 6 + (int)sim__rng_below(r, 10);
 	age = 1 + (int)sim__rng_below(r, 20);
@@ -359,6 +374,44 @@ static enum rtg_err publish_credit(struct notify *s, struct user *u)
 	for (i = 0; ok && i < RTG_ARRAY_SIZE(factors); i++)
 		ok = push_str(f, factors[i]);
 	ok = ok && add_advice(rec, on_time, utilization, age, inquiries);
+	if (!ok) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	return send_obj(s, topic, o, true);
+}
+
+/* Adds one or two reasons for a risk score that moved by @p delta (one "no change" if it
+ * did not move); false if out of memory. */
+static bool add_risk_factors(struct sim_rng *r, cJSON *f, double delta)
+{
+	const char *const *list = delta > 0 ? risk_up : risk_down;
+	size_t n = RTG_ARRAY_SIZE(risk_up), first = sim__rng_below(r, n);
+
+	if (delta == 0.0)
+		return push_str(f, "No change in credit activity");
+	if (!push_str(f, list[first]))
+		return false;
+	/* a second, different reason half the time */
+	return sim__rng_below(r, 2) == 0 ||
+		push_str(f, list[(first + 1 + sim__rng_below(r, n - 1)) % n]);
+}
+
+/* Seed 000's risk_score_update: a score step as for credit_analysis, published as the new
+ * risk score beside the one published before, with the reasons for the move. */
+static enum rtg_err publish_risk_score(struct notify *s, struct user *u)
+{
+	double previous = u->risk, risk = step_score(&s->rng, u);
+	char topic[TOPIC_LEN];
+	cJSON *o, *f = NULL;
+	bool ok;
+
+	snprintf(topic, sizeof(topic), "user/%s/credit", u->name);
+	o = new_msg("risk_score_update", "timestamp");
+	ok = o && add_num(o, "risk_score", risk) && add_num(o, "previous_score", previous);
+	if (ok)
+		f = cJSON_AddArrayToObject(o, "factors");
+	ok = ok && f && add_risk_factors(&s->rng, f, round2(risk - previous));
 	if (!ok) {
 		cJSON_Delete(o);
 		o = NULL;
@@ -391,9 +444,11 @@ static enum rtg_err publish_one(struct notify *s)
 		return publish_notification(s, u);
 	if (roll < 0.65)
 		return publish_transaction(s, u);
-	if (roll < 0.85)
+	if (roll < 0.8)
 		return publish_balance(s, u);
-	return publish_credit(s, u);
+	if (roll < 0.9)
+		return publish_credit(s, u);
+	return publish_risk_score(s, u);
 }
 
 /* ---- the loop ------------------------------------------------------------------------------ */
