@@ -61,7 +61,7 @@ ADAPTER_SRC := adapter/main.c adapter/config.c adapter/msg.c adapter/history.c a
 	adapter/session.c adapter/bridge.c adapter/auth.c adapter/ws.c adapter/ws_subscribe.c \
 	adapter/sse.c adapter/http.c adapter/http_api.c adapter/stats.c adapter/reqparse.c \
 	adapter/limits.c adapter/calcs.c adapter/history_file.c adapter/bridge_session.c \
-	adapter/listen.c adapter/loop.c adapter/timers.c
+	adapter/listen.c adapter/loop.c adapter/timers.c adapter/jtext.c
 ADAPTER_OBJ := $(ADAPTER_SRC:%.c=$(B)/obj/%.o)
 ADAPTER := $(B)/rtg-adapter
 ADAPTER_CFLAGS := -Icommon -Iadapter $(LWS_CFLAGS) $(MOSQ_CFLAGS) $(CJSON_CFLAGS) $(JWT_CFLAGS)
@@ -138,7 +138,8 @@ $(B)/obj/tests/%.o: tests/unit/%.c
 
 # Unit tests of adapter modules link the module objects they test.
 ADAPTER_UNIT_TESTS := $(B)/tests/test_msg $(B)/tests/test_history $(B)/tests/test_config \
-	$(B)/tests/test_config_errors $(B)/tests/test_reqparse $(B)/tests/test_history_file
+	$(B)/tests/test_config_errors $(B)/tests/test_reqparse $(B)/tests/test_history_file \
+	$(B)/tests/test_jtext
 
 # The price walk's test links the simulators' pure-math objects (no libmosquitto in them).
 SIM_UNIT_TESTS := $(B)/tests/test_price_walk
@@ -161,21 +162,28 @@ $(B)/tests/test_calc: $(B)/obj/tests/test_calc.o $(CALC_OBJ)
 
 $(B)/obj/tests/test_msg.o $(B)/obj/tests/test_history.o $(B)/obj/tests/test_config.o \
 	$(B)/obj/tests/test_config_errors.o $(B)/obj/tests/test_reqparse.o \
-	$(B)/obj/tests/test_history_file.o: CFLAGS += $(ADAPTER_CFLAGS)
+	$(B)/obj/tests/test_history_file.o $(B)/obj/tests/test_jtext.o: CFLAGS += $(ADAPTER_CFLAGS)
 
-$(B)/tests/test_msg: $(B)/obj/tests/test_msg.o $(B)/obj/adapter/msg.o $(COMMON_LIB)
+$(B)/tests/test_msg: $(B)/obj/tests/test_msg.o $(B)/obj/adapter/msg.o $(B)/obj/adapter/jtext.o \
+		$(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(ADAPTER_LIBS)
 
 $(B)/tests/test_history: $(B)/obj/tests/test_history.o $(B)/obj/adapter/history.o \
-		$(B)/obj/adapter/history_file.o $(B)/obj/adapter/msg.o $(COMMON_LIB)
+		$(B)/obj/adapter/history_file.o $(B)/obj/adapter/msg.o $(B)/obj/adapter/jtext.o \
+		$(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(ADAPTER_LIBS)
 
 $(B)/tests/test_history_file: $(B)/obj/tests/test_history_file.o $(B)/obj/adapter/history.o \
-		$(B)/obj/adapter/history_file.o $(B)/obj/adapter/msg.o $(COMMON_LIB)
+		$(B)/obj/adapter/history_file.o $(B)/obj/adapter/msg.o $(B)/obj/adapter/jtext.o \
+		$(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(ADAPTER_LIBS)
+
+$(B)/tests/test_jtext: $(B)/obj/tests/test_jtext.o $(B)/obj/adapter/jtext.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CJSON_LIBS)
 
 $(B)/tests/test_config: $(B)/obj/tests/test_config.o $(B)/obj/adapter/config.o
 	@mkdir -p $(dir $@)

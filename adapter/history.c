@@ -349,7 +349,8 @@ struct out_msg *history__append(struct history *h, const char *topic, const void
 			return NULL;
 		created = true;
 	}
-	m = msg__from_mqtt(topic, payload, len, th->epoch, th->last_seq + 1, h->gseq + 1, retained);
+	m = msg__from_mqtt(topic, payload, len, NULL, false, th->epoch, th->last_seq + 1,
+		h->gseq + 1, retained);
 	if (!m || ring_push(h, th, m) || (created && topic_insert(h, th)))
 		goto error;
 	th->last_seq = m->seq;
@@ -457,7 +458,8 @@ struct topic_hist *history__restore_topic(struct history *h, const char *topic, 
 int history__restore_msg(struct history *h, struct topic_hist *th, const void *payload, size_t len,
 	uint64_t seq, uint64_t gseq, bool retained, bool in_ring, bool is_retained)
 {
-	struct out_msg *m = msg__from_mqtt(th->topic, payload, len, th->epoch, seq, gseq, retained);
+	struct out_msg *m = msg__from_mqtt(
+		th->topic, payload, len, NULL, false, th->epoch, seq, gseq, retained);
 
 	if (!m || (in_ring && ring_push(h, th, m))) {
 		msg__unref(m);

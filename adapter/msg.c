@@ -1,230 +1,74 @@
 /*
  * msg.c - outgoing messages: an MQTT payload or a control object turned into
- * one JSON text (and, on demand, one SSE event) shared by reference.
+ * one JSON text shared by reference, and on demand its forms per endpoint
+ * envelope (nested, renamed), its SSE events and its WebSocket frames.
  *
- * Every text this file produces is valid UTF-8 JSON with no raw newline, so it
- * can go out as a WebSocket text frame or one SSE "data:" line. It does not
- * decide who gets a message, nor number it (history.c gives seq and epoch).
- * lws thread only (cJSON's parse error state is global).
+ * A publisher's JSON is spliced, never re-encoded (jtext.c): its bytes, with
+ * our members appended, so numbers go out as published. Every text this file
+ * produces is valid UTF-8 JSON with no raw newline, so it can go out as a
+ * WebSocket text frame or one SSE "data:" line. It does not decide who gets a
+ * message, nor number it (history.c gives seq and epoch), nor know endpoints
+ * (the envelope is given). lws thread only (cJSON's parse error state is global).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libwebsockets.h>
 
+#include "jtext.h"
 #include "msg.h"
 
-/* U+FFFD REPLACEMENT CHARACTER, in UTF-8 */
-#define REPLACEMENT "\xEF\xBF\xBD"
-#define REPLACEMENT_LEN 3
-
-/* ---- UTF-8 ------------------------------------------------------------------------ */
-
 /*
- * Returns the length (1 to 4) of the well-formed UTF-8 sequence that starts
- * at s, or 0 if the bytes at s do not start one (stray continuation byte,
- * overlong form, surrogate, code point above U+10FFFF, or a sequence cut
- * short by the end). NUL counts as invalid: cJSON strings are C strings, so a
- * NUL would silently cut the text short.
+ * The deepest payload taken as JSON: a nested envelope puts a wrapped value
+ * two levels further down, and cJSON readers refuse texts deeper than 1000.
  */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xBF;
-	size_t need, i;
+#define MSG_MAX_DEPTH 998
 
-	if (s[0] < 0x80)
-		return s[0] ? 1 : 0;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-		need = 1;
-	} else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-		need = 2;
-		lo = s[0] == 0xE0 ? 0xA0 : 0x80; /* overlong */
-		hi = s[0] == 0xED ? 0x9F : 0xBF; /* surrogates */
-	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-		need = 3;
-		lo = s[0] == 0xF0 ? 0x90 : 0x80; /* overlong */
-		hi = s[0] == 0xF4 ? 0x8F : 0xBF; /* above U+10FFFF */
-	} else {
-		return 0;
-	}
-	if (n <= need || s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i <= need; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-	}
-	return need + 1;
-}
+/* One envelope's form of a data message; see msg.h, "Envelope forms". */
+struct msg_form {
+	uint32_t env_id;
+	bool canonical; /* the envelope writes this message as the canonical form */
+	char *type; /* the type it is sent as: the SSE event name */
+	unsigned char ws_hlen; /* 0 until the frame header is written */
+	size_t len;
+	unsigned char *buf; /* LWS_PRE bytes, then the text, then a NUL */
+	unsigned char *sse[2]; /* [0] named, [1] unnamed; LWS_PRE headroom; NULL until built */
+	size_t sse_len[2];
+};
 
-/* Returns true if the n bytes at s are well-formed UTF-8 without NUL bytes. */
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0, k;
-
-	while (i < n) {
-		k = utf8_seq_len(s + i, n - i);
-		if (!k)
-			return false;
-		i += k;
-	}
-	return true;
-}
-
-/*
- * Returns a NUL-terminated copy of the n bytes at s in which every byte that
- * does not start a well-formed sequence is replaced by U+FFFD (one per bad
- * byte). Free with free(). NULL on out of memory.
- */
-static char *utf8_clean(const unsigned char *s, size_t n)
-{
-	size_t i = 0, k, o = 0;
-	char *out;
-
-	if (n > (SIZE_MAX - 1) / REPLACEMENT_LEN)
-		return NULL;
-	out = malloc(n * REPLACEMENT_LEN + 1);
-	if (!out)
-		return NULL;
-	while (i < n) {
-		k = utf8_seq_len(s + i, n - i);
-		if (k) {
-			memcpy(out + o, s + i, k);
-			o += k;
-			i += k;
-		} else {
-			memcpy(out + o, REPLACEMENT, REPLACEMENT_LEN);
-			o += REPLACEMENT_LEN;
-			i++;
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
-/* ---- building the JSON ------------------------------------------------------------ */
-
-static bool json_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
+/* ---- the payload ------------------------------------------------------------------------- */
 
 /*
  * Parses the payload as one JSON value, or returns NULL if it is not exactly
- * that. cJSON_ParseWithLength() stops after the first value and ignores what
- * follows ("12abc" would give 12), so trailing bytes are checked here. Only
- * valid UTF-8 is parsed: cJSON copies string bytes unchecked, and a text frame
- * with invalid UTF-8 makes browsers drop the WebSocket.
+ * that: payload[len] is a NUL, which cJSON must find right after the value
+ * and its whitespace ("12abc" would otherwise give 12). Only valid UTF-8 is
+ * parsed: cJSON copies string bytes unchecked, and a text frame with invalid
+ * UTF-8 makes browsers drop the WebSocket. A payload too long to be shallow
+ * is checked for depth first (each level takes two bytes).
  */
 static cJSON *parse_payload(const char *payload, size_t len)
 {
-	const char *end = NULL, *stop = payload + len;
-	cJSON *v;
-
-	if (!len || !utf8_valid((const unsigned char *)payload, len))
+	if (!len || !jtext__utf8_valid(payload, len))
 		return NULL;
-	v = cJSON_ParseWithLengthOpts(payload, len, &end, 0);
-	if (!v)
+	if (len >= 2 * MSG_MAX_DEPTH && !jtext__depth_ok(payload, len, MSG_MAX_DEPTH))
 		return NULL;
-	while (end && end < stop && json_space(*end))
-		end++;
-	if (end != stop) {
-		cJSON_Delete(v);
-		return NULL;
-	}
-	return v;
+	return cJSON_ParseWithLengthOpts(payload, len + 1, NULL, 1);
 }
 
-/*
- * Sets obj[name] = item, taking item (deleted on failure). Every member of
- * that name goes first, so a payload with duplicate keys cannot smuggle its
- * own "seq" past ours (JSON.parse keeps the last one). Returns 0 or -1.
- */
-static int set_member(cJSON *obj, const char *name, cJSON *item)
+/* Narrows [*s, *e) to the JSON value: without a byte order mark and the whitespace around. */
+static void trim_value(const char **s, const char **e)
 {
-	if (!item)
-		return -1;
-	while (cJSON_GetObjectItemCaseSensitive(obj, name))
-		cJSON_DeleteItemFromObjectCaseSensitive(obj, name);
-	if (!cJSON_AddItemToObject(obj, name, item)) {
-		cJSON_Delete(item);
-		return -1;
-	}
-	return 0;
+	if (*e - *s >= 3 && !memcmp(*s, "\xEF\xBB\xBF", 3))
+		*s += 3;
+	while (*s < *e && (unsigned char)**s <= ' ')
+		(*s)++;
+	while (*e > *s && (unsigned char)(*e)[-1] <= ' ')
+		(*e)--;
 }
 
-/* A JSON string item holding the payload bytes, invalid UTF-8 replaced. */
-static cJSON *string_item(const void *payload, size_t len)
-{
-	char *text = utf8_clean(payload, len);
-	cJSON *item;
-
-	if (!text)
-		return NULL;
-	item = cJSON_CreateString(text);
-	free(text);
-	return item;
-}
-
-/*
- * Returns the object to print for an MQTT message: the payload object itself
- * with topic/seq/epoch set, or a {"type":"message",...,"payload":X} wrapper.
- * Free with cJSON_Delete(). NULL on out of memory.
- */
-static cJSON *build_object(
-	const char *topic, const void *payload, size_t len, const char *epoch, uint64_t seq)
-{
-	cJSON *value = parse_payload(payload, len), *obj = NULL;
-	char *clean_topic = utf8_clean((const unsigned char *)topic, strlen(topic));
-	bool wrap = !cJSON_IsObject(value);
-
-	if (!clean_topic)
-		goto error;
-	if (wrap) {
-		obj = cJSON_CreateObject();
-		if (!obj || !cJSON_AddStringToObject(obj, "type", "message"))
-			goto error;
-	} else {
-		obj = value;
-		value = NULL;
-	}
-	if (set_member(obj, "topic", cJSON_CreateString(clean_topic)) ||
-		set_member(obj, "seq", cJSON_CreateNumber((double)seq)) ||
-		set_member(obj, "epoch", cJSON_CreateString(epoch)))
-		goto error;
-	if (wrap) {
-		if (!value)
-			value = string_item(payload, len);
-		if (set_member(obj, "payload", value)) {
-			value = NULL; /* set_member deleted it */
-			goto error;
-		}
-		value = NULL;
-	}
-	free(clean_topic);
-	return obj;
-error:
-	cJSON_Delete(value);
-	cJSON_Delete(obj);
-	free(clean_topic);
-	return NULL;
-}
-
-/* ---- messages --------------------------------------------------------------------- */
-
-static void msg_free(struct out_msg *m)
-{
-	if (!m)
-		return;
-	free(m->buf);
-	free(m->sse);
-	free(m->topic);
-	free(m->type);
-	free(m->ntype);
-	free(m->payload);
-	free(m);
-}
-
-/* Returns obj[name] if it is a string, else NULL. */
+/* Returns obj[name] if it is a string, else NULL (also for a NULL obj). */
 static const char *str_member(const cJSON *obj, const char *name)
 {
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
@@ -233,18 +77,18 @@ static const char *str_member(const cJSON *obj, const char *name)
 }
 
 /*
- * Copies "type" (default "message", also for an empty one, which SSE would
- * read as "message" anyway) and "notification_type" out of obj, and notes a
- * final "status". Returns 0, or -1 on out of memory.
+ * Copies "type" (dflt when missing, not a string or empty, which SSE would
+ * read as "message" anyway) and "notification_type" out of obj (NULL: none),
+ * and notes a final "status". Returns 0, or -1 on out of memory.
  */
-static int read_types(struct out_msg *m, const cJSON *obj)
+static int read_types(struct out_msg *m, const cJSON *obj, const char *dflt)
 {
 	const char *type = str_member(obj, "type");
 	const char *ntype = str_member(obj, "notification_type");
 	const char *status = str_member(obj, "status");
 
 	m->final = status && (!strcmp(status, "completed") || !strcmp(status, "failed"));
-	m->type = strdup(type && *type ? type : "message");
+	m->type = strdup(type && *type ? type : dflt);
 	if (!m->type)
 		return -1;
 	if (ntype) {
@@ -255,29 +99,149 @@ static int read_types(struct out_msg *m, const cJSON *obj)
 	return 0;
 }
 
-/* Prints obj into m->buf after LWS_PRE bytes of headroom. Returns 0 or -1 (OOM). */
-static int print_text(struct out_msg *m, const cJSON *obj)
-{
-	char *text = cJSON_PrintUnformatted(obj);
-	size_t n;
+/* ---- the canonical text ------------------------------------------------------------------ */
 
-	if (!text)
-		return -1;
-	n = strlen(text);
-	m->buf = malloc(LWS_PRE + n + 1);
-	if (m->buf) {
-		memcpy(m->buf + LWS_PRE, text, n + 1);
-		m->len = n;
+/* Appends "topic":..,"seq":..,"epoch":..} and notes where "topic" starts (m->tail). */
+static void put_tail(struct out_msg *m, struct jtext_buf *b, const char *epoch)
+{
+	jtext__put_key(b, "topic");
+	m->tail = b->len - strlen("\"topic\":");
+	jtext__put_string(b, m->topic, strlen(m->topic));
+	jtext__put(b, ",\"seq\":", 7);
+	jtext__put_u64(b, m->seq);
+	jtext__put(b, ",\"epoch\":", 9);
+	jtext__put_string(b, epoch, strlen(epoch));
+	jtext__put(b, "}", 1);
+}
+
+/*
+ * A JSON object payload: its members as published, ours dropped from them
+ * (cJSON readers take the first of duplicate keys, JavaScript the last, so
+ * ours must be the only ones), then "type" if the object has no usable one.
+ */
+static void put_object(struct out_msg *m, struct jtext_buf *b, const cJSON *obj, const char *dflt,
+	const char *epoch)
+{
+	static const char *const drop[] = {"topic", "seq", "epoch", "type"};
+	const char *own = str_member(obj, "type");
+	bool keep_type = own && *own;
+
+	jtext__copy_except(b, (const char *)m->payload, m->payload_len, drop, keep_type ? 3 : 4);
+	if (!keep_type) {
+		jtext__put_key(b, "type");
+		jtext__put_string(b, dflt, strlen(dflt));
 	}
-	cJSON_free(text);
-	return m->buf ? 0 : -1;
+	put_tail(m, b, epoch);
+}
+
+/* Another JSON value: {"type":T,["message":<string>,]"payload":<value>,...}. */
+static void put_value(struct out_msg *m, struct jtext_buf *b, const cJSON *value, const char *type,
+	const char *epoch)
+{
+	const char *s = (const char *)m->payload, *e = s + m->payload_len;
+
+	trim_value(&s, &e);
+	jtext__put(b, "{", 1);
+	jtext__put_key(b, "type");
+	jtext__put_string(b, type, strlen(type));
+	if (cJSON_IsString(value)) {
+		jtext__put_key(b, "message");
+		jtext__put_json(b, s, (size_t)(e - s));
+	}
+	jtext__put_key(b, "payload");
+	jtext__put_json(b, s, (size_t)(e - s));
+	put_tail(m, b, epoch);
+}
+
+/* Not JSON: {"type":T,"message":"<text>","payload":"<text>",...}. */
+static void put_text(struct out_msg *m, struct jtext_buf *b, const char *type, const char *epoch)
+{
+	const char *text = (const char *)m->payload;
+
+	jtext__put(b, "{", 1);
+	jtext__put_key(b, "type");
+	jtext__put_string(b, type, strlen(type));
+	jtext__put_key(b, "message");
+	jtext__put_string(b, text, m->payload_len);
+	jtext__put_key(b, "payload");
+	jtext__put_string(b, text, m->payload_len);
+	put_tail(m, b, epoch);
+}
+
+/*
+ * Builds m's canonical text into m->buf, and its type, notification type and
+ * final flag. A JSON payload whose numbers strict JSON refuses (cJSON read
+ * them with strtod) is taken as text: re-encoding would betray the publisher's
+ * bytes, and browsers refuse it as it is. Returns 0, or -1 on out of memory.
+ */
+static int build_text(struct out_msg *m, const cJSON *json, const char *dflt, const char *epoch)
+{
+	size_t extra = strlen(m->topic) + strlen(epoch) + strlen(dflt) + 64;
+	struct jtext_buf b;
+
+	jtext__buf_init(&b, LWS_PRE);
+	jtext__buf_reserve(&b, (cJSON_IsObject(json) ? 1 : 2) * m->payload_len + extra);
+	if (cJSON_IsObject(json))
+		put_object(m, &b, json, dflt, epoch);
+	else if (json)
+		put_value(m, &b, json, dflt, epoch);
+	if (b.err == RTG_ERR_INVAL) {
+		jtext__buf_cleanup(&b);
+		json = NULL;
+	}
+	if (!json)
+		put_text(m, &b, dflt, epoch);
+	m->object = cJSON_IsObject(json);
+	m->buf = (unsigned char *)jtext__buf_take(&b, &m->len);
+	if (!m->buf)
+		return -1;
+	return read_types(m, m->object ? json : NULL, dflt);
+}
+
+/* ---- messages ---------------------------------------------------------------------------- */
+
+static void form_cleanup(struct msg_form *f)
+{
+	free(f->type);
+	free(f->buf);
+	free(f->sse[0]);
+	free(f->sse[1]);
+}
+
+static void msg_free(struct out_msg *m)
+{
+	size_t i;
+
+	if (!m)
+		return;
+	for (i = 0; i < m->nforms; i++)
+		form_cleanup(&m->forms[i]);
+	free(m->forms);
+	free(m->buf);
+	free(m->sse);
+	free(m->sse_unnamed);
+	free(m->sse_id);
+	free(m->topic);
+	free(m->type);
+	free(m->ntype);
+	free(m->payload);
+	free(m);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts); /* cannot fail with this clock */
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 struct out_msg *msg__from_mqtt(const char *topic, const void *payload, size_t len,
-	const char *epoch, uint64_t seq, uint64_t gseq, bool retained)
+	const char *default_type, bool value, const char *epoch, uint64_t seq, uint64_t gseq,
+	bool retained)
 {
 	struct out_msg *m = calloc(1, sizeof(*m));
-	cJSON *obj = NULL;
+	cJSON *json = NULL;
 
 	if (!m)
 		return NULL;
@@ -285,38 +249,45 @@ struct out_msg *msg__from_mqtt(const char *topic, const void *payload, size_t le
 	m->seq = seq;
 	m->gseq = gseq;
 	m->retained = retained;
+	m->value = value;
+	m->made_ms = now_ms();
 	m->topic = strdup(topic);
-	m->payload = malloc(len ? len : 1);
+	m->payload = malloc(len + 1);
 	if (!m->topic || !m->payload)
 		goto error;
 	if (len)
 		memcpy(m->payload, payload, len);
+	m->payload[len] = '\0'; /* for parse_payload() */
 	m->payload_len = len;
-	obj = build_object(topic, payload, len, epoch, seq);
-	if (!obj || read_types(m, obj) || print_text(m, obj))
+	json = parse_payload((const char *)m->payload, len);
+	if (build_text(m, json, default_type && *default_type ? default_type : "message", epoch))
 		goto error;
-	cJSON_Delete(obj);
+	cJSON_Delete(json);
 	return m;
 error:
-	cJSON_Delete(obj);
+	cJSON_Delete(json);
 	msg_free(m);
 	return NULL;
 }
 
+/* Control messages are printed by cJSON: they are ours, with no publisher's bytes to keep. */
 struct out_msg *msg__from_json(const cJSON *obj)
 {
-	struct out_msg *m;
+	struct out_msg *m = obj ? calloc(1, sizeof(*m)) : NULL;
+	char *text = m ? cJSON_PrintUnformatted(obj) : NULL;
 
-	if (!obj)
-		return NULL;
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return NULL;
-	m->refs = 1;
-	if (read_types(m, obj) || print_text(m, obj)) {
+	if (text) {
+		m->refs = 1;
+		m->len = strlen(text);
+		m->buf = malloc(LWS_PRE + m->len + 1);
+	}
+	if (!text || !m->buf || read_types(m, obj, "message")) {
+		cJSON_free(text);
 		msg_free(m);
 		return NULL;
 	}
+	memcpy(m->buf + LWS_PRE, text, m->len + 1);
+	cJSON_free(text);
 	return m;
 }
 
@@ -334,94 +305,290 @@ void msg__unref(struct out_msg *m)
 	msg_free(m);
 }
 
-/* ---- SSE -------------------------------------------------------------------------- */
+/* ---- envelope forms ---------------------------------------------------------------------- */
 
-/*
- * Copies n bytes of a header value to p, CR and LF replaced by '_': a newline
- * in an SSE field would end it and let the payload write its own fields.
- * Returns the end of what was written.
- */
-static unsigned char *put_field(unsigned char *p, const char *s, size_t n)
+/* The rule of env for type, else its "*" rule, else NULL. */
+static const struct env_rule *find_rule(const struct envelope *env, const char *type)
 {
+	const struct env_rule *star = NULL;
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		*p++ = (s[i] == '\r' || s[i] == '\n') ? '_' : (unsigned char)s[i];
-	return p;
-}
-
-static unsigned char *put_raw(unsigned char *p, const char *s, size_t n)
-{
-	memcpy(p, s, n);
-	return p + n;
-}
-
-/* Builds m->sse once; see msg__sse(). Returns 0 or -1 (OOM). */
-static int build_sse(struct out_msg *m, const char *id)
-{
-	size_t idl = id ? strlen(id) : 0, tl = strlen(m->type);
-	size_t n = (id ? 4 + idl + 1 : 0) + 7 + tl + 1 + 6 + m->len + 2;
-	unsigned char *buf = malloc(LWS_PRE + n + 1), *p;
-
-	if (!buf)
-		return -1;
-	p = buf + LWS_PRE;
-	if (id) {
-		p = put_raw(p, "id: ", 4);
-		p = put_field(p, id, idl);
-		p = put_raw(p, "\n", 1);
+	for (i = 0; i < env->nrules; i++) {
+		if (!strcmp(env->rules[i].type, type))
+			return &env->rules[i];
+		if (!star && !strcmp(env->rules[i].type, "*"))
+			star = &env->rules[i];
 	}
-	p = put_raw(p, "event: ", 7);
-	p = put_field(p, m->type, tl);
-	p = put_raw(p, "\ndata: ", 7);
-	p = put_raw(p, MSG_TEXT(m), m->len);
-	p = put_raw(p, "\n\n", 2);
-	*p = '\0';
-	m->sse = buf;
-	m->sse_len = n;
+	return star;
+}
+
+/*
+ * Writes ms since 1970 as "2026-11-22T03:40:00.123Z" (UTC), with Howard
+ * Hinnant's civil_from_days(): no gmtime_r(), which takes glibc's time zone lock.
+ */
+static void iso_time(int64_t ms, char *out, size_t len)
+{
+	int64_t s = ms > 0 ? ms / 1000 : 0, days = s / 86400, sod = s % 86400;
+	int64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+	int day = (int)(doy - (153 * mp + 2) / 5 + 1), mon = (int)(mp < 10 ? mp + 3 : mp - 9);
+	int year = (int)(yoe + era * 400 + (mon <= 2));
+
+	snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", year, mon, day, (int)(sod / 3600),
+		(int)(sod / 60 % 60), (int)(sod % 60), (int)(ms > 0 ? ms % 1000 : 0));
+}
+
+/*
+ * Appends the nested "timestamp" value: the payload object's first top-level
+ * member named "timestamp" (the one cJSON readers see) if it is a string, as
+ * published, else when the message was made.
+ */
+static void put_timestamp(const struct out_msg *m, struct jtext_buf *b)
+{
+	struct jtext_iter it;
+	struct jtext_member mem;
+	char iso[40];
+
+	if (m->object && jtext__members(&it, (const char *)m->payload, m->payload_len)) {
+		while (jtext__next(&it, &mem) > 0) {
+			if (!jtext__key_is(mem.key, mem.key_len, "timestamp"))
+				continue;
+			if (mem.value[0] == '"') {
+				jtext__put_json(b, mem.value, mem.value_len);
+				return;
+			}
+			break;
+		}
+	}
+	iso_time(m->made_ms, iso, sizeof(iso));
+	jtext__put_string(b, iso, strlen(iso));
+}
+
+/* {"type":<type>,"<key>":<inner>,"timestamp":..,"topic":..,"seq":..,"epoch":..} */
+static void put_nested(struct out_msg *m, struct jtext_buf *b, const char *type, const char *key)
+{
+	const char *text = MSG_TEXT(m), *s = (const char *)m->payload, *e = s + m->payload_len;
+
+	jtext__put(b, "{", 1);
+	jtext__put_key(b, "type");
+	jtext__put_string(b, type, strlen(type));
+	jtext__put_key(b, key);
+	if (m->object) {
+		trim_value(&s, &e);
+		jtext__put_json(b, s, (size_t)(e - s));
+	} else {
+		/* the canonical wrapper up to the comma before "topic", closed */
+		jtext__put(b, text, m->tail - 1);
+		jtext__put(b, "}", 1);
+	}
+	jtext__put_key(b, "timestamp");
+	put_timestamp(m, b);
+	jtext__put(b, ",", 1);
+	jtext__put(b, text + m->tail, m->len - m->tail);
+}
+
+/* The canonical text with its "type" member(s) replaced by "type":<type>. */
+static void put_renamed(struct out_msg *m, struct jtext_buf *b, const char *type)
+{
+	static const char *const drop[] = {"type"};
+
+	jtext__copy_except(b, MSG_TEXT(m), m->len, drop, 1);
+	jtext__put_key(b, "type");
+	jtext__put_string(b, type, strlen(type));
+	jtext__put(b, "}", 1);
+}
+
+/* Fills f, the form of m in env. Returns 0, or -1 on out of memory. */
+static int build_form(struct out_msg *m, const struct envelope *env, struct msg_form *f)
+{
+	const struct env_rule *rule = find_rule(env, m->type);
+	const char *nest = rule ? rule->nest : NULL;
+	const char *type = rule && rule->rename ? rule->rename : m->type;
+	struct jtext_buf b;
+
+	if (!nest && !strcmp(type, m->type)) {
+		f->canonical = true;
+		return 0;
+	}
+	f->type = strdup(type);
+	if (!f->type)
+		return -1;
+	jtext__buf_init(&b, LWS_PRE);
+	jtext__buf_reserve(&b, m->len + (nest ? m->payload_len + strlen(nest) : 0) + 96);
+	if (nest)
+		put_nested(m, &b, type, nest);
+	else
+		put_renamed(m, &b, type);
+	f->buf = (unsigned char *)jtext__buf_take(&b, &f->len);
+	return f->buf ? 0 : -1;
+}
+
+/*
+ * Sets *out to the form of m in env, building it on first use, or to NULL
+ * when that is the canonical form. Returns 0, or -1 on out of memory (the
+ * next call tries again).
+ */
+static int find_form(struct out_msg *m, const struct envelope *env, struct msg_form **out)
+{
+	struct msg_form *f;
+	size_t i;
+
+	*out = NULL;
+	if (!env || !env->id || !m->topic)
+		return 0;
+	for (i = 0; i < m->nforms && m->forms[i].env_id != env->id; i++)
+		;
+	if (i == m->nforms) {
+		f = realloc(m->forms, (m->nforms + 1) * sizeof(*f));
+		if (!f)
+			return -1;
+		m->forms = f;
+		f = &m->forms[i];
+		*f = (struct msg_form){.env_id = env->id};
+		if (build_form(m, env, f)) {
+			form_cleanup(f);
+			return -1;
+		}
+		m->nforms++;
+	}
+	if (!m->forms[i].canonical)
+		*out = &m->forms[i];
 	return 0;
 }
 
+const char *msg__text_env(struct out_msg *m, const struct envelope *env, size_t *len)
+{
+	struct msg_form *f;
+
+	*len = 0;
+	if (find_form(m, env, &f))
+		return NULL;
+	*len = f ? f->len : m->len;
+	return f ? (const char *)f->buf + LWS_PRE : MSG_TEXT(m);
+}
+
+/* ---- SSE --------------------------------------------------------------------------------- */
+
 /*
- * The SSE form is built on the first call and kept, so @id is only read then:
- * every caller passes the same id for a given message (it derives from the
- * message's gseq and the adapter epoch), and later ids are ignored.
+ * Writes "<name>: <value>\n" at p, CR and LF in the value replaced by '_': a
+ * newline in an SSE field would end it and let the payload write its own
+ * fields. Returns the end of what was written.
  */
+static unsigned char *put_field(unsigned char *p, const char *name, const char *v, size_t n)
+{
+	size_t i;
+
+	p = (unsigned char *)stpcpy((char *)p, name);
+	for (i = 0; i < n; i++)
+		*p++ = (v[i] == '\r' || v[i] == '\n') ? '_' : (unsigned char)v[i];
+	*p++ = '\n';
+	return p;
+}
+
+/*
+ * Returns a new SSE event after LWS_PRE bytes of headroom: "id: <id>\n" if
+ * id, "event: <event>\n" if event, "data: <text>\n\n"; NULL on out of memory.
+ */
+static unsigned char *make_sse(
+	const char *id, const char *event, const char *text, size_t tlen, size_t *len)
+{
+	size_t idl = id ? strlen(id) : 0, el = event ? strlen(event) : 0;
+	size_t n = (id ? 4 + idl + 1 : 0) + (event ? 7 + el + 1 : 0) + 6 + tlen + 2;
+	unsigned char *buf = malloc(LWS_PRE + n + 1), *p;
+
+	if (!buf)
+		return NULL;
+	p = buf + LWS_PRE;
+	if (id)
+		p = put_field(p, "id: ", id, idl);
+	if (event)
+		p = put_field(p, "event: ", event, el);
+	p = put_field(p, "data: ", text, tlen); /* the text has no newline */
+	memcpy(p, "\n", 2);
+	*len = n;
+	return buf;
+}
+
+/*
+ * Every SSE event of a message is built on its first call and kept, so the id
+ * is only read on the message's first SSE call of any form: every caller
+ * passes the same id for a given message (it derives from the message's gseq
+ * and the adapter epoch), and later ids are ignored.
+ */
+unsigned char *msg__sse_env(
+	struct out_msg *m, const struct envelope *env, bool named, const char *id, size_t *len)
+{
+	struct msg_form *f;
+	unsigned char **sse;
+	size_t *sse_len;
+
+	*len = 0;
+	if (find_form(m, env, &f))
+		return NULL;
+	sse = f ? &f->sse[!named] : named ? &m->sse : &m->sse_unnamed;
+	sse_len = f ? &f->sse_len[!named] : named ? &m->sse_len : &m->sse_unnamed_len;
+	if (!*sse && !m->sse_id_set) {
+		m->sse_id = id ? strdup(id) : NULL;
+		if (id && !m->sse_id)
+			return NULL;
+		m->sse_id_set = true;
+	}
+	if (!*sse && f)
+		*sse = make_sse(m->sse_id, named ? f->type : NULL, (const char *)f->buf + LWS_PRE,
+			f->len, sse_len);
+	else if (!*sse)
+		*sse = make_sse(m->sse_id, named ? m->type : NULL, MSG_TEXT(m), m->len, sse_len);
+	if (!*sse)
+		return NULL;
+	*len = *sse_len;
+	return *sse;
+}
+
 unsigned char *msg__sse(struct out_msg *m, const char *id, size_t *len)
 {
-	*len = 0;
-	if (!m->sse && build_sse(m, id))
-		return NULL;
-	*len = m->sse_len;
-	return m->sse;
+	return msg__sse_env(m, NULL, true, id, len);
 }
+
+/* ---- WebSocket frames -------------------------------------------------------------------- */
 
 /*
  * RFC 6455 5.2. lws_write() would write the same bytes into the headroom but
  * frames one message per call (one send() each); with the frame ready the
- * writer gathers several into one send() (ws.c write_frames()).
+ * writer gathers several into one send() (ws.c write_frames()). buf holds
+ * LWS_PRE bytes and then the len bytes of text; *hlen is 0 until the header
+ * is written. Returns the frame; *flen is its length.
  */
-unsigned char *msg__ws_frame(struct out_msg *m, size_t *len)
+static unsigned char *ws_frame(unsigned char *buf, size_t len, unsigned char *hlen, size_t *flen)
 {
 	unsigned char *h;
 	size_t i;
 
-	if (!m->ws_hlen) {
-		m->ws_hlen = m->len < 126 ? 2 : m->len < 65536 ? 4 : 10;
-		h = m->buf + LWS_PRE - m->ws_hlen;
+	if (!*hlen) {
+		*hlen = len < 126 ? 2 : len < 65536 ? 4 : 10;
+		h = buf + LWS_PRE - *hlen;
 		h[0] = 0x81; /* FIN, text */
-		if (m->ws_hlen == 2) {
-			h[1] = (unsigned char)m->len;
-		} else if (m->ws_hlen == 4) {
-			h[1] = 126;
-			h[2] = (unsigned char)(m->len >> 8);
-			h[3] = (unsigned char)m->len;
-		} else {
-			h[1] = 127;
-			for (i = 0; i < 8; i++)
-				h[2 + i] = (unsigned char)((uint64_t)m->len >> (56 - 8 * i));
-		}
+		h[1] = *hlen == 2 ? (unsigned char)len : *hlen == 4 ? 126 : 127;
+		for (i = 2; i < *hlen; i++) /* the 16 or 64-bit length, big-endian */
+			h[i] = (unsigned char)((uint64_t)len >> (8 * (*hlen - 1 - i)));
 	}
-	*len = m->ws_hlen + m->len;
-	return m->buf + LWS_PRE - m->ws_hlen;
+	*flen = *hlen + len;
+	return buf + LWS_PRE - *hlen;
+}
+
+unsigned char *msg__ws_frame(struct out_msg *m, size_t *len)
+{
+	return ws_frame(m->buf, m->len, &m->ws_hlen, len);
+}
+
+unsigned char *msg__ws_frame_env(struct out_msg *m, const struct envelope *env, size_t *len)
+{
+	struct msg_form *f;
+
+	*len = 0;
+	if (find_form(m, env, &f))
+		return NULL;
+	if (!f)
+		return msg__ws_frame(m, len);
+	return ws_frame(f->buf, f->len, &f->ws_hlen, len);
 }
