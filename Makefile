@@ -62,6 +62,11 @@ ADAPTER_SRC := adapter/main.c adapter/config.c adapter/msg.c adapter/history.c a
 	adapter/sse.c adapter/http.c adapter/http_api.c adapter/stats.c adapter/reqparse.c \
 	adapter/limits.c adapter/calcs.c adapter/history_file.c adapter/bridge_session.c \
 	adapter/listen.c adapter/loop.c adapter/timers.c adapter/jtext.c
+# The endpoint profiles (docs/profiles.md): parsed and matched without lws or MQTT.
+PROFILE_SRC := adapter/profile.c adapter/profile_global.c adapter/profile_section.c \
+	adapter/profile_match.c
+PROFILE_OBJ := $(PROFILE_SRC:%.c=$(B)/obj/%.o)
+ADAPTER_SRC += $(PROFILE_SRC)
 ADAPTER_OBJ := $(ADAPTER_SRC:%.c=$(B)/obj/%.o)
 ADAPTER := $(B)/rtg-adapter
 ADAPTER_CFLAGS := -Icommon -Iadapter $(LWS_CFLAGS) $(MOSQ_CFLAGS) $(CJSON_CFLAGS) $(JWT_CFLAGS)
@@ -140,6 +145,15 @@ $(B)/obj/tests/%.o: tests/unit/%.c
 ADAPTER_UNIT_TESTS := $(B)/tests/test_msg $(B)/tests/test_history $(B)/tests/test_config \
 	$(B)/tests/test_config_errors $(B)/tests/test_reqparse $(B)/tests/test_history_file \
 	$(B)/tests/test_jtext
+
+# The profiles' test links profile*.c and common/ (rtg_topic) only.
+ADAPTER_UNIT_TESTS += $(B)/tests/test_profile
+
+$(B)/obj/tests/test_profile.o: CFLAGS += $(ADAPTER_CFLAGS)
+
+$(B)/tests/test_profile: $(B)/obj/tests/test_profile.o $(PROFILE_OBJ) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(MOSQ_LIBS)
 
 # The price walk's test links the simulators' pure-math objects (no libmosquitto in them).
 SIM_UNIT_TESTS := $(B)/tests/test_price_walk

@@ -13,7 +13,7 @@
 
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 60
-FUZZ_TARGETS ?= ws jwt acl config msg reqparse
+FUZZ_TARGETS ?= ws jwt acl config msg reqparse profile
 FUZZ_DIR := $(B)/fuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # -fsanitize=fuzzer-no-link: coverage for libFuzzer without its main(), for every object.
@@ -46,6 +46,8 @@ $(FUZZ_DIR)/fuzz_config: $(FUZZ_DIR)/obj/fuzz/fuzz_config.o $(FUZZ_DIR)/obj/adap
 $(FUZZ_DIR)/fuzz_msg: $(FUZZ_DIR)/obj/fuzz/fuzz_msg.o $(FUZZ_DIR)/obj/adapter/msg.o \
 	$(FUZZ_DIR)/obj/adapter/jtext.o
 $(FUZZ_DIR)/fuzz_reqparse: $(FUZZ_DIR)/obj/fuzz/fuzz_reqparse.o $(FUZZ_DIR)/obj/adapter/reqparse.o
+$(FUZZ_DIR)/fuzz_profile: $(FUZZ_DIR)/obj/fuzz/fuzz_profile.o \
+	$(PROFILE_SRC:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_COMMON_OBJ)
 
 $(FUZZ_DIR)/fuzz_%:
 	$(FUZZ_CC) $(FUZZ_LDFLAGS) -o $@ $^ $(FUZZ_LIBS)
