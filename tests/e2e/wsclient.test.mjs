@@ -8,13 +8,14 @@
  * imports /rtg-client.js and runs the seed's
  * own usage snippet (SEED_SNIPPET below, copied verbatim from the seed
  * document; checked against it when RTG_SEED_DOC is set). The one thing added
- * is the token: /api/ws still requires one until the change that makes the
- * seed paths' token optional lands (profiles/gateway.conf: `endpoint /api/ws`,
- * `token optional`); so the page passes `token: RTG_TOKEN` as an extra
- * option. RTG_WSCLIENT_TOKENLESS=1 runs the snippet exactly as the seed has
- * it, without a token, for when it has landed; and whichever way it runs, one
- * case tries a client without a token and reports SKIP while the adapter
- * still waits for one.
+ * is the token, `token: RTG_TOKEN`, an extra option: an adapter from before
+ * the endpoint profiles (profiles/gateway.conf: `endpoint /api/ws`, `token
+ * optional`) requires one on /api/ws, and with the profiles an anonymous
+ * client gets public topics only, so the snippet's subscribe('alerts') (the
+ * user's own) needs it either way. RTG_WSCLIENT_TOKENLESS=1 runs the snippet
+ * exactly as the seed has it, without a token, and then expects 'alerts' to
+ * be refused with an error; whichever way it runs, one case tries a client
+ * without a token and reports SKIP when the adapter still insists on one.
  *
  * Started by tests/integration/31-js-wsclient.sh, which passes (environment):
  *   RTG_HTTP               the adapter's base URL (http://127.0.0.1:PORT)
@@ -111,6 +112,8 @@ const STATS_FIELDS = [
 ];
 const SNIPPET_SUBS = ['ticker:AAPL', 'patterns', 'alerts', 'market_status'];
 const SNIPPET_TOPICS = ['market/AAPL', 'market/patterns/+', `user/${USER}/alerts`, 'market/status'];
+// an anonymous client gets public topics only: its 'alerts' (the user's own) is refused with an error
+const CONFIRMED_TOPICS = TOKENLESS ? SNIPPET_TOPICS.filter((t) => !t.startsWith('user/')) : SNIPPET_TOPICS;
 
 let failed = 0;
 let passed = 0;
@@ -210,7 +213,7 @@ function pageHtml() {
 	assert(SEED_SNIPPET.includes(open), 'the snippet has no constructor call');
 	const snippet = TOKENLESS
 		? SEED_SNIPPET
-		: SEED_SNIPPET.replace(open, `${open}    token: RTG_TOKEN, // ours: /api/ws requires a token until it is optional there\n`);
+		: SEED_SNIPPET.replace(open, `${open}    token: RTG_TOKEN, // ours: who the user is (the snippet's 'alerts' are the user's own)\n`);
 	return `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>seed 003 WebSocketClient</title><link rel="icon" href="data:,"></head>
@@ -332,19 +335,23 @@ try {
 		assert(a.total_connections <= 1, `the adapter counted ${a.total_connections} connections`);
 	});
 
-	await step('connect() again: greeted on /api/ws, the four subscriptions sent as the seed sends them and confirmed', async () => {
+	await step(`connect() again: greeted on /api/ws, the four subscriptions sent as the seed sends them, ${TOKENLESS ? 'the three public ones' : 'all four'} confirmed`, async () => {
 		await page.evaluate(() => {
 			window.got = [];
 			window.ws.on('*', (m) => window.got.push(m));
 			window.ws.connect();
 		});
 		await until(
-			() => page.evaluate((topics) => topics.every((t) => window.got.some((m) => m.type === 'subscription' && m.action === 'subscribed' && m.topic === t)), SNIPPET_TOPICS),
+			() => page.evaluate((topics) => topics.every((t) => window.got.some((m) => m.type === 'subscription' && m.action === 'subscribed' && m.topic === t)), CONFIRMED_TOPICS),
 			10000,
 			async () => `messages: ${JSON.stringify(await page.evaluate(() => window.got.map((m) => [m.type, m.topic || m.message])))}`
 		);
 		const greeting = await page.evaluate(() => window.got.find((m) => m.type === 'connection'));
-		assert(greeting && greeting.user_id === USER, `greeting ${JSON.stringify(greeting)}`);
+		assert(greeting && (TOKENLESS || greeting.user_id === USER), `greeting ${JSON.stringify(greeting)}`);
+		if (TOKENLESS) {
+			const errors = await page.evaluate(() => window.got.filter((m) => m.type === 'error').map((m) => m.message));
+			assert(errors.some((e) => /alerts/.test(e)), `no error for the anonymous 'alerts' subscription: ${JSON.stringify(errors)}`);
+		}
 		for (const want of [
 			{ type: 'subscribe', channel: 'ticker', ticker: 'AAPL' },
 			{ type: 'subscribe', channel: 'patterns' },
@@ -515,7 +522,7 @@ try {
 					const since = window.got.map((m) => m.type).lastIndexOf('connection');
 					const after = window.got.slice(since);
 					return topics.every((t) => after.some((m) => m.type === 'subscription' && m.action === 'subscribed' && m.topic === t));
-				}, SNIPPET_TOPICS),
+				}, CONFIRMED_TOPICS),
 			10000,
 			'not every subscription was confirmed after the reconnect'
 		);

@@ -3,8 +3,10 @@
 # real browser (Debian's headless Chromium, driven by playwright-core).
 #
 # tests/e2e/wsclient.test.mjs opens a page the adapter serves (from a static
-# dir of this test: static/'s files and the page) that imports /rtg-client.js and runs the seed's usage snippet verbatim (plus the
-# token: /api/ws requires one until the profiles change makes it optional),
+# dir of this test: static/'s files and the page) that imports /rtg-client.js
+# and runs the seed's usage snippet verbatim (plus the token: its
+# subscribe('alerts') is the user's own, and an adapter from before the
+# endpoint profiles requires one on /api/ws),
 # then asserts what the seed's dashboard relies on: price_update and
 # pattern_alert handlers get what mosquitto_pub publishes, change-only batched
 # DOM updates, getStats() with the seed's fields, the heartbeat, the
@@ -14,9 +16,9 @@
 # the same port), and that disconnect() ends it: no new connection in
 # /api/stats for 3 s. Each of its "ok"/"not ok" lines becomes one line here.
 #
-# RTG_WSCLIENT_TOKENLESS=1 runs the snippet without a token (once /api/ws
-# allows it). Needs /usr/bin/chromium, node and npm; runs `npm ci` in
-# tests/e2e when its node_modules is missing.
+# RTG_WSCLIENT_TOKENLESS=1 runs the snippet without a token, as an anonymous
+# client ('alerts' is then refused). Needs /usr/bin/chromium, node and npm;
+# runs `npm ci` in tests/e2e when its node_modules is missing.
 . "$(dirname "$0")/lib.sh"
 
 E2E=$RTG_ROOT/tests/e2e
