@@ -61,7 +61,8 @@ ADAPTER_SRC := adapter/main.c adapter/config.c adapter/msg.c adapter/history.c a
 	adapter/session.c adapter/bridge.c adapter/auth.c adapter/ws.c adapter/ws_subscribe.c \
 	adapter/sse.c adapter/http.c adapter/http_api.c adapter/stats.c adapter/reqparse.c \
 	adapter/limits.c adapter/calcs.c adapter/history_file.c adapter/bridge_session.c \
-	adapter/listen.c adapter/loop.c adapter/timers.c adapter/jtext.c
+	adapter/listen.c adapter/loop.c adapter/timers.c adapter/jtext.c adapter/request.c \
+	adapter/publish.c
 # The endpoint profiles (docs/profiles.md): parsed and matched without lws or MQTT.
 PROFILE_SRC := adapter/profile.c adapter/profile_global.c adapter/profile_section.c \
 	adapter/profile_match.c

@@ -23,11 +23,27 @@
 #include "config.h"
 #include "history.h"
 #include "msg.h"
+#include "profile.h"
 #include "rtg_acl.h"
 #include "rtg_jwt.h"
 
 struct mosquitto;
 struct session;
+
+/* The WebSocket close codes the adapter sends (RFC 6455 7.4.1; 4001 is the seeds' own). */
+enum rtg_close {
+	RTG_CLOSE_GOING_AWAY = 1001, /* shutdown */
+	RTG_CLOSE_POLICY = 1008, /* flooding, idle, too many connections for the user */
+	RTG_CLOSE_TOO_BIG = 1009, /* a message over max_message_size */
+	RTG_CLOSE_INTERNAL = 1011, /* the socket failed during a write */
+	RTG_CLOSE_TRY_LATER = 1013, /* a slow consumer */
+	RTG_CLOSE_AUTH = 4001, /* no valid token, or it expired */
+};
+
+/* HTTP statuses the adapter answers that lws' enum http_status lacks. */
+#define RTG_HTTP_ACCEPTED 202
+#define RTG_HTTP_UPGRADE_REQUIRED 426
+#define RTG_HTTP_TOO_MANY_REQUESTS 429
 
 /* ==== subscriptions (subs.c) ==================================================== */
 
@@ -71,11 +87,14 @@ struct csub {
 	struct session *sess;
 	struct bsub *bsub;
 	char *label; /* what the client named: channel, room or filter (for replies) */
+	const char *channel; /* the profile channel it was made by, or NULL (borrowed from
+			      * the session's profiles) */
 	char **types; /* notification types to pass, or NULL for all */
 	size_t ntypes;
 	enum sub_policy policy;
-	bool system; /* granted by the adapter itself (calc progress), not by the ACL */
-	char *owner; /* with system: only topics calc/<owner>~<id>/... pass */
+	bool system; /* granted by the adapter itself (the user's own namespace), not by the ACL */
+	char *owner; /* or NULL: only topics whose level owner_level starts with it pass */
+	int owner_level;
 	struct lws_dll2 in_bsub;
 	struct lws_dll2 in_sess;
 };
@@ -120,7 +139,13 @@ struct session {
 	enum session_kind kind;
 	char conn_id[32];
 	char path[64]; /* the endpoint it came in on */
-	struct rtg_identity *id; /* NULL until authenticated */
+	struct profiles *prof; /* a reference: the profiles it was made under */
+	const struct prof_endpoint *ep; /* its endpoint, in prof */
+	struct prof_params *params; /* the path parameters, or NULL when there are none */
+	struct rtg_identity *id; /* NULL until authenticated (and for an anonymous client) */
+	bool anonymous; /* no token, on an endpoint that allows it: the ACL's anonymous rules */
+	/* a retained value the broker sent for a new subscription, or NULL: queue it as is */
+	void (*on_snapshot)(struct session *s, struct out_msg *m);
 	struct lws_dll2_owner subs; /* struct csub, via in_sess */
 	struct out_msg **q; /* send queue (ring); NULL slots: messages conflated away */
 	unsigned q_cap, q_head, q_count; /* q_count: slots in use, NULL ones included */
@@ -213,6 +238,7 @@ struct adapter {
 	struct lws_vhost *vhost;
 	struct rtg_jwt_verifier *verifier;
 	struct rtg_acl *acl;
+	struct profiles *prof; /* the endpoint profiles; sessions hold references of their own */
 	struct history hist;
 	struct subs subs;
 	struct bridge bridge;
@@ -243,7 +269,10 @@ void limits__cleanup(struct adapter *a);
 enum origin_verdict limits__origin(struct adapter *a, struct lws *wsi, char *buf, size_t len);
 void limits__socket(struct adapter *a, struct lws *wsi);
 
-/* calc.c */
+/* calcs.c */
+#define CALC_ID_MAX 64
+int calc__start(struct adapter *a, const struct rtg_identity *id, struct session *s,
+	const cJSON *msg, char *idbuf, size_t idlen, char *err, size_t errlen);
 int calc__watch(struct session *s, const char *id);
 void calc__update(struct session *s, const char *id, const struct out_msg *m);
 void calc__unwatch_all(struct session *s);
@@ -256,16 +285,19 @@ enum rtg_err auth__verify(struct adapter *a, const char *token, struct rtg_ident
 bool auth__token_from_request(struct lws *wsi, char *buf, size_t len);
 bool auth__allowed(struct adapter *a, const struct session *s, const char *topic,
 	enum rtg_access access, char *why, size_t whylen);
+bool auth__allowed_id(struct adapter *a, const struct rtg_identity *id, const char *conn_id,
+	const char *topic, enum rtg_access access, char *why, size_t whylen);
 bool auth__is_loopback(struct lws *wsi);
 bool auth__stats_allowed(struct adapter *a, struct lws *wsi, const struct rtg_identity *id);
 
 /* subs.c */
 void subs__init(struct subs *subs);
-enum sub_policy subs__default_policy(const char *filter);
 void subs__cleanup(struct adapter *a);
 struct csub *subs__add(struct adapter *a, struct session *s, const char *filter, const char *label,
 	enum sub_policy policy);
 void subs__remove(struct adapter *a, struct csub *cs);
+void subs__set_types(struct csub *cs, char **types, size_t n);
+int subs__set_owner(struct csub *cs, const char *prefix, int level);
 struct csub *subs__find(struct session *s, const char *filter, const char *label);
 void subs__remove_all(struct adapter *a, struct session *s);
 void subs__fanout(struct adapter *a, struct out_msg *m);
@@ -282,6 +314,8 @@ void session__init(struct adapter *a, struct session *s, struct lws *wsi, enum s
 void session__cleanup(struct session *s);
 int session__enqueue(struct session *s, struct out_msg *m);
 int session__enqueue_policy(struct session *s, struct out_msg *m, enum sub_policy policy);
+int session__deliver(struct session *s, struct out_msg *m, enum sub_policy policy);
+int session__set_endpoint(struct session *s, struct profiles *prof, const char *path, bool upgrade);
 void session__batch_begin(struct adapter *a);
 void session__batch_end(struct adapter *a);
 int session__send_json(struct session *s, cJSON *obj);
@@ -295,6 +329,36 @@ void session__close(struct session *s, int code, const char *reason);
 int session__set_identity(struct session *s, struct rtg_identity *id);
 cJSON *session__json_base(const char *type);
 const char *session__iso_time(char *buf, size_t len);
+
+/* request.c: what a request asks for, the same for WebSocket, SSE and HTTP */
+enum req_auth {
+	REQ_AUTH_OK, /* a valid token: *id set */
+	REQ_AUTH_ANONYMOUS, /* no token, and the endpoint allows that */
+	REQ_AUTH_MISSING, /* no token, and one is required: err set */
+	REQ_AUTH_BAD, /* a token that does not verify: err set */
+};
+
+/* One topic filter a subscribe asks for. */
+struct req_target {
+	char filter[512];
+	char label[128]; /* what the client named: a channel's name, or the filter */
+	const char *channel; /* the profile channel, or NULL */
+	bool own; /* the user's own namespace (%u~): granted without the ACL */
+	int owner_level; /* with own and a wildcard there: the level to check, else -1 */
+	char owner[160]; /* "<sub>~" */
+};
+
+#define REQ_MAX_TARGETS 8
+
+void req__topic_info(void *arg, const char *topic, const char **type, bool *value);
+enum req_auth req__identify(struct adapter *a, struct lws *wsi, bool optional,
+	struct rtg_identity **id, char *err, size_t errlen);
+int req__resolve(struct session *s, const char *type, const cJSON *msg, struct req_target *t,
+	int max, char *err, size_t errlen);
+int req__resolve_line(struct session *s, const char *line, struct req_target *t, int max, char *err,
+	size_t errlen);
+struct csub *req__subscribe(struct session *s, const struct req_target *t, enum sub_policy policy,
+	const cJSON *types, int *status, char *err, size_t errlen);
 
 /* listen.c */
 extern const struct lws_protocols listen__protocol;
@@ -339,13 +403,18 @@ int ws__flush(struct session *s);
 
 /* ws_subscribe.c */
 void wsub__subscribe(struct session *s, const char *type, const cJSON *msg, bool unsubscribe);
-int wsub__publish(struct session *s, const cJSON *msg, char *err, size_t errlen);
-int wsub__calc_topic(const char *sub, const char *id, const char *leaf, char *buf, size_t len);
-int wsub__start_calc(
-	struct session *s, const cJSON *msg, char *idbuf, size_t idlen, char *err, size_t errlen);
+void wsub__subscribe_endpoint(struct session *s);
+void wsub__snapshot(struct session *s, struct out_msg *m);
+
+/* publish.c: a client's or a service's publish, the same for WebSocket and HTTP */
+int pub__message(struct adapter *a, const struct rtg_identity *id, const char *conn_id,
+	const cJSON *msg, const char *text, size_t len, char *err, size_t errlen);
+int pub__broadcast(struct adapter *a, const struct rtg_identity *id,
+	const struct prof_broadcast *bc, const cJSON *msg, const char *body, size_t len,
+	char *topic, size_t topiclen, char *err, size_t errlen);
 
 /* sse.c: sse__handle returns 0 when the stream started, else an HTTP status with err set */
-int sse__handle(struct lws *wsi, struct session *s, const char *uri, char *err, size_t errlen);
+int sse__handle(struct lws *wsi, struct session *s, const char *path, char *err, size_t errlen);
 int sse__writeable(struct session *s);
 int sse__flush(struct session *s);
 

@@ -1,10 +1,11 @@
 /*
  * auth.c - who a browser is and what it may do, with the policy library the
- * broker plugin uses: the same key files and the same ACL file.
+ * broker plugin uses: the same key files and the same ACL file; and the
+ * endpoint profiles, loaded and reloaded with them.
  *
  * Tokens come from an "Authorization: Bearer" header, the "rtg_token"
- * cookie (EventSource cannot set headers) or "?token=". SIGHUP re-reads keys
- * and ACL (a broken file keeps the old rules) and ends every live
+ * cookie (EventSource cannot set headers) or "?token=". SIGHUP re-reads keys,
+ * ACL and profiles (a broken file keeps the old ones) and ends every live
  * subscription the new rules no longer allow. Tokens are never logged.
  * lws thread only.
  */
@@ -18,7 +19,11 @@
 
 #define COOKIE_NAME "rtg_token"
 
-/* Loads keys and ACL into fresh objects; on success swaps them in. */
+/*
+ * Loads keys, ACL and endpoint profiles into fresh objects; only when all
+ * three load are they swapped in. Sessions keep the profiles they were made
+ * under (a reference) until they close.
+ */
 static int load_policy(struct adapter *a)
 {
 	struct rtg_jwt_config jc = {
@@ -30,6 +35,7 @@ static int load_policy(struct adapter *a)
 		.leeway = a->cfg.jwt_leeway,
 	};
 	struct rtg_jwt_verifier *v = NULL;
+	struct profiles *prof = NULL;
 	struct rtg_acl *acl = NULL;
 	char err[4096];
 
@@ -44,10 +50,19 @@ static int load_policy(struct adapter *a)
 		rtg_jwt_verifier_free(v);
 		return -1;
 	}
+	err[0] = '\0';
+	if (profile__load(&prof, a->cfg.profiles_file, err, sizeof(err))) {
+		lwsl_err("%s\n", err);
+		rtg_acl_free(acl);
+		rtg_jwt_verifier_free(v);
+		return -1;
+	}
 	rtg_jwt_verifier_free(a->verifier);
 	rtg_acl_free(a->acl);
+	profile__unref(a->prof);
 	a->verifier = v;
 	a->acl = acl;
+	a->prof = prof;
 	return 0;
 }
 
@@ -60,8 +75,10 @@ void auth__cleanup(struct adapter *a)
 {
 	rtg_jwt_verifier_free(a->verifier);
 	rtg_acl_free(a->acl);
+	profile__unref(a->prof);
 	a->verifier = NULL;
 	a->acl = NULL;
+	a->prof = NULL;
 }
 
 /*
@@ -74,12 +91,12 @@ int auth__reload(struct adapter *a)
 		lwsl_warn("reload failed; keeping the previous keys and ACL\n");
 		return -1;
 	}
-	lwsl_notice("reloaded keys and ACL from %s (%zu rules)\n", a->cfg.acl_file,
-		rtg_acl_rule_count(a->acl));
+	lwsl_notice("reloaded keys, ACL from %s (%zu rules) and profiles from %s\n",
+		a->cfg.acl_file, rtg_acl_rule_count(a->acl), a->cfg.profiles_file);
 	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&a->sessions)) {
 		struct session *s = lws_container_of(d, struct session, in_all);
 
-		if (s->id)
+		if (s->id || s->anonymous)
 			subs__recheck(a, s, "access revoked by an ACL change");
 	}
 	lws_end_foreach_dll_safe(d, d1);
@@ -142,24 +159,35 @@ bool auth__token_from_request(struct lws *wsi, char *buf, size_t len)
 }
 
 /*
- * The ACL decision for a session. Fills why with a short reason on refusal.
- * The connection id stands for the MQTT client id (%c).
+ * The ACL decision for an identity (NULL: an anonymous client, which gets the
+ * ACL's anonymous rules only). Fills why with a short reason on refusal. The
+ * connection id stands for the MQTT client id (%c).
  */
+bool auth__allowed_id(struct adapter *a, const struct rtg_identity *id, const char *conn_id,
+	const char *topic, enum rtg_access access, char *why, size_t whylen)
+{
+	enum rtg_err rc = rtg_acl_check(a->acl, id, conn_id, topic, access);
+
+	if (rc == RTG_OK)
+		return true;
+	if (rc == RTG_ERR_INVAL)
+		snprintf(why, whylen, "invalid topic or filter");
+	else if (!id)
+		snprintf(why, whylen, "not allowed to anonymous clients: connect with a token");
+	else
+		snprintf(why, whylen, "not allowed by the ACL");
+	return false;
+}
+
+/* The ACL decision for a session: its identity, or anonymous; never before either. */
 bool auth__allowed(struct adapter *a, const struct session *s, const char *topic,
 	enum rtg_access access, char *why, size_t whylen)
 {
-	enum rtg_err rc;
-
-	if (!s->id) {
+	if (!s->id && !s->anonymous) {
 		snprintf(why, whylen, "not authenticated");
 		return false;
 	}
-	rc = rtg_acl_check(a->acl, s->id, s->conn_id, topic, access);
-	if (rc == RTG_OK)
-		return true;
-	snprintf(why, whylen, "%s",
-		rc == RTG_ERR_INVAL ? "invalid topic or filter" : "not allowed by the ACL");
-	return false;
+	return auth__allowed_id(a, s->id, s->conn_id, topic, access, why, whylen);
 }
 
 bool auth__is_loopback(struct lws *wsi)

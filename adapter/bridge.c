@@ -117,6 +117,15 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	/* A copy without identifier comes from the $SYS subscription above. */
 	if (stats__on_sys(a, msg->topic, msg->payload, (size_t)msg->payloadlen) && !n)
 		return;
+	/*
+	 * An empty message clears a topic's retained value (MQTT 3.3.1.3): it
+	 * carries nothing a browser could show, and a calculation id used again
+	 * starts with one (calcs.c), so it only clears the adapter's copy.
+	 */
+	if (!msg->payloadlen) {
+		history__clear_retained(&a->hist, msg->topic);
+		return;
+	}
 	if (!bridge__held_accepts(a, msg->topic, ids, n) ||
 		!subs__accept_copy(a, msg->topic, ids, n)) {
 		a->stats.mqtt_duplicates++;

@@ -1,19 +1,155 @@
 /*
- * calcs.c - the calculations a WebSocket session is waiting for, each with a
- * deadline: if no update arrives for calc_timeout seconds (a worker was
- * killed mid-calculation, or none is running), the client gets a
+ * calcs.c - calculations: starting one for a user (WebSocket "calculate" and
+ * POST /api/calculations alike), and the ones a WebSocket session waits for,
+ * each with a deadline: if no update arrives for calc_timeout seconds (a
+ * worker was killed mid-calculation, or none is running), the client gets a
  * calculation_update with status "failed" instead of waiting forever.
  *
- * Every update relayed to the session re-arms its deadline; "completed" or
- * "failed" ends the wait. It does not retry the calculation (a request may
- * have side effects the adapter cannot judge) nor tell the broker: only the
- * session that asked learns of the timeout. lws thread only.
+ * A calculation's topics are calc/<sub>~<id>/request and .../progress: the
+ * subject in the topic keeps users apart without state in the adapter, so a
+ * client can never pick another user's id. Every update relayed to the
+ * session re-arms its deadline; "completed" or "failed" ends the wait. It
+ * does not retry a calculation (a request may have side effects the adapter
+ * cannot judge) nor tell the broker of a timeout. lws thread only.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "adapter.h"
+#include "rtg_topic.h"
+
+/* ==== starting one ========================================================================= */
+
+/* Ids the caller picks end up in a topic level and in a URL: keep them plain. */
+static bool id_ok(const char *id)
+{
+	size_t n = strlen(id);
+
+	return n && n <= CALC_ID_MAX &&
+		strspn(id,
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			"0123456789_-") == n;
+}
+
+/* calc/<sub>~<id>/<leaf>; -1 if sub cannot be one topic level. */
+static int calc_topic(const char *sub, const char *id, const char *leaf, char *buf, size_t len)
+{
+	int n;
+
+	if (!rtg_topic_level_valid(sub, 128))
+		return -1;
+	n = snprintf(buf, len, "calc/%s~%s/%s", sub, id, leaf);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* The request a calc worker reads; free with cJSON_free(). NULL on out of memory. */
+static char *request_text(const char *id, const char *kind, const cJSON *params, const char *sub)
+{
+	cJSON *req = cJSON_CreateObject();
+	char *text = NULL, ts[40];
+
+	if (req && cJSON_AddStringToObject(req, "type", "calculate") &&
+		cJSON_AddStringToObject(req, "calculation_id", id) &&
+		cJSON_AddStringToObject(req, "calculation_type", kind) &&
+		cJSON_AddItemToObject(req, "parameters",
+			params ? cJSON_Duplicate(params, true) : cJSON_CreateObject()) &&
+		cJSON_AddStringToObject(req, "user_id", sub) &&
+		cJSON_AddStringToObject(req, "requested_at", session__iso_time(ts, sizeof(ts))))
+		text = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	return text;
+}
+
+/* Checks the request and fills idbuf (the given id, or a new one). Returns 0 or a status. */
+static int check_request(struct adapter *a, const struct rtg_identity *id, const cJSON *msg,
+	char *idbuf, size_t idlen, char *err, size_t errlen)
+{
+	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(msg, "calculation_type");
+	const cJSON *params = cJSON_GetObjectItemCaseSensitive(msg, "parameters");
+	const cJSON *cid = cJSON_GetObjectItemCaseSensitive(msg, "calculation_id");
+
+	if (!id) {
+		snprintf(err, errlen, "calculations are for signed-in users: connect with a token");
+		return HTTP_STATUS_FORBIDDEN;
+	}
+	if (!cJSON_IsString(kind) || !rtg_topic_level_valid(kind->valuestring, 128) ||
+		(params && !cJSON_IsObject(params))) {
+		snprintf(err, errlen,
+			"calculate needs a \"calculation_type\" and an object \"parameters\"");
+		return HTTP_STATUS_BAD_REQUEST;
+	}
+	if (cid && (!cJSON_IsString(cid) || !id_ok(cid->valuestring))) {
+		snprintf(err, errlen,
+			"\"calculation_id\" must be 1-%d characters of A-Z a-z 0-9 _ -",
+			CALC_ID_MAX);
+		return HTTP_STATUS_BAD_REQUEST;
+	}
+	if (cid)
+		snprintf(idbuf, idlen, "%s", cid->valuestring);
+	else
+		snprintf(idbuf, idlen, "c%s%llu", a->hist.epoch,
+			(unsigned long long)++a->hist.next_id);
+	if (!bridge__up(a)) {
+		snprintf(err, errlen, "the broker is not available; try again");
+		return HTTP_STATUS_SERVICE_UNAVAILABLE;
+	}
+	return 0;
+}
+
+/*
+ * Starts a calculation for user id: publishes the request to
+ * calc/<sub>~<id>/request and, for a session (NULL for HTTP, whose caller
+ * follows the progress over SSE), follows its progress and waits for it.
+ * First the progress topic's retained last state is cleared, before the
+ * subscription and the request go out on the same broker connection (MQTT
+ * keeps their order): a calculation_id used again never answers with the
+ * previous calculation's "completed". Returns 0 with the id in idbuf, or an
+ * HTTP status with err set.
+ */
+int calc__start(struct adapter *a, const struct rtg_identity *id, struct session *s,
+	const cJSON *msg, char *idbuf, size_t idlen, char *err, size_t errlen)
+{
+	char req[512], progress[512], *text;
+	struct csub *cs;
+	int status;
+
+	status = check_request(a, id, msg, idbuf, idlen, err, errlen);
+	if (status)
+		return status;
+	if (calc_topic(id->sub, idbuf, "request", req, sizeof(req)) ||
+		calc_topic(id->sub, idbuf, "progress", progress, sizeof(progress))) {
+		snprintf(err, errlen, "your user id cannot be used in a topic");
+		return HTTP_STATUS_BAD_REQUEST;
+	}
+	text = request_text(idbuf,
+		cJSON_GetObjectItemCaseSensitive(msg, "calculation_type")->valuestring,
+		cJSON_GetObjectItemCaseSensitive(msg, "parameters"), id->sub);
+	if (!text) {
+		snprintf(err, errlen, "out of memory");
+		return HTTP_STATUS_INTERNAL_SERVER_ERROR;
+	}
+	status = bridge__publish(a, progress, "", 0, true);
+	if (!status && s && !subs__find(s, progress, NULL)) {
+		cs = subs__add(a, s, progress, idbuf, POLICY_QUEUE);
+		if (cs)
+			cs->system = true;
+	}
+	if (!status)
+		status = bridge__publish(a, req, text, strlen(text), false);
+	cJSON_free(text);
+	if (status) {
+		snprintf(err, errlen, "the broker is not available; try again");
+		return HTTP_STATUS_SERVICE_UNAVAILABLE;
+	}
+	if (s && calc__watch(s, idbuf)) {
+		snprintf(err, errlen, "out of memory");
+		return HTTP_STATUS_INTERNAL_SERVER_ERROR;
+	}
+	return 0;
+}
+
+/* ==== waiting for one ===================================================================== */
 
 struct calc_wait {
 	struct session *s;

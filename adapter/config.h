@@ -25,6 +25,7 @@ struct adapter_config {
 	char *http_host; /* default 127.0.0.1 */
 	int http_port; /* default 8000, 0-65535 (0: any free port) */
 	char *static_dir; /* default ./static; served at / */
+	char *profiles_file; /* default profiles/gateway.conf: every endpoint (docs/profiles.md) */
 	int reuse_port; /* default 0; 1: SO_REUSEPORT, several adapters share the port */
 	char *tls_cert_file; /* PEM certificate chain: serve https:// and wss:// (with tls_key_file) */
 	char *tls_key_file; /* PEM private key of tls_cert_file */
@@ -60,7 +61,7 @@ struct adapter_config {
 	int socket_sndbuf; /* default 65536 bytes, 0 (kernel default) or 4096-16777216 */
 	/* limits */
 	int rate_limit; /* default 10 messages/s per connection, 1-100000 */
-	int rate_burst; /* default 20, 1-1000000 */
+	int rate_burst; /* default 100, 1-1000000 */
 	int rate_limit_close; /* default 50: refused messages in a row before close 1008 */
 	int max_subscriptions; /* default 200 per connection, 1-100000 */
 	int max_connections_per_user; /* default 50, 1-1000000 */

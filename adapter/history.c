@@ -291,6 +291,28 @@ struct topic_hist *history__find(struct history *h, const char *topic)
 	return th;
 }
 
+/* The outgoing form of a message, with what the topic carries (h->topic_info). */
+static struct out_msg *make_msg(const struct history *h, const char *topic, const void *payload,
+	size_t len, const char *epoch, uint64_t seq, uint64_t gseq, bool retained)
+{
+	const char *type = NULL;
+	bool value = false;
+
+	if (h->topic_info)
+		h->topic_info(h->topic_info_arg, topic, &type, &value);
+	return msg__from_mqtt(topic, payload, len, type, value, epoch, seq, gseq, retained);
+}
+
+void history__clear_retained(struct history *h, const char *topic)
+{
+	struct topic_hist *th = history__find(h, topic);
+
+	if (th) {
+		msg__unref(th->retained);
+		th->retained = NULL;
+	}
+}
+
 static bool same_payload(const struct out_msg *m, const void *payload, size_t len)
 {
 	return m && m->payload_len == len && (len == 0 || !memcmp(m->payload, payload, len));
@@ -349,8 +371,7 @@ struct out_msg *history__append(struct history *h, const char *topic, const void
 			return NULL;
 		created = true;
 	}
-	m = msg__from_mqtt(topic, payload, len, NULL, false, th->epoch, th->last_seq + 1,
-		h->gseq + 1, retained);
+	m = make_msg(h, topic, payload, len, th->epoch, th->last_seq + 1, h->gseq + 1, retained);
 	if (!m || ring_push(h, th, m) || (created && topic_insert(h, th)))
 		goto error;
 	th->last_seq = m->seq;
@@ -458,8 +479,7 @@ struct topic_hist *history__restore_topic(struct history *h, const char *topic, 
 int history__restore_msg(struct history *h, struct topic_hist *th, const void *payload, size_t len,
 	uint64_t seq, uint64_t gseq, bool retained, bool in_ring, bool is_retained)
 {
-	struct out_msg *m = msg__from_mqtt(
-		th->topic, payload, len, NULL, false, th->epoch, seq, gseq, retained);
+	struct out_msg *m = make_msg(h, th->topic, payload, len, th->epoch, seq, gseq, retained);
 
 	if (!m || (in_ring && ring_push(h, th, m))) {
 		msg__unref(m);

@@ -50,6 +50,13 @@ struct history {
 	uint64_t evicted_gseq; /* newest gseq of any topic forgotten so far; 0 if none */
 	uint64_t evicted_topics; /* counter for /api/stats */
 	struct out_msg *last; /* the message the last append returned (keeps it alive) */
+	/*
+	 * What a topic carries, for the messages this history makes: the type of
+	 * a payload that names none (NULL: "message") and whether the topic holds
+	 * a value (conflated when a client lags). NULL: no type, no value.
+	 */
+	void (*topic_info)(void *arg, const char *topic, const char **type, bool *value);
+	void *topic_info_arg;
 };
 
 /* The largest history_size history__init() accepts. */
@@ -89,6 +96,12 @@ struct out_msg *history__append(struct history *h, const char *topic, const void
  */
 unsigned history__unfollow(struct history *h, const char *filter,
 	bool (*keep)(const struct topic_hist *th, void *arg), void *arg);
+
+/**
+ * Forgets the retained value of @p topic (an empty retained message cleared it
+ * at the broker), without numbering anything: no client sees a seq go by.
+ */
+void history__clear_retained(struct history *h, const char *topic);
 
 /** Returns the topic's history, or NULL if the adapter holds none. */
 struct topic_hist *history__find(struct history *h, const char *topic);

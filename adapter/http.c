@@ -1,13 +1,14 @@
 /*
- * http.c - every plain HTTP request: the protocol callback, routing, the
- * responses (errors as {"error":...,"status":N}, CORS headers), the static
- * dashboard files, /health, and the hand-over of SSE requests to sse.c.
+ * http.c - every plain HTTP request: the protocol callback, routing by the
+ * endpoint profiles (profile.c), the responses (errors as
+ * {"error":...,"message":...,"status":N}, CORS headers, cookies), the static
+ * files, and the hand-over of SSE requests to sse.c.
  *
  * lws binds each request that is not a WebSocket upgrade to this protocol
  * (protocols[0], no mounts) and passes the path in LWS_CALLBACK_HTTP. The
  * response is decided there, or when a POST body is complete, kept in the
  * pss and written in LWS_CALLBACK_HTTP_WRITEABLE: headers, then the body.
- * The JSON API and statistics are http_api.c's. It does not speak WebSocket
+ * What each HTTP endpoint does is http_api.c's. It does not speak WebSocket
  * (ws.c) nor write SSE events (sse.c). lws thread only.
  */
 #include <ctype.h>
@@ -49,7 +50,7 @@ int http__respond(struct lws *wsi, struct pss_http *p, int status, const char *c
 		memcpy(p->resp + LWS_PRE, text, len);
 		p->resp_len = len;
 	} else if (len) {
-		p->status = 500; /* out of memory: a bare status */
+		p->status = HTTP_STATUS_INTERNAL_SERVER_ERROR; /* out of memory: a bare status */
 		p->ctype = NULL;
 	}
 	lws_callback_on_writable(wsi);
@@ -64,13 +65,13 @@ int http__respond_json(struct lws *wsi, struct pss_http *p, int status, cJSON *o
 
 	cJSON_Delete(obj);
 	if (!text)
-		return http__respond(wsi, p, 500, NULL, NULL, 0);
+		return http__respond(wsi, p, HTTP_STATUS_INTERNAL_SERVER_ERROR, NULL, NULL, 0);
 	rc = http__respond(wsi, p, status, "application/json", text, strlen(text));
 	cJSON_free(text);
 	return rc;
 }
 
-/* {"error": message, "status": status}; every refusal is counted. */
+/* {"error": message, "message": message, "status": status}; every refusal is counted. */
 int http__respond_error(struct lws *wsi, struct pss_http *p, int status, const char *fmt, ...)
 {
 	char msg[512];
@@ -81,7 +82,7 @@ int http__respond_error(struct lws *wsi, struct pss_http *p, int status, const c
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	http__adapter(wsi)->stats.errors++;
-	obj = http__json_strings((const char *[]){"error", msg, NULL});
+	obj = http__json_strings((const char *[]){"error", msg, "message", msg, NULL});
 	if (obj && !cJSON_AddNumberToObject(obj, "status", status)) {
 		cJSON_Delete(obj);
 		obj = NULL;
@@ -92,7 +93,8 @@ int http__respond_error(struct lws *wsi, struct pss_http *p, int status, const c
 int http__not_allowed(struct lws *wsi, struct pss_http *p, const char *allow)
 {
 	p->allow = allow;
-	return http__respond_error(wsi, p, 405, "method not allowed (allowed: %s)", allow);
+	return http__respond_error(
+		wsi, p, HTTP_STATUS_METHOD_NOT_ALLOWED, "method not allowed (allowed: %s)", allow);
 }
 
 static int hdr(
@@ -114,9 +116,9 @@ static int finish(struct lws *wsi, const struct pss_http *p)
 /* A 204 answers an OPTIONS preflight. */
 static int write_headers(struct lws *wsi, struct pss_http *p)
 {
-	unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *q = start;
+	unsigned char buf[LWS_PRE + 1024 + RTG_JWT_MAX_LEN], *start = buf + LWS_PRE, *q = start;
 	unsigned char *end = buf + sizeof(buf) - 1;
-	bool no_body = p->status == 204;
+	bool no_body = p->status == HTTP_STATUS_NO_CONTENT;
 
 	/* CORS: only an allowed Origin is echoed; a browser elsewhere cannot read the answer. */
 	if (lws_add_http_header_status(wsi, (unsigned int)p->status, &q, end) ||
@@ -125,10 +127,13 @@ static int write_headers(struct lws *wsi, struct pss_http *p)
 		hdr(wsi, "cache-control:", "no-store", &q, end) ||
 		(p->origin_v == ORIGIN_ALLOWED &&
 			(hdr(wsi, "access-control-allow-origin:", p->origin, &q, end) ||
+				hdr(wsi, "access-control-allow-credentials:", "true", &q, end) ||
 				hdr(wsi, "vary:", "Origin", &q, end))) ||
 		(p->allow && hdr(wsi, "allow:", p->allow, &q, end)) ||
+		(p->set_cookie && hdr(wsi, "set-cookie:", p->set_cookie, &q, end)) ||
 		(no_body &&
-			hdr(wsi, "access-control-allow-methods:", "GET, POST, OPTIONS", &q, end)) ||
+			hdr(wsi, "access-control-allow-methods:", "GET, POST, DELETE, OPTIONS", &q,
+				end)) ||
 		(no_body &&
 			hdr(wsi, "access-control-allow-headers:", "Authorization, Content-Type", &q,
 				end)) ||
@@ -143,9 +148,19 @@ static int write_headers(struct lws *wsi, struct pss_http *p)
 	return 0;
 }
 
+/* Raw CORS header lines for lws_serve_http_file(); returns their length (0 if none fit). */
+static int cors_headers(const struct pss_http *p, char *buf, size_t len)
+{
+	int n = snprintf(
+		buf, len, "access-control-allow-origin: %s\x0d\x0avary: Origin\x0d\x0a", p->origin);
+
+	return n > 0 && (size_t)n < len ? n : 0;
+}
+
 /* Headers, then the body in one write; or a static file, which lws then sends itself. */
 static int on_writeable(struct lws *wsi, struct pss_http *p)
 {
+	char extra[256];
 	int n;
 
 	if (p->sse)
@@ -153,8 +168,10 @@ static int on_writeable(struct lws *wsi, struct pss_http *p)
 	if (!p->responding)
 		return 0;
 	if (p->file[0]) {
+		/* a page elsewhere that allowed_origins names may load the JS client */
+		n = p->origin_v == ORIGIN_ALLOWED ? cors_headers(p, extra, sizeof(extra)) : 0;
 		/* <0: fatal; >0: lws answered by itself and the transaction must end */
-		n = lws_serve_http_file(wsi, p->file, p->ctype, NULL, 0);
+		n = lws_serve_http_file(wsi, p->file, p->ctype, n ? extra : NULL, n);
 		return n < 0 || (n > 0 && lws_http_transaction_completed(wsi)) ? -1 : 0;
 	}
 	if (!p->headers_sent)
@@ -202,10 +219,6 @@ static int find_static(struct adapter *a, struct pss_http *p, const char *path)
 	struct stat st;
 	int n;
 
-	if (!strcmp(path, "/"))
-		path = "/index.html";
-	else if (!strcmp(path, "/test") || !strcmp(path, "/ws/test"))
-		path = "/test.html";
 	if (!static_path_ok(path) || !(p->ctype = mime_of(path)))
 		return -1;
 	n = snprintf(p->file, sizeof(p->file), "%s%s", a->cfg.static_dir, path);
@@ -216,10 +229,11 @@ static int find_static(struct adapter *a, struct pss_http *p, const char *path)
 	return 0;
 }
 
-static int static_route(struct lws *wsi, struct pss_http *p, enum method m, const char *path)
+int http__serve_file(struct lws *wsi, struct pss_http *p, enum method m, const char *path)
 {
 	if (find_static(http__adapter(wsi), p, path))
-		return http__respond_error(wsi, p, 404, "not found: '%.200s'", path);
+		return http__respond_error(
+			wsi, p, HTTP_STATUS_NOT_FOUND, "not found: '%.200s'", path);
 	if (m != M_GET && m != M_HEAD) {
 		p->file[0] = '\0';
 		return http__not_allowed(wsi, p, "GET, HEAD");
@@ -256,8 +270,32 @@ static enum method method_of(struct lws *wsi)
 #if defined(LWS_WITH_HTTP_UNCOMMON_HEADERS)
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_OPTIONS_URI))
 		return M_OPTIONS;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI))
+		return M_DELETE;
 #endif
 	return M_OTHER;
+}
+
+/*
+ * The endpoint of the profiles that serves the path: an SSE stream, or an HTTP
+ * handler (http_api.c). Other paths are files of static_dir; a WebSocket
+ * endpoint asked for without an upgrade says so.
+ */
+static int route(struct lws *wsi, struct pss_http *p, enum method m, const char *path)
+{
+	struct adapter *a = http__adapter(wsi);
+	const struct prof_endpoint *ep;
+	struct prof_params params;
+
+	ep = profile__match(a->prof, path, false, &params);
+	if (ep && ep->transport == PROF_SSE)
+		return m == M_GET ? start_sse(wsi, p, path) : http__not_allowed(wsi, p, "GET");
+	if (ep)
+		return http__handle(wsi, p, m, ep, &params);
+	if (profile__match(a->prof, path, true, NULL))
+		return http__respond_error(wsi, p, RTG_HTTP_UPGRADE_REQUIRED,
+			"'%.200s' is a WebSocket endpoint: connect with a WebSocket", path);
+	return http__serve_file(wsi, p, m, path);
 }
 
 static int on_http(struct lws *wsi, struct pss_http *p, const char *path, size_t len)
@@ -269,28 +307,17 @@ static int on_http(struct lws *wsi, struct pss_http *p, const char *path, size_t
 	p->head = m == M_HEAD;
 	p->close_after = m == M_OTHER; /* PUT, PATCH...: their bodies are not read */
 	if (!path || strlen(path) != len || path[0] != '/')
-		return http__respond_error(wsi, p, 400, "invalid path");
+		return http__respond_error(wsi, p, HTTP_STATUS_BAD_REQUEST, "invalid path");
 	/* A refused Origin may still GET (the browser hides the answer), never act. */
 	p->origin_v = limits__origin(http__adapter(wsi), wsi, p->origin, sizeof(p->origin));
 	if (p->origin_v == ORIGIN_REFUSED && !get) {
 		p->origin_v = ORIGIN_NONE;
-		return http__respond_error(
-			wsi, p, 403, "origin '%.100s' is not allowed (allowed_origins)", p->origin);
+		return http__respond_error(wsi, p, HTTP_STATUS_FORBIDDEN,
+			"origin '%.100s' is not allowed (allowed_origins)", p->origin);
 	}
 	if (m == M_OPTIONS)
-		return http__respond(wsi, p, 204, NULL, NULL, 0);
-	if (!strncmp(path, "/sse", 4) || !strncmp(path, "/realtime/sse", 13))
-		return m == M_GET ? start_sse(wsi, p, path) : http__not_allowed(wsi, p, "GET");
-	if (!strcmp(path, "/health"))
-		return get ? http__respond_json(wsi, p, bridge__up(http__adapter(wsi)) ? 200 : 503,
-				     stats__health(http__adapter(wsi)))
-			   : http__not_allowed(wsi, p, "GET, HEAD");
-	if (!strcmp(path, "/api/stats") || !strcmp(path, "/ws/stats") || !strcmp(path, "/metrics"))
-		return get ? http__stats(wsi, p, path[1] == 'm')
-			   : http__not_allowed(wsi, p, "GET, HEAD");
-	if (!strncmp(path, "/api/", 5))
-		return http__api_route(wsi, p, m, path);
-	return static_route(wsi, p, m, path);
+		return http__respond(wsi, p, HTTP_STATUS_NO_CONTENT, NULL, NULL, 0);
+	return route(wsi, p, m, path);
 }
 
 /* Safe twice (CLOSED_HTTP, then DROP_PROTOCOL) and on a request that never started. */
@@ -305,6 +332,10 @@ static void cleanup(struct pss_http *p)
 	p->body_len = 0;
 	free(p->resp);
 	p->resp = NULL;
+	free(p->set_cookie);
+	p->set_cookie = NULL;
+	profile__unref(p->prof);
+	p->prof = NULL;
 }
 
 static int callback_http(

@@ -15,17 +15,16 @@
 
 #include "adapter.h"
 
-enum method { M_OTHER, M_GET, M_HEAD, M_POST, M_OPTIONS };
+enum method { M_OTHER, M_GET, M_HEAD, M_POST, M_OPTIONS, M_DELETE };
 enum route { R_NONE, R_PUBLISH, R_BROADCAST, R_CALC };
-
-struct broadcast; /* a POST /api/broadcast/<kind> (http_api.c) */
 
 /* Per-request data; lws frees it (and calls DROP_PROTOCOL) after each transaction. */
 struct pss_http {
 	struct session s; /* first; used only when the request becomes an SSE stream */
 	bool sse; /* s is a live SSE stream: sse.c writes it */
 	enum route route; /* a POST whose body is awaited */
-	const struct broadcast *bc;
+	struct profiles *prof; /* a reference while a POST waits for its body (bc lives in it) */
+	const struct prof_broadcast *bc;
 	struct rtg_identity *id; /* the caller of a POST route */
 	char *body;
 	size_t body_len;
@@ -39,6 +38,7 @@ struct pss_http {
 	int status;
 	const char *ctype;
 	const char *allow; /* the Allow header of a 405 */
+	char *set_cookie; /* a Set-Cookie header value (POST/DELETE /api/session), or NULL */
 	unsigned char *resp; /* LWS_PRE headroom, then the body */
 	size_t resp_len;
 	char file[512]; /* a static file to serve instead, or "" */
@@ -70,11 +70,15 @@ int http__not_allowed(struct lws *wsi, struct pss_http *p, const char *allow);
 
 /* ==== http_api.c: the JSON API ============================================================ */
 
-/* GET /api/stats, /ws/stats (JSON) or, with prometheus, /metrics. Returns 0. */
-int http__stats(struct lws *wsi, struct pss_http *p, bool prometheus);
+/*
+ * A request for an HTTP endpoint of the profiles: its handler answers, or a
+ * POST route waits for its body. Returns 0.
+ */
+int http__handle(struct lws *wsi, struct pss_http *p, enum method m, const struct prof_endpoint *ep,
+	const struct prof_params *params);
 
-/* Any /api/ path: a POST route awaits its body, anything else is answered. Returns 0. */
-int http__api_route(struct lws *wsi, struct pss_http *p, enum method m, const char *path);
+/* GET/HEAD of a file of static_dir ("/dashboard.js"); 404 or 405 otherwise. Returns 0. */
+int http__serve_file(struct lws *wsi, struct pss_http *p, enum method m, const char *path);
 
 /* LWS_CALLBACK_HTTP_BODY and _BODY_COMPLETION of a POST route. Return 0, or -1 to close. */
 int http__on_body(struct lws *wsi, struct pss_http *p, const void *in, size_t len);

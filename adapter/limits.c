@@ -50,7 +50,8 @@ bool limits__take(struct session *s)
 	s->a->stats.rate_limited++;
 	if (++s->refused_run >= (unsigned)cfg->rate_limit_close) {
 		s->a->stats.rate_closed++;
-		session__close(s, 1008, "policy violation: message rate limit exceeded");
+		session__close(
+			s, RTG_CLOSE_POLICY, "policy violation: message rate limit exceeded");
 		return false;
 	}
 	session__send_error(s,

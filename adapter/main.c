@@ -176,9 +176,13 @@ int main(int argc, char **argv)
 	if (history__init(
 		    &a.hist, (unsigned)a.cfg.history_size, (unsigned)a.cfg.history_max_topics))
 		goto out;
+	if (auth__init(&a)) /* keys, ACL and profiles: the history's topic types come from these */
+		goto out;
+	a.hist.topic_info = req__topic_info;
+	a.hist.topic_info_arg = &a;
 	/* A refused file is logged and the history starts empty: not a reason to stop. */
 	history__load(&a.hist, a.cfg.history_file, &a.bridge.held, &a.bridge.nheld);
-	if (auth__init(&a) || create_context(&a) || bridge__init(&a))
+	if (create_context(&a) || bridge__init(&a))
 		goto out;
 	signal_ctx = a.ctx;
 	signal(SIGINT, on_signal);

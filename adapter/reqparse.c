@@ -1,7 +1,6 @@
 /*
  * reqparse.c - pure string parsing of what the adapter reads from HTTP
- * requests itself: a cookie, an SSE endpoint, a ?topic= argument, a
- * Last-Event-ID. See reqparse.h.
+ * requests itself: a cookie, a ?topic= argument, a Last-Event-ID. See reqparse.h.
  *
  * Everything else of a request (headers, URL decoding, the query string's
  * split into arguments) is lws's; auth.c and sse.c copy the strings out and
@@ -47,37 +46,7 @@ bool reqparse__cookie(const char *header, const char *name, char *buf, size_t le
 	return false;
 }
 
-/* ---- SSE endpoints and arguments ------------------------------------------------------- */
-
-static const char *after(const char *s, const char *prefix)
-{
-	size_t n = strlen(prefix);
-
-	return strncmp(s, prefix, n) ? NULL : s + n;
-}
-
-enum reqparse_sse reqparse__sse_endpoint(const char *uri, const char **arg)
-{
-	const char *rest = after(uri, "/realtime");
-
-	*arg = NULL;
-	rest = after(rest ? rest : uri, "/sse");
-	if (!rest)
-		return REQPARSE_SSE_UNKNOWN;
-	if (!*rest || !strcmp(rest, "/"))
-		return REQPARSE_SSE_QUERY;
-	if (!strcmp(rest, "/market-updates"))
-		return REQPARSE_SSE_MARKET_ALL;
-	if (!strcmp(rest, "/notifications"))
-		return REQPARSE_SSE_NOTIFICATIONS;
-	if ((*arg = after(rest, "/market/")))
-		return REQPARSE_SSE_MARKET;
-	if ((*arg = after(rest, "/credit-score/")))
-		return REQPARSE_SSE_CREDIT;
-	if ((*arg = after(rest, "/calculation/")))
-		return REQPARSE_SSE_CALC;
-	return REQPARSE_SSE_UNKNOWN;
-}
+/* ---- SSE arguments ------------------------------------------------------- */
 
 char *reqparse__topic_arg(char *arg)
 {

@@ -1,7 +1,7 @@
 /*
  * reqparse.h - the parts of an HTTP request the adapter reads itself, as pure
- * string functions: the value of one cookie, an SSE endpoint path, a ?topic=
- * argument, and a Last-Event-ID.
+ * string functions: the value of one cookie, a ?topic= argument, and a
+ * Last-Event-ID. (Which path is which endpoint: the profiles, profile.c.)
  *
  * These take plain strings (the caller copies them out of lws), so the fuzz
  * target tests/fuzz/fuzz_reqparse.c and tests/unit/test_reqparse.c can drive
@@ -25,25 +25,6 @@
  *         otherwise, with @p buf set to "" (when @p len > 0)
  */
 bool reqparse__cookie(const char *header, const char *name, char *buf, size_t len);
-
-/* The SSE endpoints (also under /realtime): what a request path asks for. */
-enum reqparse_sse {
-	REQPARSE_SSE_UNKNOWN, /* not an SSE endpoint */
-	REQPARSE_SSE_QUERY, /* /sse or /sse/: filters from ?topic= */
-	REQPARSE_SSE_MARKET_ALL, /* /sse/market-updates */
-	REQPARSE_SSE_NOTIFICATIONS, /* /sse/notifications: the caller's own */
-	REQPARSE_SSE_MARKET, /* /sse/market/{ticker} */
-	REQPARSE_SSE_CREDIT, /* /sse/credit-score/{user_id} */
-	REQPARSE_SSE_CALC, /* /sse/calculation/{id} */
-};
-
-/**
- * Classifies an SSE request path (without the query string).
- * @param arg set to the name that ends the path (ticker, user id or
- *        calculation id: the rest of @p uri, unchecked, possibly empty) for
- *        MARKET, CREDIT and CALC; NULL otherwise. Borrowed from @p uri.
- */
-enum reqparse_sse reqparse__sse_endpoint(const char *uri, const char **arg);
 
 /**
  * Reads one query argument of an SSE request. If @p arg is "topic=F" it

@@ -96,6 +96,11 @@ void session__cleanup(struct session *s)
 	s->q = NULL;
 	rtg_identity_free(s->id);
 	s->id = NULL;
+	free(s->params);
+	s->params = NULL;
+	profile__unref(s->prof);
+	s->prof = NULL;
+	s->ep = NULL;
 	free(s->cors_origin);
 	s->cors_origin = NULL;
 	lws_dll2_remove(&s->in_all);
@@ -105,6 +110,32 @@ void session__cleanup(struct session *s)
 	else
 		a->stats.sse_connections--;
 	s->a = NULL;
+}
+
+/*
+ * Binds s to the endpoint of @path in @prof (taking a reference to prof):
+ * its envelope, greeting and subscriptions, and its path parameters, copied
+ * out only when the path has some. Returns 0, or -1 if no endpoint serves
+ * the path (or out of memory).
+ */
+int session__set_endpoint(struct session *s, struct profiles *prof, const char *path, bool upgrade)
+{
+	struct prof_params p;
+
+	s->ep = profile__match(prof, path, upgrade, &p);
+	if (!s->ep)
+		return -1;
+	if (p.n) {
+		s->params = malloc(sizeof(*s->params));
+		/* matched again in place: the values point into the struct's own buffer */
+		if (!s->params || !profile__match(prof, path, upgrade, s->params)) {
+			s->ep = NULL;
+			return -1;
+		}
+	}
+	s->prof = profile__ref(prof);
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	return 0;
 }
 
 /* ---- the send queue ------------------------------------------------------------ */
@@ -173,35 +204,12 @@ void session__pop(struct session *s)
 		s->full_since = 0;
 }
 
-/*
- * Topics that hold a value rather than carry events (SPEC: the retained
- * ones): an older queued message of such a topic is worth nothing once a
- * newer one is queued.
- */
-static bool state_topic(const char *t)
-{
-	const char *p;
-
-	if (!strncmp(t, "market/", 7))
-		return strncmp(t + 7, "patterns/", 9) != 0;
-	if (!strcmp(t, "system/stats"))
-		return true;
-	if (!strncmp(t, "user/", 5) || !strncmp(t, "calc/", 5)) {
-		p = strchr(t + 5, '/');
-		return p &&
-			(!strcmp(p, "/balance") || !strcmp(p, "/credit") ||
-				(t[0] == 'c' && !strcmp(p, "/progress")));
-	}
-	return false;
-}
-
 static bool conflatable(const struct session *s, enum sub_policy policy, const struct out_msg *m)
 {
 	if (!m->topic || s->q_live < CONFLATE_BACKLOG ||
 		lws_now_usecs() - s->busy_since < CONFLATE_LAG_US)
 		return false;
-	return policy == POLICY_CONFLATE ||
-		(policy == POLICY_AUTO && (m->retained || state_topic(m->topic)));
+	return policy == POLICY_CONFLATE || (policy == POLICY_AUTO && (m->retained || m->value));
 }
 
 /*
@@ -253,7 +261,7 @@ static bool too_slow(struct session *s, enum sub_policy policy)
 
 	if (policy == POLICY_DISCONNECT) {
 		s->a->stats.slow_closed++;
-		session__close(s, 1013, "send queue overflow: client too slow");
+		session__close(s, RTG_CLOSE_TRY_LATER, "send queue overflow: client too slow");
 		return true;
 	}
 	if (!s->full_since) {
@@ -263,7 +271,7 @@ static bool too_slow(struct session *s, enum sub_policy policy)
 	if (now - s->full_since < (lws_usec_t)s->a->cfg.slow_consumer_timeout * LWS_US_PER_SEC)
 		return false;
 	s->a->stats.slow_closed++;
-	session__close(s, 1013, "send queue full too long: client too slow");
+	session__close(s, RTG_CLOSE_TRY_LATER, "send queue full too long: client too slow");
 	return true;
 }
 
@@ -281,7 +289,7 @@ static void write_now(struct session *s)
 	rc = s->kind == SESSION_WS ? ws__flush(s) : sse__flush(s);
 	if (rc < 0) { /* the socket failed: lws closes it from its loop */
 		s->closing = true;
-		s->close_code = 1011;
+		s->close_code = RTG_CLOSE_INTERNAL;
 		lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 	} else if (s->q_count) {
 		lws_callback_on_writable(s->wsi);
@@ -360,6 +368,25 @@ int session__enqueue_policy(struct session *s, struct out_msg *m, enum sub_polic
 	return 0;
 }
 
+/*
+ * A broker message for one of s's subscriptions. A retained value the broker
+ * sent because a subscription is new (only those carry the retain flag: the
+ * adapter does not ask for "retain as published") is the topic's state, not
+ * an event: a transport that has a form for it (WebSocket: a "history"
+ * message) gets it that way, so a topic's first subscriber learns its value
+ * as every later one does.
+ */
+int session__deliver(struct session *s, struct out_msg *m, enum sub_policy policy)
+{
+	if (m->retained && s->on_snapshot) {
+		if (s->closing)
+			return -1;
+		s->on_snapshot(s, m);
+		return 0;
+	}
+	return session__enqueue_policy(s, m, policy);
+}
+
 int session__enqueue(struct session *s, struct out_msg *m)
 {
 	return session__enqueue_policy(s, m, POLICY_QUEUE);
@@ -394,7 +421,10 @@ void session__send_error(struct session *s, const char *fmt, ...)
 	s->errors++;
 	s->a->stats.errors++;
 	obj = session__json_base("error");
-	if (obj && !cJSON_AddStringToObject(obj, "message", text)) {
+	/* "message" for the canonical protocol, "error" for seed 004's handleError(data.error) */
+	if (obj &&
+		(!cJSON_AddStringToObject(obj, "message", text) ||
+			!cJSON_AddStringToObject(obj, "error", text))) {
 		cJSON_Delete(obj);
 		return;
 	}
@@ -444,7 +474,7 @@ static void on_expiry_timer(struct wheel_timer *t)
 				cJSON_AddStringToObject(obj, "message", "token expired");
 			session__send_json(s, obj);
 		}
-		session__close(s, 4001, "token expired");
+		session__close(s, RTG_CLOSE_AUTH, "token expired");
 		return;
 	}
 	if (!s->expiry_warned) {

@@ -1,15 +1,16 @@
 /*
  * sse.c - Server-Sent Events: a browser's read-only stream of MQTT messages.
  *
- * A request (GET /sse?topic=F&topic=G, /sse/market-updates, /sse/market/{ticker},
- * /sse/notifications, /sse/credit-score/{user_id}, /sse/calculation/{id}, and the
- * same under /realtime) is authenticated, resolved into topic filters, checked
- * against the ACL and becomes a session (session.c) whose queue is written here
- * as "id:/event:/data:" events. A Last-Event-ID ("<adapter epoch>-<gseq>")
- * resumes from the history or says "gap". It does not route other requests
- * (http.c) and reads nothing from the client after the request. lws thread only.
+ * A request for an SSE endpoint of the profiles (profiles/gateway.conf: /sse?topic=F,
+ * /sse/market-updates, /realtime/sse/calculation/{id}, ...) is authenticated (or
+ * anonymous where the endpoint allows it), subscribes what its profile names,
+ * checked against the ACL, and becomes a session (session.c) whose queue is
+ * written here as "id:/event:/data:" events in the endpoint's envelope, the
+ * event: line left out where the profile says "events unnamed". A
+ * Last-Event-ID ("<adapter epoch>-<gseq>") resumes from the history or says
+ * "gap". It does not route requests (http.c) and reads nothing from the
+ * client after the request. lws thread only.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +20,6 @@
 #include "reqparse.h"
 #include "rtg_topic.h"
 
-#define MAX_FILTERS 16
-#define MAX_FILTER_LEN 512
-#define MAX_NAME 128
 #define RETRY_MS 3000
 #define SHUTDOWN_JITTER_MS 5000
 /* Events are gathered into writes of at most this size (SSE is a byte stream). */
@@ -29,71 +27,25 @@
 
 enum sse_phase { SSE_NEW, SSE_HEADERS, SSE_LIVE, SSE_ENDED };
 
-/* What a request asks for: its filters, and which the adapter grants itself. */
-struct sse_req {
-	char filter[MAX_FILTERS][MAX_FILTER_LEN];
-	bool system[MAX_FILTERS];
-	int n;
-};
-
 static void on_heartbeat(struct wheel_timer *t);
 
-/* ---- the request: token and endpoint -------------------------------------------------- */
+/* ---- the request: who, and what it subscribes ------------------------------------------ */
 
-static bool level_ok(const char *name)
+/*
+ * The request's "?topic=" filters (the endpoint's "subscribe ?topic"), each
+ * subscribed as the client named it. Returns 0, or an HTTP status with err set.
+ */
+static int subscribe_query(struct session *s, struct lws *wsi, char *err, size_t errlen)
 {
-	return rtg_topic_level_valid(name, MAX_NAME);
-}
-
-__attribute__((format(printf, 3, 4))) static int add_filter(
-	struct sse_req *r, bool system, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (r->n >= MAX_FILTERS)
-		return -1;
-	va_start(ap, fmt);
-	n = vsnprintf(r->filter[r->n], MAX_FILTER_LEN, fmt, ap);
-	va_end(ap);
-	if (n < 0 || n >= MAX_FILTER_LEN)
-		return -1;
-	r->system[r->n++] = system;
-	return 0;
-}
-
-static int authenticate(
-	struct adapter *a, struct lws *wsi, struct rtg_identity **id, char *err, size_t errlen)
-{
-	char token[RTG_JWT_MAX_LEN + 1];
-	enum rtg_err rc;
-
-	if (!auth__token_from_request(wsi, token, sizeof(token))) {
-		snprintf(err, errlen,
-			"invalid token: none given (use an Authorization: Bearer "
-			"header, the rtg_token cookie or ?token=)");
-		return 401;
-	}
-	rc = auth__verify(a, token, id);
-	explicit_bzero(token, sizeof(token));
-	if (rc != RTG_OK) {
-		snprintf(err, errlen, "invalid token: %s", rtg_strerror(rc));
-		return 401;
-	}
-	return 0;
-}
-
-/* ?topic=F&topic=G: every filter must be valid; at least one. */
-static int query_filters(struct lws *wsi, struct sse_req *r, char *err, size_t errlen)
-{
-	char arg[MAX_FILTER_LEN + 8], *f;
-	int i, n;
+	struct req_target t = {.owner_level = -1};
+	char arg[sizeof(t.filter) + 8], *f;
+	int i, n, status, count = 0;
 
 	for (i = 0;; i++) {
 		n = lws_hdr_copy_fragment(wsi, arg, sizeof(arg), WSI_TOKEN_HTTP_URI_ARGS, i);
 		if (n < 0 && lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i) > 0) {
 			snprintf(err, errlen, "a query argument is too long");
-			return 400;
+			return HTTP_STATUS_BAD_REQUEST;
 		}
 		if (n < 0)
 			break;
@@ -105,99 +57,52 @@ static int query_filters(struct lws *wsi, struct sse_req *r, char *err, size_t e
 				"invalid topic filter '%.200s' (percent-encode '+' as "
 				"%%2B and '#' as %%23)",
 				f);
-			return 400;
+			return HTTP_STATUS_BAD_REQUEST;
 		}
-		if (add_filter(r, false, "%s", f)) {
-			snprintf(err, errlen, "too many topics (at most %d)", MAX_FILTERS);
-			return 400;
-		}
+		snprintf(t.filter, sizeof(t.filter), "%s", f);
+		snprintf(t.label, sizeof(t.label), "%.*s", (int)sizeof(t.label) - 1, f);
+		if (!req__subscribe(s, &t, POLICY_AUTO, NULL, &status, err, errlen))
+			return status;
+		count++;
 	}
-	if (!r->n) {
-		snprintf(err, errlen, "/sse needs at least one ?topic=FILTER");
-		return 400;
+	if (!count) {
+		snprintf(err, errlen, "%s needs at least one ?topic=FILTER", s->path);
+		return HTTP_STATUS_BAD_REQUEST;
 	}
 	return 0;
 }
 
 /*
- * Turns the endpoint into filters. The ACL is checked later, on the session;
- * only the calculation progress topic is granted here (it carries the
- * caller's own subject). Returns 0 or an HTTP status with err set.
+ * Subscribes what the endpoint's profile names: channels, templates (with
+ * the path's parameters) and the query's filters, each checked against the
+ * ACL unless it is the user's own namespace. Returns 0, or an HTTP status
+ * with err set (the caller cleans the session up).
  */
-static int resolve(struct lws *wsi, const char *sub, const char *uri, struct sse_req *r, char *err,
-	size_t errlen)
+static int subscribe_endpoint(struct session *s, struct lws *wsi, char *err, size_t errlen)
 {
-	char topic[MAX_FILTER_LEN];
-	const char *arg;
+	struct req_target t[REQ_MAX_TARGETS];
+	int i, n, status;
+	size_t k;
 
-	switch (reqparse__sse_endpoint(uri, &arg)) {
-	case REQPARSE_SSE_QUERY:
-		return query_filters(wsi, r, err, errlen);
-	case REQPARSE_SSE_MARKET_ALL:
-		return add_filter(r, false, "market/+") ? 500 : 0;
-	case REQPARSE_SSE_NOTIFICATIONS:
-		arg = sub;
-		if (!level_ok(arg))
-			goto bad_name;
-		return add_filter(r, false, "user/%s/notifications", arg) ? 500 : 0;
-	case REQPARSE_SSE_MARKET:
-		if (!level_ok(arg))
-			goto bad_name;
-		return add_filter(r, false, "market/%s", arg) ? 500 : 0;
-	case REQPARSE_SSE_CREDIT:
-		if (!level_ok(arg))
-			goto bad_name;
-		return add_filter(r, false, "user/%s/credit", arg) ? 500 : 0;
-	case REQPARSE_SSE_CALC:
-		if (wsub__calc_topic(sub, arg, "progress", topic, sizeof(topic)))
-			goto bad_name;
-		return add_filter(r, true, "%s", topic) ? 500 : 0;
-	case REQPARSE_SSE_UNKNOWN:
-		break;
-	}
-	snprintf(err, errlen, "unknown SSE endpoint '%.200s'", uri);
-	return 404;
-bad_name:
-	snprintf(err, errlen, "'%.128s' cannot be used in a topic", arg);
-	return 400;
-}
-
-/* ---- subscribing and the first events ------------------------------------------------- */
-
-static int check_access(struct session *s, const struct sse_req *r, char *err, size_t errlen)
-{
-	char why[128];
-	int i;
-
-	for (i = 0; i < r->n; i++) {
-		if (r->system[i] ||
-			auth__allowed(
-				s->a, s, r->filter[i], RTG_ACCESS_SUBSCRIBE, why, sizeof(why)))
+	for (k = 0; k < s->ep->nsubscribe; k++) {
+		if (!strcmp(s->ep->subscribe[k], "?topic")) {
+			status = subscribe_query(s, wsi, err, errlen);
+			if (status)
+				return status;
 			continue;
-		snprintf(err, errlen, "cannot subscribe to '%.200s': %s", r->filter[i], why);
-		return 403;
+		}
+		n = req__resolve_line(s, s->ep->subscribe[k], t, REQ_MAX_TARGETS, err, errlen);
+		if (n < 0)
+			return s->anonymous ? HTTP_STATUS_UNAUTHORIZED : HTTP_STATUS_BAD_REQUEST;
+		for (i = 0; i < n; i++) {
+			if (!req__subscribe(s, &t[i], POLICY_AUTO, NULL, &status, err, errlen))
+				return status;
+		}
 	}
 	return 0;
 }
 
-/* Market data keeps only the newest value per topic when the client lags. */
-static int subscribe_all(struct session *s, const struct sse_req *r)
-{
-	enum sub_policy policy;
-	struct csub *cs;
-	int i;
-
-	for (i = 0; i < r->n; i++) {
-		if (subs__find(s, r->filter[i], NULL))
-			continue;
-		policy = subs__default_policy(r->filter[i]);
-		cs = subs__add(s->a, s, r->filter[i], r->filter[i], policy);
-		if (!cs)
-			return -1;
-		cs->system = r->system[i];
-	}
-	return 0;
-}
+/* ---- the first events ------------------------------------------------------------------ */
 
 /* The messages to replay: every held message of the covered topics newer than since. */
 struct replay {
@@ -219,6 +124,8 @@ static void replay_topic(struct topic_hist *th, void *arg)
 
 	if (r->epoch && !history__can_resume_gseq(r->h, th, r->epoch, r->since))
 		r->gap = true;
+	if (th->stale) /* not followed since: the broker sends its value again (a new epoch) */
+		return;
 	n = history__collect(r->h, th, 0, r->scratch);
 	for (i = 0; i < n && !r->oom; i++) {
 		if (r->scratch[i]->gseq <= r->since)
@@ -269,26 +176,31 @@ static bool resume_point(struct lws *wsi, struct replay *r, char *id, size_t idl
 	return true;
 }
 
-static void send_connection(struct session *s, const struct sse_req *r)
+/* The endpoint's greeting, with the topics the stream follows. */
+static void send_greeting(struct session *s)
 {
-	cJSON *obj = session__json_base("connection"), *topics;
-	int i;
+	cJSON *obj = s->ep->greeting ? session__json_base(s->ep->greeting) : NULL, *topics;
+	struct lws_dll2 *d;
 
-	if (!obj || !cJSON_AddStringToObject(obj, "status", "connected") ||
-		!cJSON_AddStringToObject(obj, "connection_id", s->conn_id) ||
-		!cJSON_AddStringToObject(obj, "user_id", s->id->sub) ||
-		!cJSON_AddNumberToObject(obj, "expires_at", (double)s->id->exp) ||
-		!(topics = cJSON_AddArrayToObject(obj, "topics"))) {
-		cJSON_Delete(obj);
+	if (!obj)
 		return;
-	}
-	for (i = 0; i < r->n; i++) {
-		if (!cJSON_AddItemToArray(topics, cJSON_CreateString(r->filter[i]))) {
-			cJSON_Delete(obj);
-			return;
-		}
+	if (!cJSON_AddStringToObject(obj, "status", "connected") ||
+		!cJSON_AddStringToObject(obj, "connection_id", s->conn_id) ||
+		!(s->id ? cJSON_AddStringToObject(obj, "user_id", s->id->sub)
+			: cJSON_AddNullToObject(obj, "user_id")) ||
+		(s->id && !cJSON_AddNumberToObject(obj, "expires_at", (double)s->id->exp)) ||
+		!(topics = cJSON_AddArrayToObject(obj, "topics")))
+		goto error;
+	for (d = lws_dll2_get_head(&s->subs); d; d = d->next) {
+		const struct csub *cs = lws_container_of(d, struct csub, in_sess);
+
+		if (!cJSON_AddItemToArray(topics, cJSON_CreateString(cs->bsub->filter)))
+			goto error;
 	}
 	session__send_json(s, obj);
+	return;
+error:
+	cJSON_Delete(obj);
 }
 
 static void send_gap(struct session *s, const char *last_id)
@@ -310,21 +222,24 @@ static void send_gap(struct session *s, const char *last_id)
  * of the last event received is a sound place to resume from). A replay
  * bigger than the send queue keeps its newest part and counts as a gap.
  */
-static int greet(struct lws *wsi, struct session *s, const struct sse_req *r)
+static int greet(struct lws *wsi, struct session *s)
 {
 	struct adapter *a = s->a;
 	struct replay rp = {.h = &a->hist};
 	size_t i, first = 0, qmax = (size_t)a->cfg.queue_max_messages;
 	char last_id[96];
 	bool resuming;
-	int f;
+	struct lws_dll2 *d;
 
 	rp.scratch = calloc(a->hist.size + 2, sizeof(*rp.scratch));
 	if (!rp.scratch)
 		return -1;
 	resuming = resume_point(wsi, &rp, last_id, sizeof(last_id));
-	for (f = 0; f < r->n; f++)
-		history__foreach_match(&a->hist, r->filter[f], replay_topic, &rp);
+	for (d = lws_dll2_get_head(&s->subs); d; d = d->next) {
+		const struct csub *cs = lws_container_of(d, struct csub, in_sess);
+
+		history__foreach_match(&a->hist, cs->bsub->filter, replay_topic, &rp);
+	}
 	free(rp.scratch);
 	if (rp.oom) {
 		free(rp.list);
@@ -336,7 +251,7 @@ static int greet(struct lws *wsi, struct session *s, const struct sse_req *r)
 		first = rp.n - qmax;
 		rp.gap = rp.gap || resuming;
 	}
-	send_connection(s, r);
+	send_greeting(s);
 	if (resuming && rp.gap)
 		send_gap(s, last_id);
 	s->sse_last_gseq = rp.epoch ? rp.since : 0;
@@ -351,69 +266,65 @@ static int greet(struct lws *wsi, struct session *s, const struct sse_req *r)
 }
 
 /*
- * Starts an SSE stream on this request: the token, the endpoint, the ACL, the
- * subscriptions and the first events. The response headers go out in the
+ * Starts an SSE stream on this request, for the endpoint of @path: the token
+ * (or an anonymous client where the endpoint allows it), the subscriptions
+ * its profile names, and the first events. The response headers go out in the
  * first sse__writeable(). Returns 0, or an HTTP status with err set (nothing
  * is left behind: the caller answers with a JSON error).
  */
-int sse__handle(struct lws *wsi, struct session *s, const char *uri, char *err, size_t errlen)
+int sse__handle(struct lws *wsi, struct session *s, const char *path, char *err, size_t errlen)
 {
 	struct adapter *a = lws_context_user(lws_get_context(wsi));
+	const struct prof_endpoint *ep;
 	struct rtg_identity *id = NULL;
-	struct sse_req *req;
+	enum req_auth auth;
 	int status;
 
 	if (a->stopping) {
 		snprintf(err, errlen, "shutting down; try again later");
-		return 503;
+		return HTTP_STATUS_SERVICE_UNAVAILABLE;
 	}
 	if (!limits__capacity(a)) {
 		snprintf(err, errlen, "server full (%d connections); try again later",
 			a->cfg.max_connections);
-		return 503;
+		return HTTP_STATUS_SERVICE_UNAVAILABLE;
 	}
-	status = authenticate(a, wsi, &id, err, errlen);
-	if (status)
-		return status;
-	req = calloc(1, sizeof(*req));
-	status = req ? resolve(wsi, id->sub, uri, req, err, errlen) : 500;
-	if (!status && req->n > a->cfg.max_subscriptions) {
-		a->stats.refused_subscriptions++;
-		snprintf(err, errlen, "too many topics: at most %d per connection",
-			a->cfg.max_subscriptions);
-		status = 400;
+	ep = profile__match(a->prof, path, false, NULL);
+	if (!ep) {
+		snprintf(err, errlen, "unknown SSE endpoint '%.200s'", path);
+		return HTTP_STATUS_NOT_FOUND;
 	}
+	auth = req__identify(a, wsi, ep->token_optional, &id, err, errlen);
+	if (auth == REQ_AUTH_MISSING || auth == REQ_AUTH_BAD)
+		return HTTP_STATUS_UNAUTHORIZED;
+	session__init(a, s, wsi, SESSION_SSE);
+	s->anonymous = auth == REQ_AUTH_ANONYMOUS;
+	status = session__set_endpoint(s, a->prof, path, false) ? HTTP_STATUS_INTERNAL_SERVER_ERROR
+								: 0;
 	if (status) {
 		rtg_identity_free(id);
-		goto out;
+		snprintf(err, errlen, "out of memory");
 	}
-	session__init(a, s, wsi, SESSION_SSE);
-	snprintf(s->path, sizeof(s->path), "%s", uri);
 	/* takes id (a fresh session cannot refuse it: no previous subject) */
-	status = session__set_identity(s, id);
-	if (status == SESSION_USER_LIMIT) {
+	if (!status && id && session__set_identity(s, id) == SESSION_USER_LIMIT) {
 		snprintf(err, errlen, "too many connections for this user (at most %d)",
 			a->cfg.max_connections_per_user);
-		status = 429;
-	} else if (status) {
-		status = 500;
+		status = RTG_HTTP_TOO_MANY_REQUESTS;
 	}
 	if (!status)
-		status = check_access(s, req, err, errlen);
-	if (!status && (subscribe_all(s, req) || greet(wsi, s, req)))
-		status = 500;
+		status = subscribe_endpoint(s, wsi, err, errlen);
+	if (!status && greet(wsi, s)) {
+		snprintf(err, errlen, "out of memory");
+		status = HTTP_STATUS_INTERNAL_SERVER_ERROR;
+	}
 	if (status) {
 		session__cleanup(s);
-		goto out;
+		return status;
 	}
 	timers__schedule(
 		a, &s->t_idle, on_heartbeat, (lws_usec_t)a->cfg.sse_heartbeat * LWS_US_PER_SEC);
 	lws_callback_on_writable(wsi);
-out:
-	if (status == 500)
-		snprintf(err, errlen, "out of memory");
-	free(req);
-	return status;
+	return 0;
 }
 
 /* ---- writing the stream ----------------------------------------------------------------- */
@@ -453,6 +364,9 @@ static int write_headers(struct session *s)
 				 WSI_TOKEN_HTTP_ACCESS_CONTROL_ALLOW_ORIGIN,
 				 (const unsigned char *)s->cors_origin, (int)strlen(s->cors_origin),
 				 &p, end) ||
+				lws_add_http_header_by_name(wsi,
+					(const unsigned char *)"access-control-allow-credentials:",
+					(const unsigned char *)"true", 4, &p, end) ||
 				lws_add_http_header_by_name(wsi, (const unsigned char *)"vary:",
 					(const unsigned char *)"Origin", 6, &p, end))) ||
 		lws_finalize_write_http_header(wsi, start, &p, end))
@@ -509,7 +423,8 @@ static int write_events(struct session *s)
 		s->sse_heartbeat_due = false;
 	}
 	while ((m = session__peek(s))) {
-		ev = msg__sse(m, event_id(s, m, id, sizeof(id)), &len);
+		ev = msg__sse_env(m, s->ep->env, !s->ep->events_unnamed,
+			event_id(s, m, id, sizeof(id)), &len);
 		if (!ev) {
 			session__pop(s); /* out of memory: lose this one rather than stall */
 			continue;
@@ -544,7 +459,7 @@ static int end_stream(struct session *s)
 	int n;
 
 	s->sse_phase = SSE_ENDED;
-	if (s->close_code == 1001) {
+	if (s->close_code == RTG_CLOSE_GOING_AWAY) {
 		if (lws_get_random(s->a->ctx, &r, sizeof(r)) != sizeof(r))
 			r = (unsigned int)rand();
 		n = snprintf(out, CHUNK, "retry: %u\n\n", RETRY_MS + r % (SHUTDOWN_JITTER_MS + 1));
@@ -569,7 +484,7 @@ int sse__writeable(struct session *s)
 	default:
 		break;
 	}
-	if (s->closing && (s->close_code != 4001 || !s->q_count))
+	if (s->closing && (s->close_code != RTG_CLOSE_AUTH || !s->q_count))
 		return end_stream(s);
 	return write_events(s);
 }

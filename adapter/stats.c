@@ -57,16 +57,18 @@ static bool add_figures(cJSON *obj, const struct figure *f, size_t n)
 }
 
 /*
- * market/<ticker> filters: one level after "market/", no wildcard, and not
- * one of the documented non-ticker topics. Returns the ticker or NULL.
+ * The ticker a broker filter follows: a topic (no wildcard) whose line in the
+ * profiles names a {ticker} level (topic market/{ticker} price_update). Copies
+ * it into buf; false if the filter is no ticker.
  */
-static const char *ticker_of(const char *filter)
+static bool ticker_of(const struct adapter *a, const char *filter, char *buf, size_t len)
 {
-	const char *t = strncmp(filter, "market/", 7) ? NULL : filter + 7;
+	const struct prof_topic *t;
 
-	if (!t || !*t || strpbrk(t, "/+#") || !strcmp(t, "indicators") || !strcmp(t, "status"))
-		return NULL;
-	return t;
+	if (strpbrk(filter, "+#"))
+		return false;
+	t = profile__topic(a->prof, filter);
+	return t && profile__topic_param(t, filter, "ticker", buf, len);
 }
 
 /* "subscriptions" (filter -> clients) and "ticker_subscriptions" (ticker -> clients). */
@@ -75,15 +77,15 @@ static bool add_subscriptions(cJSON *obj, struct adapter *a)
 	cJSON *subs = cJSON_AddObjectToObject(obj, "subscriptions");
 	cJSON *tickers = cJSON_AddObjectToObject(obj, "ticker_subscriptions");
 	const struct bsub *b;
-	const char *t;
+	char t[128];
 
 	if (!subs || !tickers)
 		return false;
 	for (b = a->subs.by_filter; b; b = b->hh.next) {
 		if (!cJSON_AddNumberToObject(subs, b->filter, (double)b->refs))
 			return false;
-		t = ticker_of(b->filter);
-		if (t && !cJSON_AddNumberToObject(tickers, t, (double)b->refs))
+		if (ticker_of(a, b->filter, t, sizeof(t)) &&
+			!cJSON_AddNumberToObject(tickers, t, (double)b->refs))
 			return false;
 	}
 	return true;

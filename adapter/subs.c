@@ -27,12 +27,6 @@ void subs__init(struct subs *subs)
 	memset(subs, 0, sizeof(*subs));
 }
 
-/* What a subscription gets when the client names no policy (WebSocket or SSE). */
-enum sub_policy subs__default_policy(const char *filter)
-{
-	return strncmp(filter, "market/", 7) ? POLICY_AUTO : POLICY_CONFLATE;
-}
-
 static bool topic_matches(const char *filter, const char *topic)
 {
 	bool match = false;
@@ -162,13 +156,10 @@ struct csub *subs__add(struct adapter *a, struct session *s, const char *filter,
 void subs__remove(struct adapter *a, struct csub *cs)
 {
 	struct bsub *b = cs->bsub;
-	size_t i;
 
 	lws_dll2_remove(&cs->in_bsub);
 	lws_dll2_remove(&cs->in_sess);
-	for (i = 0; i < cs->ntypes; i++)
-		free(cs->types[i]);
-	free(cs->types);
+	subs__set_types(cs, NULL, 0);
 	free(cs->owner);
 	free(cs->label);
 	free(cs);
@@ -210,18 +201,49 @@ void subs__cleanup(struct adapter *a)
 	}
 }
 
-/* Does the subscription pass this message (notification types filter)? */
+/* Replaces the notification types a subscription passes (NULL, 0: all), taking @types. */
+void subs__set_types(struct csub *cs, char **types, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < cs->ntypes; i++)
+		free(cs->types[i]);
+	free(cs->types);
+	cs->types = types;
+	cs->ntypes = n;
+}
+
+/*
+ * Restricts a subscription to topics whose level @level starts with
+ * @prefix: a wildcard over users' own namespaces ("calc/+/progress" for
+ * "alice~") passes only this user's. Returns 0, or -1 on out of memory.
+ */
+int subs__set_owner(struct csub *cs, const char *prefix, int level)
+{
+	free(cs->owner);
+	cs->owner = strdup(prefix);
+	cs->owner_level = level;
+	return cs->owner ? 0 : -1;
+}
+
+/* Does level @level of topic start with prefix? */
+static bool level_starts(const char *topic, int level, const char *prefix)
+{
+	for (; level > 0 && topic; level--) {
+		topic = strchr(topic, '/');
+		if (topic)
+			topic++;
+	}
+	return topic && !strncmp(topic, prefix, strlen(prefix));
+}
+
+/* Does the subscription pass this message (owner, notification types)? */
 static bool csub_accepts(const struct csub *cs, const struct out_msg *m)
 {
-	size_t i, n;
+	size_t i;
 
-	if (cs->owner) {
-		/* calc/<owner>~<id>/...: only the owner's calculations */
-		n = strlen(cs->owner);
-		if (strncmp(m->topic, "calc/", 5) || strncmp(m->topic + 5, cs->owner, n) ||
-			m->topic[5 + n] != '~')
-			return false;
-	}
+	if (cs->owner && !level_starts(m->topic, cs->owner_level, cs->owner))
+		return false;
 	if (!cs->types)
 		return true;
 	if (!m->ntype)
@@ -248,8 +270,7 @@ static void deliver(struct bsub *b, struct out_msg *m, uint64_t gen)
 		if (cs->sess->gen == gen || !csub_accepts(cs, m))
 			continue;
 		cs->sess->gen = gen;
-		if (session__enqueue_policy(cs->sess, m, cs->policy) == 0 && cs->system &&
-			!cs->owner)
+		if (session__deliver(cs->sess, m, cs->policy) == 0 && cs->system && !cs->owner)
 			calc__update(cs->sess, cs->label, m); /* one calculation's progress */
 	}
 }

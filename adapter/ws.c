@@ -23,36 +23,37 @@ struct pss_ws {
 	size_t rx_len;
 };
 
-/* ---- endpoints and authentication ----------------------------------------------------- */
+/* ---- authentication ------------------------------------------------------------------ */
 
-static bool endpoint_ok(const char *path)
-{
-	return !strcmp(path, "/ws") || !strcmp(path, "/api/ws") ||
-		!strcmp(path, "/ws/notifications") ||
-		(!strncmp(path, "/realtime/ws/", 13) && path[13] && !strchr(path + 13, '/'));
-}
-
+/*
+ * The endpoint's greeting ("connection" unless its profile names another, or
+ * none), then the subscriptions its profile makes on connect.
+ */
 static void greet(struct session *s)
 {
-	cJSON *obj = session__json_base("connection");
+	const char *type = s->ep->greeting;
+	cJSON *obj;
 
-	if (s->greeted || !obj) {
-		cJSON_Delete(obj);
+	if (s->greeted)
 		return;
-	}
 	s->greeted = true;
-	cJSON_AddStringToObject(obj, "status", "connected");
-	cJSON_AddStringToObject(obj, "connection_id", s->conn_id);
-	cJSON_AddStringToObject(obj, "user_id", s->id->sub);
-	cJSON_AddNumberToObject(obj, "expires_at", (double)s->id->exp);
-	session__send_json(s, obj);
-	if (!strcmp(s->path, "/ws/notifications")) {
-		cJSON *sub = cJSON_CreateObject();
-
-		if (sub && cJSON_AddStringToObject(sub, "channel", "notifications"))
-			wsub__subscribe(s, "subscribe", sub, false);
-		cJSON_Delete(sub);
+	if (type) {
+		obj = session__json_base(type);
+		if (obj &&
+			(!cJSON_AddStringToObject(obj, "status", "connected") ||
+				!cJSON_AddStringToObject(obj, "connection_id", s->conn_id) ||
+				!(s->id ? cJSON_AddStringToObject(obj, "user_id", s->id->sub)
+					: cJSON_AddNullToObject(obj, "user_id")) ||
+				(s->id &&
+					!cJSON_AddNumberToObject(
+						obj, "expires_at", (double)s->id->exp)) ||
+				(s->anonymous && !cJSON_AddTrueToObject(obj, "anonymous")))) {
+			cJSON_Delete(obj);
+			obj = NULL;
+		}
+		session__send_json(s, obj);
 	}
+	wsub__subscribe_endpoint(s);
 }
 
 static void on_auth_timeout(struct wheel_timer *t)
@@ -60,54 +61,70 @@ static void on_auth_timeout(struct wheel_timer *t)
 	struct session *s = lws_container_of(t, struct session, t_expiry);
 
 	if (!s->id)
-		session__close(s, 4001, "authentication timeout: send {\"type\":\"auth\"} first");
+		session__close(s, RTG_CLOSE_AUTH,
+			"authentication timeout: send {\"type\":\"auth\"} first");
 }
 
 /*
- * Authenticates (or re-authenticates) with token. A bad first token closes
- * the connection with 4001; a bad refresh is an error and the old token
- * stays until it expires.
+ * Takes identity id for the session: the first one (greeting), a refresh
+ * (same subject), or the first of a client that was anonymous. Over
+ * max_connections_per_user closes with 1008.
  */
-static void authenticate(struct session *s, const char *token)
+static void accept_identity(struct session *s, struct rtg_identity *id)
 {
-	struct rtg_identity *id = NULL;
-	enum rtg_err rc = auth__verify(s->a, token, &id);
-	bool refresh = s->id != NULL;
+	const char *status = s->id ? "refreshed" : "authenticated";
 	char reason[96];
 	cJSON *obj;
 
-	if (rc != RTG_OK) {
-		if (!refresh) {
-			snprintf(reason, sizeof(reason), "invalid token: %s", rtg_strerror(rc));
-			session__close(s, 4001, reason);
-		} else {
-			session__send_error(s, "token refresh refused: %s", rtg_strerror(rc));
-		}
-		return;
-	}
 	switch (session__set_identity(s, id)) {
 	case 0:
 		break;
 	case SESSION_USER_LIMIT:
 		snprintf(reason, sizeof(reason), "too many connections for this user (at most %d)",
 			s->a->cfg.max_connections_per_user);
-		session__close(s, 1008, reason);
+		session__close(s, RTG_CLOSE_POLICY, reason);
 		return;
 	default:
 		session__send_error(s, "token refresh refused: another subject");
 		return;
 	}
-	if (!refresh) {
+	s->anonymous = false;
+	if (!s->greeted) {
 		greet(s);
 		return;
 	}
 	obj = session__json_base("auth");
-	if (obj) {
-		cJSON_AddStringToObject(obj, "status", "refreshed");
-		cJSON_AddStringToObject(obj, "user_id", s->id->sub);
-		cJSON_AddNumberToObject(obj, "expires_at", (double)s->id->exp);
+	if (obj &&
+		(!cJSON_AddStringToObject(obj, "status", status) ||
+			!cJSON_AddStringToObject(obj, "user_id", s->id->sub) ||
+			!cJSON_AddNumberToObject(obj, "expires_at", (double)s->id->exp))) {
+		cJSON_Delete(obj);
+		obj = NULL;
 	}
 	session__send_json(s, obj);
+}
+
+/*
+ * {"type":"auth"}: authenticates, refreshes, or signs in an anonymous client.
+ * A bad first token closes the connection with 4001; a bad refresh is an error
+ * and the old token (or anonymity) stays.
+ */
+static void authenticate(struct session *s, const char *token)
+{
+	struct rtg_identity *id = NULL;
+	enum rtg_err rc = auth__verify(s->a, token, &id);
+	char reason[96];
+
+	if (rc == RTG_OK) {
+		accept_identity(s, id);
+		return;
+	}
+	if (s->id || s->anonymous) {
+		session__send_error(s, "token refused: %s", rtg_strerror(rc));
+		return;
+	}
+	snprintf(reason, sizeof(reason), "invalid token: %s", rtg_strerror(rc));
+	session__close(s, RTG_CLOSE_AUTH, reason);
 }
 
 /* ---- liveness ------------------------------------------------------------------------- */
@@ -135,7 +152,8 @@ static void on_idle_timer(struct wheel_timer *t)
 		/* a PING is out (or waiting for the socket) and nothing came back since */
 		if (now - s->ping_at >= half) {
 			s->a->stats.idle_closed++;
-			session__close(s, 1008, "idle timeout: no frame or pong received");
+			session__close(
+				s, RTG_CLOSE_POLICY, "idle timeout: no frame or pong received");
 			return;
 		}
 		timers__schedule(s->a, &s->t_idle, on_idle_timer, half - (now - s->ping_at));
@@ -158,24 +176,45 @@ static void alive(struct session *s)
 	s->ping_at = 0;
 }
 
+/*
+ * A new WebSocket: its endpoint's profile, then who it is. A token with the
+ * upgrade decides at once; without one, an endpoint that allows anonymous
+ * clients greets it as one, any other waits auth_timeout for {"type":"auth"}.
+ */
 static void on_established(struct lws *wsi, struct pss_ws *p)
 {
 	struct adapter *a = lws_context_user(lws_get_context(wsi));
-	char token[RTG_JWT_MAX_LEN + 1];
+	struct rtg_identity *id = NULL;
+	char path[128], err[160];
+	struct session *s = &p->s;
 
-	session__init(a, &p->s, wsi, SESSION_WS);
+	session__init(a, s, wsi, SESSION_WS);
+	s->on_snapshot = wsub__snapshot;
 	limits__socket(a, wsi);
-	alive(&p->s);
-	timers__schedule(a, &p->s.t_idle, on_idle_timer,
-		(lws_usec_t)a->cfg.idle_timeout * LWS_US_PER_SEC / 2);
-	lws_hdr_copy(wsi, p->s.path, sizeof(p->s.path), WSI_TOKEN_GET_URI);
-	if (auth__token_from_request(wsi, token, sizeof(token))) {
-		authenticate(&p->s, token);
-		explicit_bzero(token, sizeof(token));
+	alive(s);
+	timers__schedule(
+		a, &s->t_idle, on_idle_timer, (lws_usec_t)a->cfg.idle_timeout * LWS_US_PER_SEC / 2);
+	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0 ||
+		session__set_endpoint(s, a->prof, path, true)) {
+		session__close(s, RTG_CLOSE_INTERNAL, "no endpoint (profiles reloaded?)");
 		return;
 	}
-	timers__schedule(a, &p->s.t_expiry, on_auth_timeout,
-		(lws_usec_t)a->cfg.auth_timeout * LWS_US_PER_SEC);
+	switch (req__identify(a, wsi, s->ep->token_optional, &id, err, sizeof(err))) {
+	case REQ_AUTH_OK:
+		accept_identity(s, id);
+		break;
+	case REQ_AUTH_ANONYMOUS:
+		s->anonymous = true;
+		greet(s);
+		break;
+	case REQ_AUTH_MISSING:
+		timers__schedule(a, &s->t_expiry, on_auth_timeout,
+			(lws_usec_t)a->cfg.auth_timeout * LWS_US_PER_SEC);
+		break;
+	case REQ_AUTH_BAD:
+		session__close(s, RTG_CLOSE_AUTH, err);
+		break;
+	}
 }
 
 /* ---- messages in ----------------------------------------------------------------------- */
@@ -185,34 +224,39 @@ static void handle_ping(struct session *s)
 	session__send_json(s, session__json_base("pong"));
 }
 
-static void handle_publish(struct session *s, const cJSON *msg)
+static void handle_publish(struct session *s, const cJSON *msg, const char *text, size_t len)
 {
 	char err[256];
 	cJSON *obj;
 
-	if (wsub__publish(s, msg, err, sizeof(err))) {
+	if (pub__message(s->a, s->id, s->conn_id, msg, text, len, err, sizeof(err))) {
 		session__send_error(s, "%s", err);
 		return;
 	}
 	obj = session__json_base("published");
-	if (obj)
-		cJSON_AddStringToObject(
-			obj, "topic", cJSON_GetObjectItemCaseSensitive(msg, "topic")->valuestring);
+	if (obj &&
+		!cJSON_AddStringToObject(obj, "topic",
+			cJSON_GetObjectItemCaseSensitive(msg, "topic")->valuestring)) {
+		cJSON_Delete(obj);
+		obj = NULL;
+	}
 	session__send_json(s, obj);
 }
 
 static void handle_calculate(struct session *s, const cJSON *msg)
 {
-	char id[128], err[256];
+	char id[CALC_ID_MAX + 1], err[256];
 	cJSON *obj;
 
-	if (wsub__start_calc(s, msg, id, sizeof(id), err, sizeof(err))) {
+	if (calc__start(s->a, s->id, s, msg, id, sizeof(id), err, sizeof(err))) {
 		session__send_error(s, "%s", err);
 		return;
 	}
 	obj = session__json_base("calculation_accepted");
-	if (obj)
-		cJSON_AddStringToObject(obj, "calculation_id", id);
+	if (obj && !cJSON_AddStringToObject(obj, "calculation_id", id)) {
+		cJSON_Delete(obj);
+		obj = NULL;
+	}
 	session__send_json(s, obj);
 }
 
@@ -257,7 +301,7 @@ void ws__dispatch(struct session *s, const char *text, size_t len)
 			authenticate(s, token->valuestring);
 		else
 			session__send_error(s, "auth needs a string \"token\"");
-	} else if (!s->id) {
+	} else if (!s->id && !s->anonymous) {
 		session__send_error(s, "not authenticated: send {\"type\":\"auth\",\"token\":...}");
 	} else if (!strcmp(type->valuestring, "ping")) {
 		handle_ping(s);
@@ -266,7 +310,7 @@ void ws__dispatch(struct session *s, const char *text, size_t len)
 	} else if (in_list(type->valuestring, unsubscribe_types, 4)) {
 		wsub__subscribe(s, type->valuestring, msg, true);
 	} else if (!strcmp(type->valuestring, "publish")) {
-		handle_publish(s, msg);
+		handle_publish(s, msg, text, len);
 	} else if (!strcmp(type->valuestring, "calculate")) {
 		handle_calculate(s, msg);
 	} else {
@@ -288,7 +332,7 @@ static int on_receive(struct lws *wsi, struct pss_ws *p, const void *in, size_t 
 	if (p->s.closing)
 		return 0;
 	if (p->rx_len + len > max) {
-		session__close(&p->s, 1009, "message too big");
+		session__close(&p->s, RTG_CLOSE_TOO_BIG, "message too big");
 		return 0;
 	}
 	grown = realloc(p->rx, p->rx_len + len + 1);
@@ -345,7 +389,13 @@ static int write_frames(struct lws *wsi, struct session *s)
 	int n;
 
 	for (n = 0; n < WRITE_BUDGET && (m = session__peek(s)); n++) {
-		f = msg__ws_frame(m, &flen);
+		f = msg__ws_frame_env(m, s->ep->env, &flen);
+		if (!f) { /* out of memory for this endpoint's form: lose it rather than stall */
+			session__pop(s);
+			s->dropped++;
+			s->a->stats.dropped++;
+			continue;
+		}
 		if (total + flen > WS_CHUNK) {
 			if (total)
 				break;
@@ -405,7 +455,8 @@ static int filter_upgrade(struct lws *wsi)
 	struct adapter *a = lws_context_user(lws_get_context(wsi));
 	char path[128], origin[128];
 
-	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0 || !endpoint_ok(path)) {
+	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0 ||
+		!profile__match(a->prof, path, true, NULL)) {
 		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "no WebSocket endpoint here");
 		return -1;
 	}
@@ -479,7 +530,7 @@ void ws__shutdown_all(struct adapter *a)
 		struct session *s = lws_container_of(d, struct session, in_all);
 
 		s->closing = false;
-		session__close(s, 1001, "server shutting down");
+		session__close(s, RTG_CLOSE_GOING_AWAY, "server shutting down");
 	}
 	lws_end_foreach_dll(d);
 }

@@ -141,6 +141,7 @@ start_adapter() {
 	spawn 0 "$D/adapter.log" "$B/rtg-adapter" --http-port "$PH" --mqtt-port "$PA" \
 		--mqtt-token-file "$D/adapter.token" --jwt-secret-file "$SECRET" \
 		--acl-file "$ROOT/acl/acl.conf" --static-dir "$ROOT/static" --log-level warn \
+		--profiles-file "$ROOT/profiles/gateway.conf" \
 		--max-connections 19500 --max-connections-per-user 1000000 --rate-limit 1000 \
 		--rate-burst 1000 --idle-timeout 86400 --stats-interval 0 \
 		--queue-max-messages 100000 --queue-max-bytes 1073741824 ${ADAPTER_ARGS:-} "$@"

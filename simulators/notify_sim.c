@@ -3,8 +3,9 @@
  *
  * Every --interval seconds it picks a demo user and publishes one of notification
  * (user/<u>/notifications), transaction_update (user/<u>/transactions), balance_update
- * (user/<u>/balance, retained), credit_analysis or risk_score_update (both on
- * user/<u>/credit, retained), the shapes of seeds 002 and 000; every --announce-interval
+ * (user/<u>/balance, retained), credit_analysis (user/<u>/credit, retained) or
+ * risk_score_update (there too, not retained: the topic's value stays the whole
+ * analysis), the shapes of seeds 002 and 000; every --announce-interval
  * seconds a system_announcement to system/announcements. Balances and credit scores are
  * random walks per user; nothing is read from a real account. Main thread; libmosquitto's
  * thread only sends.
@@ -84,7 +85,7 @@ static void usage(FILE *fp)
 	      "  user/<u>/notifications    notification\n"
 	      "  user/<u>/transactions     transaction_update\n"
 	      "  user/<u>/balance          balance_update, retained\n"
-	      "  user/<u>/credit           credit_analysis and risk_score_update, retained\n"
+	      "  user/<u>/credit           credit_analysis (retained) and risk_score_update\n"
 	      "  system/announcements      system_announcement\n"
 	      "The token needs a role that may write user/# and system/announcements (notifier).\n\n"
 	      "  --users A,B,C         demo users (default alice,bob)\n"
@@ -398,7 +399,8 @@ static bool add_risk_factors(struct sim_rng *r, cJSON *f, double delta)
 }
 
 /* Seed 000's risk_score_update: a score step as for credit_analysis, published as the new
- * risk score beside the one published before, with the reasons for the move. */
+ * risk score beside the one published before, with the reasons for the move. Not
+ * retained: a late subscriber still gets the whole analysis as the topic's value. */
 static enum rtg_err publish_risk_score(struct notify *s, struct user *u)
 {
 	double previous = u->risk, risk = step_score(&s->rng, u);
@@ -416,7 +418,7 @@ static enum rtg_err publish_risk_score(struct notify *s, struct user *u)
 		cJSON_Delete(o);
 		o = NULL;
 	}
-	return send_obj(s, topic, o, true);
+	return send_obj(s, topic, o, false);
 }
 
 static enum rtg_err publish_announcement(struct notify *s)

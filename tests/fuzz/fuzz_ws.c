@@ -12,7 +12,9 @@
  * pending and publishes are refused, as during a broker restart.
  *
  * Input: client messages, one per line. Each runs on a fresh unauthenticated
- * session, then on a fresh session authenticated as alice (role publisher);
+ * session of /ws, an anonymous one of /realtime/ws/fuzz (an envelope with
+ * nesting and renames) and one authenticated as alice (role publisher) on
+ * /ws/notifications (the nested envelope);
  * both are cleaned up after each input, and the adapter must be back where
  * it started (no session, no broker subscription), so memory does not grow.
  * Every reply queued must be one line of JSON. One thread.
@@ -48,7 +50,7 @@ static void load_config(void)
 	char *argv[] = {"rtg-adapter", "--mqtt-token-file", "/dev/null", "--acl-file",
 		SRC_PATH("acl/acl.conf"), "--jwt-secret-file",
 		SRC_PATH("tests/fixtures/hs_secret.txt"), "--history-size", "8", "--log-level",
-		"error", NULL};
+		"error", "--profiles-file", SRC_PATH("profiles/gateway.conf"), NULL};
 	char err[512];
 	bool help;
 
@@ -106,6 +108,8 @@ static void setup(void)
 		    &a.hist, (unsigned)a.cfg.history_size, (unsigned)a.cfg.history_max_topics) ||
 		auth__init(&a))
 		abort();
+	a.hist.topic_info = req__topic_info;
+	a.hist.topic_info_arg = &a;
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
@@ -118,31 +122,42 @@ static void setup(void)
 	fill_history();
 }
 
-/* Every queued reply is one line of JSON: an object with a string "type". */
+/* Every queued reply is one line of JSON in the endpoint's envelope: an object with a "type". */
 static void check_replies(struct session *s)
 {
+	const char *text;
 	unsigned i;
+	size_t len;
 	cJSON *obj;
 
 	for (i = 0; i < s->q_count; i++) {
-		const struct out_msg *m = s->q[(s->q_head + i) % s->q_cap];
+		struct out_msg *m = s->q[(s->q_head + i) % s->q_cap];
 
-		FUZZ_ASSERT(!memchr(MSG_TEXT(m), '\n', m->len));
-		obj = cJSON_ParseWithLength(MSG_TEXT(m), m->len);
+		if (!m)
+			continue; /* conflated away */
+		text = msg__text_env(m, s->ep->env, &len);
+		FUZZ_ASSERT(text != NULL);
+		FUZZ_ASSERT(!memchr(text, '\n', len));
+		obj = cJSON_ParseWithLength(text, len);
 		FUZZ_ASSERT(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(obj, "type")));
 		cJSON_Delete(obj);
 	}
 }
 
-static void run_session(const char *text, size_t size, bool authenticated)
+/* Who a session is: not yet authenticated, anonymous, or alice. */
+enum who { NOBODY, ANONYMOUS, ALICE };
+
+static void run_session(const char *text, size_t size, enum who who, const char *path)
 {
 	static struct session s;
 	const char *p = text, *end = text + size, *nl;
 	int lines = 0;
 
 	session__init(&a, &s, NULL, SESSION_WS);
-	snprintf(s.path, sizeof(s.path), "/ws");
-	if (authenticated) {
+	FUZZ_ASSERT(session__set_endpoint(&s, a.prof, path, true) == 0);
+	s.on_snapshot = wsub__snapshot;
+	s.anonymous = who == ANONYMOUS;
+	if (who == ALICE) {
 		FUZZ_ASSERT(session__set_identity(&s, rtg_identity_dup(alice)) == 0);
 		s.greeted = true;
 	}
@@ -165,7 +180,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	if (size > (size_t)a.cfg.max_message_size)
 		return 0; /* ws.c closes the connection before dispatching these */
-	run_session((const char *)data, size, false);
-	run_session((const char *)data, size, true);
+	run_session((const char *)data, size, NOBODY, "/ws");
+	run_session((const char *)data, size, ANONYMOUS, "/realtime/ws/fuzz");
+	run_session((const char *)data, size, ALICE, "/ws/notifications");
 	return 0;
 }

@@ -21,9 +21,13 @@ CALC=$(token worker calc)
 for path in /ws /api/ws /ws/notifications /realtime/ws/client-7; do
 	wsc "greet${path//\//_}" "$WS$path?token=$ALICE" --count 1 --timeout 5
 done
+# its type is the endpoint profile's: seed 002 reads connection_established
 for path in /ws /api/ws /ws/notifications /realtime/ws/client-7; do
-	check "the greeting arrives first on $path" wait_until 10 first_has "greet${path//\//_}" \
-		'"type":"connection"' '"status":"connected"' '"user_id":"alice"' '"connection_id":'
+	greeting=connection
+	[ "$path" = /ws/notifications ] && greeting=connection_established
+	check "the greeting ($greeting) arrives first on $path" wait_until 10 first_has \
+		"greet${path//\//_}" "\"type\":\"$greeting\"" '"status":"connected"' '"user_id":"alice"' \
+		'"connection_id":'
 done
 wsc badpath "$WS/nope?token=$ALICE" --count 1 --timeout 5
 wait_until 10 eval '[ -s "$T_DIR/badpath.out" ]'
@@ -94,8 +98,9 @@ fi
 wsc raw "$WS/ws?token=$ALICE" --send '{"type":"subscribe","topic":"market/RAW"}' --timeout 20
 wait_until 10 has raw '"action":"subscribed"'
 pub feed "$PUBLISHER" market/RAW 'plain text 42'
-check "a non-JSON payload arrives wrapped as a message" \
-	wait_until 10 has raw '"type":"message"' '"topic":"market/RAW"' '"payload":"plain text 42"'
+check "a non-JSON payload arrives as the topic's type, its text as message and payload" \
+	wait_until 10 has raw '"type":"price_update"' '"topic":"market/RAW"' '"message":"plain text 42"' \
+	'"payload":"plain text 42"'
 
 # ---- unsubscribe stops the flow --------------------------------------------------------------------
 wsc unsub "$WS/ws?token=$ALICE" --send '{"type":"subscribe_symbol","symbol":"UNS"}' \
@@ -112,11 +117,20 @@ check "after unsubscribing, no more messages arrive" eval \
 # ---- ping, auth by first message, publish ---------------------------------------------------------
 wsc ping "$WS/ws?token=$ALICE" --send '{"type":"ping"}' --count 2 --timeout 10
 check "ping is answered by pong" wait_until 10 has ping '"type":"pong"' '"timestamp":'
+# /ws also serves clients without a token (seed 001): one is greeted as
+# anonymous at once, and an auth message then signs it in.
 wsc authmsg "$WS/ws" --send "{\"type\":\"auth\",\"token\":\"$ALICE\"}" --send '{"type":"ping"}' \
-	--count 2 --timeout 10
-check "a first auth message authenticates" wait_until 10 has authmsg '"type":"connection"' '"user_id":"alice"'
+	--count 3 --timeout 10
+check "without a token, /ws greets an anonymous client" \
+	wait_until 10 first_has authmsg '"type":"connection"' '"user_id":null' '"anonymous":true'
+check "an auth message then signs it in" \
+	wait_until 10 has authmsg '"type":"auth"' '"status":"authenticated"' '"user_id":"alice"'
 check "and the connection is then usable" wait_until 10 has authmsg '"type":"pong"'
-rsub authsub --token "$ALICE" --auth-message -C 2 '{"type":"ping"}'
+wsc authfirst "$WS/ws/notifications" --send "{\"type\":\"auth\",\"token\":\"$ALICE\"}" \
+	--count 1 --timeout 10
+check "where a token is required, a first auth message authenticates and then greets" \
+	wait_until 10 first_has authfirst '"type":"connection_established"' '"user_id":"alice"'
+rsub authsub --token "$ALICE" --auth-message -C 3 '{"type":"ping"}'
 check "rtg-sub can authenticate by message" wait_until 10 has authsub '"type":"pong"'
 
 wsc pubber "$WS/ws?token=$ALICE" --send \

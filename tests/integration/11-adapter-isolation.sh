@@ -61,10 +61,11 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 -H "Authorization: Bearer $AL
 check "an SSE stream on user/+/notifications is refused with 403" test "$code" = 403
 
 # ---- bad tokens -------------------------------------------------------------------------------------
-wsc notoken "$WS/ws" --timeout 10
+# /ws/notifications needs a token (/ws would greet an anonymous client: 10-adapter-ws)
+wsc notoken "$WS/ws/notifications" --timeout 10
 wsc badsig "$WS/ws?token=$("$RTG_BUILD/rtg-token" --sub alice --secret-file "$RTG_FIXTURES/hs_other_secret.txt")" --timeout 10
 wsc expired "$WS/ws?token=$(token alice "" -100)" --timeout 10
-wsc garbage "$WS/ws" --send '{"type":"auth","token":"garbage"}' --timeout 10
+wsc garbage "$WS/ws/notifications" --send '{"type":"auth","token":"garbage"}' --timeout 10
 check "no token: closed with 4001 after the auth timeout" \
 	wait_until 10 has notoken '"code": 4001' 'authentication timeout'
 check "a bad signature: closed with 4001 and the reason" \

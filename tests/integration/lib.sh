@@ -294,7 +294,8 @@ start_adapter() {
 	spawn "$log" "${vg[@]}" "$RTG_BUILD/rtg-adapter" --http-port 0 \
 		--mqtt-port "$BROKER_PORT" --mqtt-token-file "$T_DIR/adapter.token" \
 		--jwt-secret-file "$RTG_SECRET_FILE" --acl-file "${ADAPTER_ACL:-$RTG_ROOT/acl/acl.conf}" \
-		--static-dir "$RTG_ROOT/static" "$@"
+		--static-dir "$RTG_ROOT/static" \
+		--profiles-file "${ADAPTER_PROFILES:-$RTG_ROOT/profiles/gateway.conf}" "$@"
 	ADAPTER_PID=$SPAWNED
 	if ! wait_until 30 grep -q '^listening ' "$log"; then
 		not_ok "adapter starts" "no 'listening' line"

@@ -106,6 +106,7 @@ start_on() {
 	spawn "$T_DIR/$2.log" ip netns exec "$1" "$RTG_BUILD/rtg-adapter" --http-host 0.0.0.0 --http-port 8000 \
 		--mqtt-port 1883 --mqtt-token-file "$T_DIR/adapter.token" \
 		--jwt-secret-file "$RTG_SECRET_FILE" --acl-file "$ACL" --static-dir "$RTG_ROOT/static" \
+		--profiles-file "$RTG_ROOT/profiles/gateway.conf" \
 		--stats-access any
 }
 healthy() {

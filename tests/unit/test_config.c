@@ -257,6 +257,8 @@ static void assert_same_defaults(const struct adapter_config *ex)
 	assert_string_equal(ex->http_host, d.http_host);
 	assert_int_equal(ex->http_port, d.http_port);
 	assert_string_equal(ex->static_dir, d.static_dir);
+	assert_string_equal(ex->profiles_file, d.profiles_file);
+	assert_int_equal(ex->rate_burst, d.rate_burst);
 	assert_string_equal(ex->mqtt_host, d.mqtt_host);
 	assert_int_equal(ex->mqtt_port, d.mqtt_port);
 	assert_int_equal(ex->jwt_leeway, d.jwt_leeway);

@@ -1,6 +1,6 @@
 /*
  * test_reqparse.c - unit tests for the adapter's request parsing (reqparse.c):
- * the cookie, the SSE endpoints, ?topic= arguments and Last-Event-ID.
+ * the cookie, ?topic= arguments and Last-Event-ID.
  *
  * Tables go through small helpers. What hostile input can do beyond these
  * cases is the fuzz target's job (tests/fuzz/fuzz_reqparse.c); the requests
@@ -37,19 +37,6 @@ static void cookie_is(const char *header, const char *name, const char *want)
 	if (!found)
 		fail_msg("'%s' in '%s': not found, expected '%s'", name, header, want);
 	assert_string_equal(buf, want);
-}
-
-static void endpoint_is(const char *uri, enum reqparse_sse want, const char *want_arg)
-{
-	const char *arg = "unset";
-
-	if (reqparse__sse_endpoint(uri, &arg) != want)
-		fail_msg("'%s' classified as %d, expected %d", uri,
-			(int)reqparse__sse_endpoint(uri, &arg), (int)want);
-	if (!want_arg)
-		assert_null(arg);
-	else
-		assert_string_equal(arg, want_arg);
 }
 
 /* want NULL: not a topic argument. */
@@ -123,41 +110,6 @@ static void test_cookie_value_longer_than_buffer_is_cut(void **state)
 	assert_true(reqparse__cookie("rtg_token=abcdefgh", "rtg_token", buf, sizeof(buf)));
 	assert_string_equal(buf, "abc");
 	assert_false(reqparse__cookie("rtg_token=abc", "rtg_token", buf, 0));
-}
-
-/* ==== SSE endpoints =========================================================================== */
-
-static void test_sse_endpoints_are_classified(void **state)
-{
-	(void)state;
-	endpoint_is("/sse", REQPARSE_SSE_QUERY, NULL);
-	endpoint_is("/sse/", REQPARSE_SSE_QUERY, NULL);
-	endpoint_is("/realtime/sse", REQPARSE_SSE_QUERY, NULL);
-	endpoint_is("/sse/market-updates", REQPARSE_SSE_MARKET_ALL, NULL);
-	endpoint_is("/sse/notifications", REQPARSE_SSE_NOTIFICATIONS, NULL);
-	endpoint_is("/sse/market/AAPL", REQPARSE_SSE_MARKET, "AAPL");
-	endpoint_is("/realtime/sse/credit-score/alice", REQPARSE_SSE_CREDIT, "alice");
-	endpoint_is("/sse/calculation/c1", REQPARSE_SSE_CALC, "c1");
-}
-
-static void test_sse_endpoint_names_are_passed_on_unchecked(void **state)
-{
-	(void)state;
-	endpoint_is("/sse/market/", REQPARSE_SSE_MARKET, "");
-	endpoint_is("/sse/market/a/b", REQPARSE_SSE_MARKET, "a/b");
-}
-
-static void test_other_paths_are_not_sse_endpoints(void **state)
-{
-	(void)state;
-	endpoint_is("", REQPARSE_SSE_UNKNOWN, NULL);
-	endpoint_is("/", REQPARSE_SSE_UNKNOWN, NULL);
-	endpoint_is("/ssex", REQPARSE_SSE_UNKNOWN, NULL);
-	endpoint_is("/sse/unknown", REQPARSE_SSE_UNKNOWN, NULL);
-	endpoint_is("/sse/market", REQPARSE_SSE_UNKNOWN, NULL);
-	endpoint_is("/realtime", REQPARSE_SSE_UNKNOWN, NULL);
-	endpoint_is("/realtime/realtime/sse", REQPARSE_SSE_UNKNOWN, NULL);
-	endpoint_is("/api/sse", REQPARSE_SSE_UNKNOWN, NULL);
 }
 
 /* ==== ?topic= ================================================================================= */
@@ -235,9 +187,6 @@ int main(void)
 		cmocka_unit_test(test_cookie_name_must_match_exactly),
 		cmocka_unit_test(test_cookie_with_empty_value_is_not_found),
 		cmocka_unit_test(test_cookie_value_longer_than_buffer_is_cut),
-		cmocka_unit_test(test_sse_endpoints_are_classified),
-		cmocka_unit_test(test_sse_endpoint_names_are_passed_on_unchecked),
-		cmocka_unit_test(test_other_paths_are_not_sse_endpoints),
 		cmocka_unit_test(test_topic_argument_gives_its_filter),
 		cmocka_unit_test(test_other_arguments_are_not_topics),
 		cmocka_unit_test(test_space_levels_become_plus),
