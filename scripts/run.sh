@@ -15,6 +15,7 @@
 #   MQTT_PORT=1883 HTTP_PORT=8000                 the broker's and the adapter's ports
 #   RTG_RUN_DIR=run                               secret, tokens, logs, broker persistence
 #   RTG_BUILD=build                               the binaries (not rebuilt when set)
+#   MOSQUITTO_USER=mosquitto                      the user mosquitto runs as when started as root
 # The compat tests (tests/compat/) start this very stack on free ports that way.
 set -euo pipefail
 
@@ -55,11 +56,13 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # The broker: mosquitto.conf as it is, or a copy for other ports and directories.
 CONF=$ROOT/mosquitto.conf
-if [ "$MQTT_PORT" != 1883 ] || [ "$RUN" != "$ROOT/run" ] || [ "$B" != "$ROOT/build" ]; then
+if [ "$MQTT_PORT" != 1883 ] || [ "$RUN" != "$ROOT/run" ] || [ "$B" != "$ROOT/build" ] ||
+	[ -n "${MOSQUITTO_USER:-}" ]; then
 	CONF=$RUN/mosquitto.conf
 	sed -e "s|^listener 1883 |listener $MQTT_PORT |" -e "s|run/|$RUN/|g" \
 		-e "s|^plugin build/|plugin $B/|" -e "s|acl/acl.conf|$ROOT/acl/acl.conf|" \
 		"$ROOT/mosquitto.conf" >"$CONF"
+	[ -n "${MOSQUITTO_USER:-}" ] && echo "user $MOSQUITTO_USER" >>"$CONF"
 fi
 if port_busy "$MQTT_PORT"; then
 	echo "run: something already listens on 127.0.0.1:$MQTT_PORT; stop it first" >&2

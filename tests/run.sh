@@ -4,6 +4,7 @@
 #   tests/run.sh               unit tests, then integration tests
 #   tests/run.sh unit          only build/tests/test_* (cmocka)
 #   tests/run.sh integration   only tests/integration/[0-9]*.sh
+#   tests/run.sh compat        only tests/compat/[0-9]*.sh (each seed app's own client code)
 #   tests/run.sh scale         only tests/scale/[0-9]*.sh (network namespaces; skipped without root)
 #   RTG_TEST_FILTER=plugin tests/run.sh   only scripts/binaries whose name contains it
 #
@@ -84,17 +85,23 @@ run_scale() {
 	run_scripts scale 'tests/scale/[0-9]*.sh'
 }
 
+run_compat() {
+	run_scripts compat 'tests/compat/[0-9]*.sh'
+}
+
 case "$WHAT" in
 unit) run_unit ;;
 integration) run_integration ;;
+compat) run_compat ;;
 scale) run_scale ;;
 all)
 	run_unit
 	run_integration
+	run_compat
 	run_scale
 	;;
 *)
-	echo "usage: $0 [all|unit|integration|scale]" >&2
+	echo "usage: $0 [all|unit|integration|compat|scale]" >&2
 	exit 2
 	;;
 esac
