@@ -1,6 +1,7 @@
 #!/bin/bash
 # 50-fuzz: every libFuzzer target of tests/fuzz/ (WebSocket messages, JWT, ACL
-# file, adapter config, MQTT payload encoding, HTTP/SSE request parsing) builds
+# file, adapter config, MQTT payload encoding, HTTP/SSE request parsing, endpoint
+# profiles) builds
 # with clang -fsanitize=fuzzer,address,undefined and survives a short bounded
 # run from its seed corpus: no crash, leak, slow input, sanitizer report or
 # broken invariant. Two targets run at a time (2 cores). `make fuzz` runs the
@@ -8,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 SECS=${RTG_FUZZ_SECONDS:-8}
-TARGETS=(ws jwt acl config msg reqparse)
+TARGETS=(ws jwt acl config msg reqparse profile)
 
 if ! command -v clang >/dev/null; then
 	not_ok "clang is installed (scripts/setup.sh installs clang libclang-rt-14-dev)"
