@@ -306,11 +306,17 @@ static struct out_msg *make_msg(const struct history *h, const char *topic, cons
 void history__clear_retained(struct history *h, const char *topic)
 {
 	struct topic_hist *th = history__find(h, topic);
+	unsigned i;
 
-	if (th) {
-		msg__unref(th->retained);
-		th->retained = NULL;
-	}
+	if (!th)
+		return;
+	msg__unref(th->retained);
+	th->retained = NULL;
+	/* what was recent is gone too: a new subscriber must not take it for the value */
+	for (i = 0; i < th->count; i++)
+		msg__unref(ring_at(th, i));
+	th->count = th->head = 0;
+	th->dropped_gseq = th->last_gseq; /* streams behind it cannot resume from here */
 }
 
 static bool same_payload(const struct out_msg *m, const void *payload, size_t len)

@@ -98,8 +98,10 @@ unsigned history__unfollow(struct history *h, const char *filter,
 	bool (*keep)(const struct topic_hist *th, void *arg), void *arg);
 
 /**
- * Forgets the retained value of @p topic (an empty retained message cleared it
- * at the broker), without numbering anything: no client sees a seq go by.
+ * Forgets what @p topic holds, its retained value and its recent messages (an
+ * empty retained message cleared it at the broker), without numbering
+ * anything: no client sees a seq go by. A client positioned before the last
+ * message can no longer resume this topic; one positioned at it still can.
  */
 void history__clear_retained(struct history *h, const char *topic);
 

@@ -336,6 +336,25 @@ static void test_history_empty_retained_message_clears_the_retained_value(void *
 	assert_int_equal(append(h, "a", "", true)->seq, 3);
 }
 
+static void test_history_clearing_forgets_the_value_and_recent_messages_without_a_seq(void **state)
+{
+	struct history *h = new_hist(state, 4, 10);
+	struct topic_hist *th;
+	struct out_msg *out[5];
+
+	append(h, "a", "r", true);
+	th = append_n(h, "a", 2); /* seqs 1, 2, 3 */
+	history__clear_retained(h, "a");
+	assert_null(th->retained);
+	assert_int_equal(history__collect(h, th, 0, out), 0);
+	assert_int_equal(th->last_seq, 3);
+	assert_true(history__can_resume(th, th->epoch, 3)); /* it had everything */
+	assert_false(history__can_resume(th, th->epoch, 2)); /* 3 is gone */
+	assert_false(history__can_resume_gseq(h, th, h->epoch, th->last_gseq - 1));
+	assert_int_equal(append(h, "a", "n", false)->seq, 4); /* numbering goes on */
+	history__clear_retained(h, "unknown"); /* a topic never held: nothing to do */
+}
+
 /* ==== history: collect, resume, match ========================================================= */
 
 static void test_history_collect_since_gives_only_newer_messages(void **state)
@@ -525,6 +544,7 @@ int main(void)
 		HIST_TEST(test_history_unfollowed_topic_restarts_under_a_new_epoch),
 		HIST_TEST(test_history_retained_value_is_collected_first_when_not_in_the_ring),
 		HIST_TEST(test_history_empty_retained_message_clears_the_retained_value),
+		HIST_TEST(test_history_clearing_forgets_the_value_and_recent_messages_without_a_seq),
 		HIST_TEST(test_history_collect_since_gives_only_newer_messages),
 		HIST_TEST(test_history_can_resume_within_the_ring_in_the_same_epoch),
 		HIST_TEST(test_history_cannot_resume_across_a_gap),
