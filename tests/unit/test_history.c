@@ -544,7 +544,8 @@ int main(void)
 		HIST_TEST(test_history_unfollowed_topic_restarts_under_a_new_epoch),
 		HIST_TEST(test_history_retained_value_is_collected_first_when_not_in_the_ring),
 		HIST_TEST(test_history_empty_retained_message_clears_the_retained_value),
-		HIST_TEST(test_history_clearing_forgets_the_value_and_recent_messages_without_a_seq),
+		HIST_TEST(
+			test_history_clearing_forgets_the_value_and_recent_messages_without_a_seq),
 		HIST_TEST(test_history_collect_since_gives_only_newer_messages),
 		HIST_TEST(test_history_can_resume_within_the_ring_in_the_same_epoch),
 		HIST_TEST(test_history_cannot_resume_across_a_gap),
