@@ -156,26 +156,35 @@ static int broadcast_topic(const struct prof_broadcast *bc, const cJSON *msg, ch
 	return HTTP_STATUS_BAD_REQUEST;
 }
 
-/* Members a body may have beside "data" when it only wraps the payload. */
-static bool wrapper_member(const char *name)
+/* Is @name "data" or a {parameter} of one of the section's templates? */
+static bool wrapper_member(const struct prof_broadcast *bc, const char *name)
 {
-	return !strcmp(name, "data") || !strcmp(name, "user_id") || !strcmp(name, "room") ||
-		!strcmp(name, "ticker");
+	char param[72];
+	size_t i;
+
+	if (!strcmp(name, "data"))
+		return true;
+	snprintf(param, sizeof(param), "{%s}", name);
+	for (i = 0; i < bc->npublish; i++) {
+		if (strstr(bc->publish[i], param))
+			return true;
+	}
+	return false;
 }
 
 /*
- * The payload's source: the body, or its "data" object when the body is only
- * {"user_id":..., "data":{...}} (the seeds' helpers pass the data and the
- * user apart).
+ * The payload's source: the body, or its "data" object when the body only
+ * wraps it: {"user_id":..., "data":{...}} (the seeds' helpers pass the data
+ * and the user apart).
  */
-static const cJSON *payload_of(const cJSON *body)
+static const cJSON *payload_of(const struct prof_broadcast *bc, const cJSON *body)
 {
 	const cJSON *data = cJSON_GetObjectItemCaseSensitive(body, "data"), *m;
 
 	if (!cJSON_IsObject(data))
 		return body;
 	cJSON_ArrayForEach(m, body) {
-		if (!m->string || !wrapper_member(m->string))
+		if (!m->string || !wrapper_member(bc, m->string))
 			return body;
 	}
 	return data;
@@ -221,7 +230,7 @@ int pub__broadcast(struct adapter *a, const struct rtg_identity *id,
 	status = broadcast_topic(bc, msg, topic, topiclen, err, errlen);
 	if (status)
 		return status;
-	payload = broadcast_payload(bc, payload_of(msg), body, len, &n);
+	payload = broadcast_payload(bc, payload_of(bc, msg), body, len, &n);
 	if (!payload) {
 		snprintf(err, errlen,
 			"the body cannot be published as it is (numbers must be JSON)");

@@ -167,6 +167,9 @@ check "seed 002's POST /ws/broadcast/notification is served" grep -qx 200 "$T_DI
 check "the body's own type becomes notification_type, never the message type" \
 	wait_until 10 has bc '"title":"B1"' '"notification_type":"security"' '"type":"notification"' \
 	'"n":1796161075629123436'
+post bw /api/broadcast/notification '{"user_id":"alice","data":{"title":"W1","type":"security"}}'
+check "a body that only wraps its data ({user_id, data}) publishes the data" \
+	wait_until 10 has bc '{"title":"W1","notification_type":"security","type":"notification","topic":'
 post bm /ws/broadcast/market '{"type":"stock","symbol":"MTN","price":10.25}'
 check "a market broadcast goes to market/updates as market_update" \
 	wait_until 10 has bc '"topic":"market/updates"' '"type":"market_update"' '"price":10.25'
