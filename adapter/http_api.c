@@ -43,7 +43,20 @@ static bool may_broadcast(const struct rtg_identity *id)
 
 /* ==== GET: stats, metrics, health ========================================================== */
 
-/* The endpoint's "count FIELD CHANNEL" lines: client subscriptions per channel. */
+/* Does session s follow channel ch (through any of the channel's topics)? */
+static bool follows(struct session *s, const char *ch)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, e, lws_dll2_get_head(&s->subs)) {
+		const struct csub *cs = lws_container_of(e, struct csub, in_sess);
+
+		if (cs->channel && !strcmp(cs->channel, ch))
+			return true;
+	}
+	lws_end_foreach_dll(e);
+	return false;
+}
+
+/* The endpoint's "count FIELD CHANNEL" lines: the connections that follow each channel. */
 static bool add_counts(struct adapter *a, cJSON *obj, const struct prof_endpoint *ep)
 {
 	size_t i, n;
@@ -51,15 +64,8 @@ static bool add_counts(struct adapter *a, cJSON *obj, const struct prof_endpoint
 	for (i = 0; i < ep->ncounts; i++) {
 		n = 0;
 		lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&a->sessions)) {
-			struct session *s = lws_container_of(d, struct session, in_all);
-
-			lws_start_foreach_dll(struct lws_dll2 *, e, lws_dll2_get_head(&s->subs)) {
-				const struct csub *cs = lws_container_of(e, struct csub, in_sess);
-
-				n += cs->channel &&
-					!strcmp(cs->channel, ep->counts[i].channel->name);
-			}
-			lws_end_foreach_dll(e);
+			n += follows(lws_container_of(d, struct session, in_all),
+				ep->counts[i].channel->name);
 		}
 		lws_end_foreach_dll(d);
 		if (!cJSON_AddNumberToObject(obj, ep->counts[i].field, (double)n))

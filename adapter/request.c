@@ -140,22 +140,35 @@ static int expand_one(const struct session *s, const char *tmpl, const char *lab
 	return 0;
 }
 
-/* Every template of channel ch; the targets are labelled with its name. */
+/*
+ * Every template of channel ch; the targets are labelled with its name. An
+ * anonymous client gets the channel's public part (seed 003's "alerts" are
+ * the user's own and the market's): the templates with %u are left out, and
+ * the channel is refused only when nothing is left.
+ */
 static int channel_targets(const struct session *s, const struct prof_channel *ch,
 	const struct prof_params *p, struct req_target *t, int max, char *err, size_t errlen)
 {
 	size_t i;
+	int n = 0;
 
 	if (ch->ntargets > (size_t)max) {
 		snprintf(err, errlen, "channel '%.64s' has too many topics", ch->name);
 		return -1;
 	}
 	for (i = 0; i < ch->ntargets; i++) {
-		if (expand_one(s, ch->targets[i], ch->name, p, &t[i], err, errlen))
+		if (!s->id && strstr(ch->targets[i], "%u") && ch->ntargets > 1)
+			continue;
+		if (expand_one(s, ch->targets[i], ch->name, p, &t[n], err, errlen))
 			return -1;
-		t[i].channel = ch->name;
+		t[n++].channel = ch->name;
 	}
-	return (int)ch->ntargets;
+	if (!n)
+		snprintf(err, errlen,
+			"'%.64s' is for signed-in users: connect with a token (anonymous clients "
+			"get public topics only)",
+			ch->name);
+	return n ? n : -1;
 }
 
 /* The name of the first {parameter} of a channel's first template, into buf. */

@@ -433,11 +433,13 @@ void session__send_error(struct session *s, const char *fmt, ...)
 
 /*
  * Asks for the connection to be closed with code and reason; the protocol's
- * writeable handler does it (WebSocket: a close frame, and what was queued is
- * released now since it will never be sent; SSE: the stream ends after what
- * is queued). A peer that never reads (dead, or the slow consumer being
- * closed) would keep the socket writeable-pending forever, so lws drops the
- * connection CLOSE_GRACE_S later whatever happens.
+ * writeable handler does it after what is already queued (a flooding client
+ * gets its answers and the rate-limit errors, then the close frame; an SSE
+ * stream its last events). A slow consumer's queue (1013) or a failed
+ * socket's (1011) is released now instead: it is what cannot be sent. A peer
+ * that never reads (dead, or the slow consumer being closed) would keep the
+ * socket writeable-pending forever, so lws drops the connection CLOSE_GRACE_S
+ * later whatever happens.
  */
 void session__close(struct session *s, int code, const char *reason)
 {
@@ -446,7 +448,7 @@ void session__close(struct session *s, int code, const char *reason)
 	s->closing = true;
 	s->close_code = code;
 	snprintf(s->close_reason, sizeof(s->close_reason), "%s", reason ? reason : "");
-	if (s->kind == SESSION_WS) {
+	if (code == RTG_CLOSE_TRY_LATER || code == RTG_CLOSE_INTERNAL) {
 		while (s->q_count)
 			session__pop(s);
 	}

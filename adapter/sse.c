@@ -471,8 +471,9 @@ static int end_stream(struct session *s)
 
 /*
  * LWS_CALLBACK_HTTP_WRITEABLE of a stream: headers first, then events. A
- * close for an expired token (4001) first flushes the queue, which ends with
- * the auth_expired event; any other close ends the stream at once.
+ * close first flushes what is queued (for an expired token (4001) that ends
+ * with the auth_expired event); session__close() has already released the
+ * queue of a slow consumer.
  */
 int sse__writeable(struct session *s)
 {
@@ -484,7 +485,7 @@ int sse__writeable(struct session *s)
 	default:
 		break;
 	}
-	if (s->closing && (s->close_code != RTG_CLOSE_AUTH || !s->q_count))
+	if (s->closing && !s->q_count)
 		return end_stream(s);
 	return write_events(s);
 }

@@ -423,6 +423,12 @@ static int on_writeable(struct lws *wsi, struct pss_ws *p)
 {
 	struct session *s = &p->s;
 
+	if (s->closing && s->q_count) { /* what was queued goes first (session__close()) */
+		if (write_frames(wsi, s))
+			return -1;
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
 	if (s->closing) {
 		lws_close_reason(wsi, (enum lws_close_status)s->close_code,
 			(unsigned char *)s->close_reason, strlen(s->close_reason));
