@@ -80,12 +80,14 @@ struct prof_endpoint {
 	char **paths; /* patterns: literal levels and {name} levels */
 	size_t npaths;
 	enum prof_transport transport;
-	bool token_optional;
+	bool token_optional; /* "token optional": anonymous clients too */
+	bool token_at_upgrade; /* "token upgrade": with the request only, no first auth message */
 	char *greeting; /* NULL: none */
 	char **subscribe; /* "@channel", a template, or "?topic" (sse) */
 	size_t nsubscribe;
 	const struct envelope *env; /* never NULL; the canonical flat one has id 0 */
 	bool events_unnamed; /* sse: no "event:" lines */
+	bool history_messages; /* websocket: history as the messages themselves, not wrapped */
 	enum prof_handler handler;
 	char *file; /* PROF_H_FILE: the file under static_dir */
 	struct prof_count *counts;

@@ -39,6 +39,7 @@ enum prof_key {
 	K_TYPE,
 	K_TYPE_FIELD,
 	K_RETAIN,
+	K_HISTORY,
 	K_COUNT_OF_KEYS
 };
 

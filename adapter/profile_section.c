@@ -36,7 +36,7 @@ struct key_def {
 
 static const char *const key_words[K_COUNT_OF_KEYS] = {"transport", "token", "greeting",
 	"subscribe", "envelope", "nest", "rename", "events", "handler", "count", "?topic",
-	"publish", "type", "type_field", "retain"};
+	"publish", "type", "type_field", "retain", "history"};
 
 static struct prof_endpoint *cur_ep(struct prof_parser *p)
 {
@@ -158,7 +158,7 @@ static enum rtg_err note_key(struct prof_parser *p, enum prof_key key)
 	return RTG_OK;
 }
 
-/* transport, token, envelope, events: one word of d->choices. */
+/* transport, token, envelope, events, history: one word of d->choices. */
 static enum rtg_err choose(struct prof_parser *p, const struct key_def *d, const char *w)
 {
 	struct prof_endpoint *e = cur_ep(p);
@@ -183,8 +183,11 @@ static enum rtg_err choose(struct prof_parser *p, const struct key_def *d, const
 		p->sec.transport_ok = true;
 	} else if (d->key == K_TOKEN) {
 		e->token_optional = i == 1;
+		e->token_at_upgrade = i == 2;
 	} else if (d->key == K_ENVELOPE) {
 		p->sec.nested = i == 1;
+	} else if (d->key == K_HISTORY) {
+		e->history_messages = i == 1;
 	} else {
 		e->events_unnamed = i == 1;
 	}
@@ -463,14 +466,16 @@ static enum rtg_err do_retain(struct prof_parser *p, char **av, int ac)
 
 /* The words of each choice, NULL-terminated; the transports in enum prof_transport's order. */
 static const char *const transports[] = {"websocket", "sse", "http", NULL};
-static const char *const tokens[] = {"required", "optional", NULL};
+static const char *const tokens[] = {"required", "optional", "upgrade", NULL};
 static const char *const envelopes[] = {"flat", "nested", NULL};
 static const char *const events[] = {"named", "unnamed", NULL};
+static const char *const histories[] = {"wrapped", "messages", NULL};
 
 static const struct key_def keys[] = {
 	{"transport", SEC_ENDPOINT, K_TRANSPORT, true, 1, 1, "transport websocket|sse|http", NULL,
 		transports},
-	{"token", SEC_ENDPOINT, K_TOKEN, true, 1, 1, "token required|optional", NULL, tokens},
+	{"token", SEC_ENDPOINT, K_TOKEN, true, 1, 1, "token required|optional|upgrade", NULL,
+		tokens},
 	{"greeting", SEC_ENDPOINT, K_GREETING, true, 1, 1, "greeting TYPE|none", do_greeting, NULL},
 	{"subscribe", SEC_ENDPOINT, K_SUBSCRIBE, false, 1, INT32_MAX, "subscribe TARGET...",
 		do_subscribe, NULL},
@@ -478,6 +483,8 @@ static const struct key_def keys[] = {
 	{"nest", SEC_ENDPOINT, K_NEST, false, 2, 2, "nest TYPE KEY", do_nest, NULL},
 	{"rename", SEC_ENDPOINT, K_RENAME, false, 2, 2, "rename FROM TO", do_rename, NULL},
 	{"events", SEC_ENDPOINT, K_EVENTS, true, 1, 1, "events named|unnamed", NULL, events},
+	{"history", SEC_ENDPOINT, K_HISTORY, true, 1, 1, "history wrapped|messages", NULL,
+		histories},
 	{"handler", SEC_ENDPOINT, K_HANDLER, true, 1, 2, "handler NAME [FILE]", do_handler, NULL},
 	{"count", SEC_ENDPOINT, K_COUNT, false, 2, 2, "count FIELD CHANNEL", do_count, NULL},
 	{"publish", SEC_BROADCAST, K_PUBLISH, false, 1, INT32_MAX, "publish TEMPLATE...",
@@ -534,6 +541,8 @@ static const char *misfit(enum prof_key k, const struct prof_endpoint *e)
 		return e->transport == PROF_HTTP ? "websocket and sse endpoints" : NULL;
 	case K_EVENTS:
 		return e->transport != PROF_SSE ? "sse endpoints" : NULL;
+	case K_HISTORY:
+		return e->transport != PROF_WEBSOCKET ? "websocket endpoints" : NULL;
 	case K_QTOPIC: /* an http endpoint's subscribe line is reported already */
 		return e->transport == PROF_WEBSOCKET ? "sse endpoints" : NULL;
 	case K_HANDLER:

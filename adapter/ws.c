@@ -179,7 +179,9 @@ static void alive(struct session *s)
 /*
  * A new WebSocket: its endpoint's profile, then who it is. A token with the
  * upgrade decides at once; without one, an endpoint that allows anonymous
- * clients greets it as one, any other waits auth_timeout for {"type":"auth"}.
+ * clients greets it as one, one that takes the token only with the upgrade
+ * ("token upgrade", seed 004's) closes with 4001 at once, any other waits
+ * auth_timeout for {"type":"auth"}.
  */
 static void on_established(struct lws *wsi, struct pss_ws *p)
 {
@@ -208,6 +210,12 @@ static void on_established(struct lws *wsi, struct pss_ws *p)
 		greet(s);
 		break;
 	case REQ_AUTH_MISSING:
+		if (s->ep->token_at_upgrade) { /* "token upgrade": no first auth message here */
+			session__close(s, RTG_CLOSE_AUTH,
+				"authentication required: send the token with the request (?token=, "
+				"Authorization: Bearer, or the rtg_token cookie)");
+			break;
+		}
 		timers__schedule(a, &s->t_expiry, on_auth_timeout,
 			(lws_usec_t)a->cfg.auth_timeout * LWS_US_PER_SEC);
 		break;

@@ -86,6 +86,29 @@ error:
 	return NULL;
 }
 
+/*
+ * A topic's history for the client: one "history" message, or, on an endpoint
+ * whose seed knows no such message ("history messages"), the messages
+ * themselves, as if they had just arrived (seq and epoch tell them apart).
+ */
+static void send_history(struct session *s, struct topic_hist *th, uint64_t since, bool replay)
+{
+	struct out_msg **list;
+	unsigned i, n;
+
+	if (!s->ep->history_messages) {
+		session__send_json(s, history_message(s, th, since, replay));
+		return;
+	}
+	list = calloc(s->a->hist.size + 2, sizeof(*list));
+	if (!list)
+		return;
+	n = history__collect(&s->a->hist, th, since, list);
+	for (i = 0; i < n; i++)
+		session__enqueue(s, list[i]);
+	free(list);
+}
+
 /* The client's position in one topic, from "since": {epoch, seq} or {topic: {epoch, seq}}. */
 static bool since_for(const cJSON *since, const char *filter, const char *topic, const char **epoch,
 	uint64_t *seq)
@@ -132,7 +155,7 @@ static void hist_topic(struct topic_hist *th, void *arg)
 		w->recovered = false;
 	/* a stale topic was not followed since: the broker sends its value again (a new epoch) */
 	if (w->send && !th->stale)
-		session__send_json(w->s, history_message(w->s, th, resumable ? seq : 0, resumable));
+		send_history(w->s, th, resumable ? seq : 0, resumable);
 }
 
 /*
@@ -327,5 +350,5 @@ void wsub__snapshot(struct session *s, struct out_msg *m)
 	struct topic_hist *th = history__find(&s->a->hist, m->topic);
 
 	if (th)
-		session__send_json(s, history_message(s, th, 0, false));
+		send_history(s, th, 0, false);
 }

@@ -86,13 +86,14 @@ market_broadcast() {
 	}
 	wsc indicators "$WS/ws/notifications?token=$USER_TOKEN" \
 		--send '{"type":"subscribe","topic":"market/indicators"}' --timeout 15
-	wait_until 15 has indicators '"type":"history"' '"topic":"market/indicators"' || {
-		IS_LAST="no history for market/indicators: $(head -c 600 "$T_DIR/indicators.out")"
+	wait_until 15 has indicators '"type":"market_update"' '"topic":"market/indicators"' || {
+		IS_LAST="no market_update for market/indicators: $(head -c 600 "$T_DIR/indicators.out")"
 		return 1
 	}
-	# /ws/notifications nests: each held message is {"type","data":<the payload>,...}; the
-	# simulator's payload is {"type":"market_update","data":{discount_rate, ...}}
-	is indicators "[(m['type'], sorted(m['data']['data'])) for m in hist(L, 'market/indicators')['messages']][-1], any('seed002-retained-check' in str(m) for m in L)" \
+	# /ws/notifications sends a topic's held messages as themselves ("history messages":
+	# the seed's switch has no "history") and nests them: {"type","data":<the payload>,...};
+	# the simulator's payload is {"type":"market_update","data":{discount_rate, ...}}
+	is indicators "[(m['type'], sorted(m['data']['data'])) for m in L if m.get('topic') == 'market/indicators' and m.get('type') == 'market_update'][-1], any('seed002-retained-check' in str(m) for m in L)" \
 		"(('market_update', ['ai_adoption_rate', 'discount_rate', 'inflation_rate', 'market_growth', 'tech_index']), False)"
 }
 expect "$P: a market broadcast (curl /ws/broadcast/market) leaves the market simulator's retained market/indicators value in place" \

@@ -48,7 +48,6 @@ check "it gets the public feed" wait_until 10 has anon '"mark":"public-1"'
 check "and nothing private" lacks anon private-1
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$HTTP/sse/notifications")
 check "a private SSE endpoint still needs a token (401)" test "$code" = 401
-# (checked at the end: the auth timeout is 10 s)
 wsc need "$WS/ws/trading/signals/" --timeout 20
 
 # ---- envelopes, greetings, subscriptions on connect ----------------------------------------------
@@ -234,8 +233,8 @@ check "an SSE stream allows an allowed origin with credentials (EventSource with
 code=$(curl -s -o /dev/null -w '%{http_code}' "$HTTP/ws")
 check "a WebSocket path asked for without an upgrade answers 426" test "$code" = 426
 
-check "seed 004's endpoints need a token: closed with 4001 after the auth timeout" \
-	wait_until 15 has need '"code": 4001' 'authentication timeout'
+check "seed 004's endpoints take the token with the request only: 4001 at once without one" \
+	wait_until 5 has need '"code": 4001' 'authentication required'
 
 # ---- reloading the profiles ------------------------------------------------------------------------------
 printf '\nendpoint /ws/extra\n\ttransport websocket\n\tgreeting hello_extra\n' >>"$T_DIR/profiles.conf"

@@ -94,7 +94,13 @@ static void test_profile_parses_the_shipped_gateway_conf(void **state)
 	e = endpoint_at(p, "/realtime/sse/market-updates");
 	assert_null(e->greeting);
 	assert_true(e->events_unnamed);
+	e = endpoint_at(p, "/ws/trading/signals/");
+	assert_true(e->token_at_upgrade);
+	assert_false(e->token_optional);
+	assert_true(e->history_messages);
 	e = endpoint_at(p, "/ws/notifications");
+	assert_true(e->history_messages);
+	assert_false(e->token_at_upgrade);
 	assert_string_equal(e->greeting, "connection_established");
 	assert_int_equal(e->env->nrules, 1);
 	assert_string_equal(e->env->rules[0].type, "*");
@@ -151,8 +157,10 @@ static void test_profile_endpoint_defaults(void **state)
 
 	(void)state;
 	assert_false(e->token_optional);
+	assert_false(e->token_at_upgrade);
 	assert_string_equal(e->greeting, "connection");
 	assert_false(e->events_unnamed);
+	assert_false(e->history_messages);
 	assert_int_equal(e->handler, PROF_H_NONE);
 	assert_int_equal(e->env->id, 0);
 	assert_int_equal(e->env->nrules, 0);
@@ -302,8 +310,10 @@ static void test_profile_rejects_unknown_words_of_a_choice(void **state)
 	(void)state;
 	parse_fails("endpoint /x\n\ttransport ws\n",
 		"test.conf:2: unknown transport 'ws' (websocket, sse or http)");
+	parse_fails(WS "\ttoken maybe\n",
+		"test.conf:3: unknown token 'maybe' (required, optional or upgrade)");
 	parse_fails(
-		WS "\ttoken maybe\n", "test.conf:3: unknown token 'maybe' (required or optional)");
+		WS "\thistory flat\n", "test.conf:3: unknown history 'flat' (wrapped or messages)");
 	parse_fails(
 		WS "\tenvelope deep\n", "test.conf:3: unknown envelope 'deep' (flat or nested)");
 	parse_fails("topic a t often\n", "test.conf:1: expected value or event, not 'often'");
@@ -451,6 +461,8 @@ static void test_profile_rejects_keys_the_transport_does_not_take(void **state)
 {
 	(void)state;
 	parse_fails(WS "\tevents unnamed\n", "test.conf:3: 'events' applies to sse endpoints only");
+	parse_fails("endpoint /s\n\ttransport sse\n\thistory messages\n",
+		"test.conf:3: 'history' applies to websocket endpoints only");
 	parse_fails(
 		WS "\tsubscribe ?topic\n", "test.conf:3: '?topic' applies to sse endpoints only");
 	parse_fails(
