@@ -1,0 +1,63 @@
+#!/bin/bash
+# 20-seed001-ai-dashboard: seed 001 (AI Adoption Dashboard, "Real-Time Data
+# Integration Features") runs its own client code, unchanged but for the URL
+# (and, where the gateway needs to know the user, the token), against the
+# stack `make run` starts (tests/compat/lib.sh).
+#
+# seed001_python_client.py:
+#   (a) the seed's Python client on /ws without a token: subscribe market_data,
+#       market_update with the five indicators under data, price updates;
+# browser/seed001.mjs (Debian's headless Chromium, a page on the adapter's origin):
+#   (b) the seed's JavaScript client on /ws without a token: market data through its
+#       console.log('Update:'); the document's ping -> pong; its calculate refused;
+#   (c) the document's calculate request from the JavaScript client with ?token=:
+#       calculation_update up to "completed" with the NPV (rtg-calc-worker);
+#   (d) the document's message shapes: "Market Update" (the indicators under data),
+#       "Calculation Progress", "Notification" (broadcast with rtg_gateway); its four
+#       channels.
+# Each snippet and message is compared with the seed document when $SEED_DIR has it
+# (SKIP otherwise).
+. "$(dirname "$0")/lib.sh"
+
+# py_test FILE [ENV=VALUE...]: runs tests/compat/FILE with Debian's python3 (PYTHONPATH:
+# clients/python); its "ok"/"not ok" lines become this test's (browser_test's twin).
+py_test() {
+	local file=$1 line status
+	shift
+	env PYTHONPATH="$RTG_ROOT/clients/python" RTG_HTTP="$HTTP" RTG_WS="$WS" RTG_T_DIR="$T_DIR" "$@" \
+		"$PY" "$COMPAT/$file" >"$T_DIR/$file.out" 2>"$T_DIR/$file-stderr.log"
+	status=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok - "*) ok "${line#ok - }" ;;
+		"not ok - "*) not_ok "${line#not ok - }" ;;
+		*) echo "# $line" ;;
+		esac
+	done <"$T_DIR/$file.out"
+	if [ "$status" -ne 0 ] && ! grep -q '^not ok - ' "$T_DIR/$file.out"; then
+		not_ok "$file ran to its end" "$(tail -n 20 "$T_DIR/$file-stderr.log")"
+	fi
+}
+
+SEED_DOC=
+for f in "$SEED_DIR"/001_*.txt; do
+	[ -f "$f" ] && SEED_DOC=$f
+done
+
+start_stack
+need_browser
+
+py_test seed001_python_client.py RTG_SEED_DOC="$SEED_DOC"
+
+browser_test seed001.mjs RTG_SEED_DOC="$SEED_DOC" RTG_USER=analyst \
+	RTG_USER_TOKEN="$(stack_token analyst "" 3600)" \
+	RTG_NOTIFIER_TOKEN="$(stack_token notification-service notifier 3600)" RTG_PY="$PY" \
+	RTG_PYTHONPATH="$RTG_ROOT/clients/python"
+
+# on a failure, the stack's own logs beside this test's (lib.sh prints $T_DIR/*.log)
+if [ "$T_FAILED" -ne 0 ]; then
+	for f in adapter calc-worker-1 calc-worker-2 market-sim; do
+		[ -f "$RUN_DIR/$f.log" ] && cp "$RUN_DIR/$f.log" "$T_DIR/stack-$f.log"
+	done
+fi
+finish
