@@ -192,9 +192,10 @@ static const cJSON *payload_of(const struct prof_broadcast *bc, const cJSON *bod
 
 /*
  * The payload: the source object's members as sent, but its own "type",
- * which moves to type_field when the section names one (a notification's
- * "type":"security" becomes "notification_type":"security") and is dropped
- * otherwise; then the section's type.
+ * which moves to type_field when the section names one and the body has no
+ * such member yet (a notification's "type":"security" becomes
+ * "notification_type":"security") and is dropped otherwise; then the
+ * section's type.
  */
 static char *broadcast_payload(
 	const struct prof_broadcast *bc, const cJSON *src, const char *text, size_t len, size_t *n)
@@ -207,6 +208,9 @@ static char *broadcast_payload(
 	if (src != NULL && src->string) /* the "data" member: its own bytes */
 		raw = raw_member(text, len, src->string, &rlen);
 	type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(src, "type"));
+	/* a body that names its type_field itself keeps it, and its own "type" goes */
+	if (bc->type_field && cJSON_HasObjectItem(src, bc->type_field))
+		type = NULL;
 	jtext__buf_init(&b, 0);
 	jtext__copy_except(&b, raw, rlen, drop, bc->type_field && type ? 2 : 1);
 	if (bc->type_field && type) {

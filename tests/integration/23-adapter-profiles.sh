@@ -169,6 +169,10 @@ check "the body's own type becomes notification_type, never the message type" \
 post bw /api/broadcast/notification '{"user_id":"alice","data":{"title":"W1","type":"security"}}'
 check "a body that only wraps its data ({user_id, data}) publishes the data" \
 	wait_until 10 has bc '{"title":"W1","notification_type":"security","type":"notification","topic":'
+post bt /api/broadcast/notification \
+	'{"user_id":"alice","type":"notification","notification_type":"info","title":"B2"}'
+check "a body's own notification_type stays (its type is then just dropped)" \
+	wait_until 10 has bc '{"user_id":"alice","notification_type":"info","title":"B2","type":"notification","topic"'
 post bm /ws/broadcast/market '{"type":"stock","symbol":"MTN","price":10.25}'
 check "a market broadcast goes to market/updates as market_update" \
 	wait_until 10 has bc '"topic":"market/updates"' '"type":"market_update"' '"price":10.25'
