@@ -19,26 +19,6 @@
 # (SKIP otherwise).
 . "$(dirname "$0")/lib.sh"
 
-# py_test FILE [ENV=VALUE...]: runs tests/compat/FILE with Debian's python3 (PYTHONPATH:
-# clients/python); its "ok"/"not ok" lines become this test's (browser_test's twin).
-py_test() {
-	local file=$1 line status
-	shift
-	env PYTHONPATH="$RTG_ROOT/clients/python" RTG_HTTP="$HTTP" RTG_WS="$WS" RTG_T_DIR="$T_DIR" "$@" \
-		"$PY" "$COMPAT/$file" >"$T_DIR/$file.out" 2>"$T_DIR/$file-stderr.log"
-	status=$?
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) ok "${line#ok - }" ;;
-		"not ok - "*) not_ok "${line#not ok - }" ;;
-		*) echo "# $line" ;;
-		esac
-	done <"$T_DIR/$file.out"
-	if [ "$status" -ne 0 ] && ! grep -q '^not ok - ' "$T_DIR/$file.out"; then
-		not_ok "$file ran to its end" "$(tail -n 20 "$T_DIR/$file-stderr.log")"
-	fi
-}
-
 SEED_DOC=
 for f in "$SEED_DIR"/001_*.txt; do
 	[ -f "$f" ] && SEED_DOC=$f

@@ -23,23 +23,6 @@ P="seed 002 (hoardrun notifications)"
 USER_ID=hoardrun-user-7
 SVC_ID=hoardrun-backend
 
-# relay CMD...: CMD's "ok - X" / "not ok - X" lines become this test's cases, its "#" lines details.
-relay() {
-	local line out=$T_DIR/relay.out
-	"$@" >"$out" 2>"$T_DIR/relay.err"
-	local status=$?
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) ok "${line#ok - }" ;;
-		"not ok - "*) not_ok "${line#not ok - }" ;;
-		*) echo "$line" ;;
-		esac
-	done <"$out"
-	if [ "$status" -ne 0 ] && ! grep -q '^not ok - ' "$out"; then
-		not_ok "$* ran to its end" "status $status: $(tail -n 5 "$T_DIR/relay.err")"
-	fi
-}
-
 start_stack
 need_browser
 USER_TOKEN=$(stack_token "$USER_ID" "" 3600)
@@ -51,7 +34,7 @@ wsc noauth "$WS/ws/notifications" --timeout 25
 
 # ---- the seed's Python snippets are the document's ------------------------------------------------------
 if [ -n "$SEED_DOC" ]; then
-	relay "$PY" "$COMPAT/seed002_backend.py" check "$SEED_DOC"
+	relay seed002_backend "$PY" "$COMPAT/seed002_backend.py" check "$SEED_DOC"
 else
 	for s in "Notifications Service Integration" "Broadcasting Functions Available" "Backend Service Integration"; do
 		ok "$P: the $s snippet in seed002_backend.py is the document's # SKIP no seed documents here"

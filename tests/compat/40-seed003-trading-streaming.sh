@@ -45,27 +45,6 @@ SEED
 )
 # ---- end of the seed's snippet ----
 
-# relay CMD...: CMD's "ok - X" / "not ok - X" lines become this test's cases, its "#" lines details.
-relay() {
-	local line out=$T_DIR/relay.out
-	"$@" >"$out" 2>"$T_DIR/relay.err"
-	local status=$?
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) ok "${line#ok - }" ;;
-		"not ok - "*) not_ok "${line#not ok - }" ;;
-		*) echo "$line" ;;
-		esac
-	done <"$out"
-	if [ "$status" -ne 0 ] && ! grep -q '^not ok - ' "$out"; then
-		not_ok "$* ran to its end" "status $status: $(tail -n 5 "$T_DIR/relay.err")"
-	fi
-}
-
-normalised() {
-	tr -s ' \t\n' ' ' | sed 's/^ //; s/ $//'
-}
-
 # The document's block: the first ```bash block after "### API Testing".
 seed_api_testing() {
 	awk '/^### API Testing/ {s = 1} s && /^```bash$/ {b = 1; next} b && /^```$/ {exit} b' "$SEED_DOC"
@@ -114,6 +93,6 @@ check "$P: the \"API Testing\" lines adapted to this stack: its host and port, t
 browser_test seed003.mjs RTG_USER="$USER_ID" RTG_USER_TOKEN="$USER_TOKEN" RTG_SVC_TOKEN="$SVC_TOKEN" \
 	RTG_API_TESTING="$T_DIR/api-testing.sh" RTG_SEED_DOC="$SEED_DOC"
 
-relay "$PY" "$COMPAT/seed003_client.py" "$WS/api/ws" "$SEED_DOC"
+relay seed003_client "$PY" "$COMPAT/seed003_client.py" "$WS/api/ws" "$SEED_DOC"
 
 finish

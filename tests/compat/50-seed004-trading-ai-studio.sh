@@ -229,9 +229,6 @@ expect "$SEED: alice's subscribe to user/bob/signals on /ws/trading/signals/ is 
 seed_block() {
 	awk -v h="$2" 'index($0, h) == 1 { f = 1; next } f && /^```bash/ { g = 1; next } g && /^```/ { exit } g' "$1"
 }
-normalised() {
-	tr -s '[:space:]' ' ' | sed 's/^ //; s/ $//'
-}
 if [ -z "$SEED_DOC" ]; then
 	ok "$SEED: the wscat manual test in this test is the seed's, verbatim # SKIP no seed documents here"
 else

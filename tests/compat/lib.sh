@@ -16,6 +16,9 @@
 #                          or the test stops with not ok
 #   browser_test FILE.mjs [ENV=VALUE...]   runs a node test under tests/compat/browser/;
 #                          its "ok"/"not ok" lines become this test's
+#   py_test FILE [ENV=VALUE...]            the same for a Python test of tests/compat/
+#   relay LABEL CMD...     the same for any command
+#   normalised             stdin with blanks collapsed (comparing snippets with the seeds)
 #   SEED_DIR               where the seed documents are (missing in CI clones: verbatim
 #                          checks against them are then reported as SKIP)
 . "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
@@ -63,20 +66,46 @@ need_browser() {
 	fi
 }
 
-browser_test() {
-	local file=$1 line
+# relay LABEL CMD...: runs CMD; its "ok - X" / "not ok - X" lines become this
+# test's cases, its other lines details ("# ..."); a CMD that fails without
+# saying why is a failure of its own. Output in $T_DIR/LABEL.out and .err.
+relay() {
+	local label=$1 line status out=$T_DIR/$1.out
 	shift
-	env NODE_PATH="$NODE_DIR" RTG_HTTP="$HTTP" RTG_WS="$WS" RTG_T_DIR="$T_DIR" "$@" \
-		node "$COMPAT/browser/$file" >"$T_DIR/$file.out" 2>"$T_DIR/$file.err"
-	local status=$?
+	"$@" >"$out" 2>"$T_DIR/$label.err"
+	status=$?
 	while IFS= read -r line; do
 		case $line in
 		"ok - "*) ok "${line#ok - }" ;;
 		"not ok - "*) not_ok "${line#not ok - }" ;;
+		"#"*) echo "$line" ;;
 		*) echo "# $line" ;;
 		esac
-	done <"$T_DIR/$file.out"
-	if [ "$status" -ne 0 ] && ! grep -q '^not ok - ' "$T_DIR/$file.out"; then
-		not_ok "$file ran to its end" "$(tail -n 20 "$T_DIR/$file.err")"
+	done <"$out"
+	if [ "$status" -ne 0 ] && ! grep -q '^not ok - ' "$out"; then
+		not_ok "$label ran to its end" "status $status: $(tail -n 20 "$T_DIR/$label.err")"
 	fi
+}
+
+# browser_test FILE.mjs [ENV=VALUE...]: a node test of tests/compat/browser/ (Chromium).
+browser_test() {
+	local file=$1
+	shift
+	relay "$file" env NODE_PATH="$NODE_DIR" RTG_HTTP="$HTTP" RTG_WS="$WS" RTG_T_DIR="$T_DIR" "$@" \
+		node "$COMPAT/browser/$file"
+}
+
+# py_test FILE [ENV=VALUE...]: a Python test of tests/compat/ (Debian's python3,
+# clients/python on its path): browser_test's twin.
+py_test() {
+	local file=$1
+	shift
+	relay "$file" env PYTHONPATH="$RTG_ROOT/clients/python" RTG_HTTP="$HTTP" RTG_WS="$WS" \
+		RTG_T_DIR="$T_DIR" "$@" "$PY" "$COMPAT/$file"
+}
+
+# normalised: stdin with every run of blanks and newlines one space, trimmed (to
+# compare a snippet with the seed document's whatever its indentation).
+normalised() {
+	tr -s '[:space:]' ' ' | sed 's/^ //; s/ $//'
 }
