@@ -17,23 +17,16 @@
  *
  * Prints one "ok - NAME" or "not ok - NAME" line per assertion (details on
  * "# " lines) and exits 1 if any failed. Data is published with the
- * adapter's HTTP API (POST /api/publish and /api/broadcast/<kind>).
+ * adapter's HTTP API (POST /api/publish and /api/broadcast/<kind>). The
+ * harness (Chromium with this machine's flags, reporting) is
+ * tests/compat/browser/common.mjs's, with tests/e2e's own playwright-core.
  */
-import { chromium } from 'playwright-core';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { assert, close, done, env, launch, report, step } from '../compat/browser/common.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const env = (name, fallback) => {
-	const v = process.env[name] ?? fallback;
-	if (v === undefined) {
-		console.log(`not ok - environment: ${name} is set`);
-		process.exit(1);
-	}
-	return v;
-};
 const HTTP = env('RTG_HTTP');
 const USER = env('RTG_USER');
 const USER_TOKEN = env('RTG_USER_TOKEN');
@@ -42,43 +35,8 @@ const PUBLISHER = env('RTG_PUBLISHER_TOKEN');
 const NOTIFIER = env('RTG_NOTIFIER_TOKEN');
 const CTL = env('RTG_E2E_CTL', '');
 const ARTIFACTS = resolve(env('RTG_E2E_ARTIFACTS', join(HERE, 'artifacts')));
-const CHROMIUM = env('RTG_CHROMIUM', '/usr/bin/chromium');
-const STARTED = Date.now();
 // The calc form's npv example: -300000 + 100000/1.1 + 120000/1.1^2 + 140000/1.1^3
 const EXPECTED_NPV = -4733.28;
-
-let failed = 0;
-let passed = 0;
-let aborted = false;
-
-function report(ok, name, detail) {
-	if (ok) passed++;
-	else failed++;
-	console.log(`${ok ? 'ok' : 'not ok'} - ${name}`);
-	if (!ok && detail) for (const line of String(detail).split('\n').slice(0, 12)) console.log(`#   ${line}`);
-}
-
-/**
- * Runs one assertion. A critical one that fails skips the rest (they would
- * only time out one after the other).
- */
-async function step(name, fn, { critical = false } = {}) {
-	if (aborted) {
-		report(false, name, 'not run: an earlier critical step failed');
-		return;
-	}
-	try {
-		await fn();
-		report(true, name);
-	} catch (err) {
-		report(false, name, err && err.message ? err.message : String(err));
-		if (critical) aborted = true;
-	}
-}
-
-function assert(cond, message) {
-	if (!cond) throw new Error(message);
-}
 
 /** POST a JSON body to the adapter's API; the answer must be 200. */
 async function api(path, token, body) {
@@ -175,27 +133,12 @@ function hasNumberNear(value, want, tolerance) {
 // ---- the test --------------------------------------------------------------------------------------
 
 mkdirSync(ARTIFACTS, { recursive: true });
-const profile = mkdtempSync(join(tmpdir(), 'rtg-e2e-chromium-'));
 let context;
 const pageErrors = [];
 const consoleErrors = [];
 
 try {
-	context = await chromium.launchPersistentContext(profile, {
-		executablePath: CHROMIUM,
-		headless: true,
-		viewport: { width: 1440, height: 1000 },
-		deviceScaleFactor: 1,
-		args: [
-			'--no-sandbox',
-			'--disable-gpu',
-			'--disable-quic',
-			'--no-first-run',
-			'--disable-background-networking',
-			'--disable-component-update',
-			'--disable-sync'
-		]
-	});
+	context = await launch({ viewport: { width: 1440, height: 1000 }, deviceScaleFactor: 1 });
 	const page = context.pages()[0] || (await context.newPage());
 	page.on('pageerror', (err) => pageErrors.push(err.message));
 	page.on('console', (msg) => {
@@ -555,9 +498,7 @@ try {
 } catch (err) {
 	report(false, 'the browser test ran to its end', err && err.stack ? err.stack : String(err));
 } finally {
-	if (context) await context.close().catch(() => {});
-	rmSync(profile, { recursive: true, force: true });
+	await close(context);
 }
 
-console.log(`# dashboard.test.mjs: ${passed} passed, ${failed} failed in ${((Date.now() - STARTED) / 1000).toFixed(1)} s`);
-process.exit(failed ? 1 : 0);
+process.exit(done());

@@ -28,22 +28,15 @@
  *   RTG_SEED_DOC           optional: seed 003's document, to compare SEED_SNIPPET with
  *
  * Prints one "ok - NAME" or "not ok - NAME" line per assertion (details on
- * "#   " lines) and exits 1 if any failed.
+ * "#   " lines) and exits 1 if any failed. The harness (Chromium with this
+ * machine's flags, reporting, polling) is tests/compat/browser/common.mjs's,
+ * with tests/e2e's own playwright-core.
  */
-import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { assert, close, delay, done, env, launch, report, seedBlock, Skip, step, until } from '../compat/browser/common.mjs';
 
-const env = (name, fallback) => {
-	const v = process.env[name] ?? fallback;
-	if (v === undefined) {
-		console.log(`not ok - environment: ${name} is set`);
-		process.exit(1);
-	}
-	return v;
-};
 const HTTP = env('RTG_HTTP');
 const WWW = env('RTG_E2E_WWW');
 const MQTT_PORT = env('RTG_MQTT_PORT');
@@ -54,8 +47,6 @@ const PUBLISHER_TOKEN = env('RTG_PUBLISHER_TOKEN');
 const CTL = env('RTG_E2E_CTL', '');
 const SEED_DOC = env('RTG_SEED_DOC', '');
 const TOKENLESS = env('RTG_WSCLIENT_TOKENLESS', '') === '1';
-const CHROMIUM = env('RTG_CHROMIUM', '/usr/bin/chromium');
-const STARTED = Date.now();
 
 /** Seed 003 ("WebSocket Real-Time Streaming"), Frontend Components, WebSocket Client, **Usage:**. */
 const SEED_SNIPPET = `// Create client
@@ -115,57 +106,6 @@ const SNIPPET_TOPICS = ['market/AAPL', 'market/patterns/+', `user/${USER}/alerts
 // an anonymous client gets public topics only: its 'alerts' (the user's own) is refused with an error
 const CONFIRMED_TOPICS = TOKENLESS ? SNIPPET_TOPICS.filter((t) => !t.startsWith('user/')) : SNIPPET_TOPICS;
 
-let failed = 0;
-let passed = 0;
-let aborted = false;
-
-function report(ok, name, detail) {
-	if (ok) passed++;
-	else failed++;
-	console.log(`${ok ? 'ok' : 'not ok'} - ${name}`);
-	if (!ok && detail) for (const line of String(detail).split('\n').slice(0, 12)) console.log(`#   ${line}`);
-}
-
-/** A case that cannot run here: counted as passed, marked SKIP (TAP). */
-class Skip extends Error {}
-
-/** Runs one assertion; a critical one that fails skips the rest. */
-async function step(name, fn, { critical = false } = {}) {
-	if (aborted) {
-		report(false, name, 'not run: an earlier critical step failed');
-		return;
-	}
-	try {
-		await fn();
-		report(true, name);
-	} catch (err) {
-		if (err instanceof Skip) {
-			passed++;
-			console.log(`ok - ${name} # SKIP ${err.message}`);
-			return;
-		}
-		report(false, name, err && err.message ? err.message : String(err));
-		if (critical) aborted = true;
-	}
-}
-
-function assert(cond, message) {
-	if (!cond) throw new Error(message);
-}
-
-const delay = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls fn() until it is truthy; throws what(): a description of the state, at the deadline. */
-async function until(fn, timeout, what) {
-	const deadline = Date.now() + timeout;
-	for (;;) {
-		const v = await fn();
-		if (v) return v;
-		if (Date.now() >= deadline) throw new Error(`after ${timeout} ms: ${typeof what === 'function' ? await what() : what}`);
-		await delay(50);
-	}
-}
-
 /**
  * Publishes with mosquitto_pub as the publisher: one message, or with
  * lines, each line one message from one connection (-l), back to back.
@@ -199,14 +139,6 @@ async function control(request, answer, timeout = 40000) {
 	await until(() => existsSync(join(CTL, answer)), timeout, `no ${answer}`);
 }
 
-/** The seed document's usage snippet: the first javascript block after "**Usage:**". */
-function snippetOfSeed(text) {
-	const at = text.indexOf('**Usage:**');
-	if (at < 0) return null;
-	const m = /```javascript\n([\s\S]*?)\n```/.exec(text.slice(at));
-	return m ? m[1] : null;
-}
-
 /** The test page: the seed's snippet, with the token as the one option added. */
 function pageHtml() {
 	const open = 'const ws = new WebSocketClient({\n';
@@ -237,7 +169,6 @@ window.seedDone = true;
 
 // ---- the test --------------------------------------------------------------------------------------
 
-const profile = mkdtempSync(join(tmpdir(), 'rtg-e2e-wsclient-'));
 let context;
 const pageErrors = [];
 const consoleErrors = [];
@@ -254,19 +185,7 @@ async function logged(prefix) {
 }
 
 try {
-	context = await chromium.launchPersistentContext(profile, {
-		executablePath: CHROMIUM,
-		headless: true,
-		args: [
-			'--no-sandbox',
-			'--disable-gpu',
-			'--disable-quic',
-			'--no-first-run',
-			'--disable-background-networking',
-			'--disable-component-update',
-			'--disable-sync'
-		]
-	});
+	context = await launch();
 	const page = context.pages()[0] || (await context.newPage());
 	page.on('pageerror', (err) => pageErrors.push(err.message));
 	page.on('console', (msg) => {
@@ -287,7 +206,8 @@ try {
 
 	await step('the snippet in this test is seed 003\'s usage snippet, verbatim', async () => {
 		if (!SEED_DOC) throw new Skip('RTG_SEED_DOC is not set (the seed documents are not in the repository)');
-		const seed = snippetOfSeed(readFileSync(SEED_DOC, 'utf8'));
+		// the document's usage snippet: the first javascript block after "**Usage:**"
+		const seed = seedBlock(readFileSync(SEED_DOC, 'utf8'), '**Usage:**', 'javascript');
 		assert(seed !== null, `${SEED_DOC} has no usage snippet`);
 		assert(seed === SEED_SNIPPET, `the seed's snippet differs:\n${seed}`);
 	});
@@ -556,9 +476,7 @@ try {
 } catch (err) {
 	report(false, 'the browser test ran to its end', err && err.stack ? err.stack : String(err));
 } finally {
-	if (context) await context.close().catch(() => {});
-	rmSync(profile, { recursive: true, force: true });
+	await close(context);
 }
 
-console.log(`# wsclient.test.mjs: ${passed} passed, ${failed} failed in ${((Date.now() - STARTED) / 1000).toFixed(1)} s`);
-process.exit(failed ? 1 : 0);
+process.exit(done());

@@ -13,7 +13,8 @@
 # start-adapter -> adapter-started), sees the page go to "reconnecting",
 # reconnect by itself on the same port, resume with since (recovered, the
 # price published while it was down replayed: no gap) and receive what is
-# published next. Each of its "ok"/"not ok" lines becomes one line here. Its screenshots stay in tests/e2e/artifacts/.
+# published next. Each of its "ok"/"not ok" lines becomes one line here
+# (lib.sh e2e_run). Its screenshots stay in tests/e2e/artifacts/.
 #
 # Calculations: a calc worker answers on $share/calc/calc/+/request: the
 # command in CALC_WORKER if set (with RTG_MQTT_PORT, RTG_CALC_USER and
@@ -28,23 +29,7 @@
 E2E=$RTG_ROOT/tests/e2e
 
 # ---- prerequisites -------------------------------------------------------------------------------
-if [ ! -x /usr/bin/chromium ]; then
-	not_ok "chromium is installed" \
-		"/usr/bin/chromium is missing: scripts/setup.sh must install the Debian package 'chromium'"
-	finish
-fi
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-	not_ok "node and npm are installed" \
-		"node or npm is missing: scripts/setup.sh must install Node.js (Debian 'nodejs' and 'npm')"
-	finish
-fi
-if [ ! -f "$E2E/node_modules/playwright-core/package.json" ]; then
-	if ! (cd "$E2E" && npm ci --no-audit --no-fund) >"$T_DIR/npm.log" 2>&1; then
-		not_ok "npm ci installs playwright-core in tests/e2e" "$(tail -n 5 "$T_DIR/npm.log")"
-		finish
-	fi
-fi
-ok "chromium, node and playwright-core are available"
+need_e2e
 
 # ---- broker, adapter, calc worker ----------------------------------------------------------------
 broker_conf "$(free_port)" "$RTG_ROOT/acl/acl.conf"
@@ -181,15 +166,9 @@ expect "GET /dashboard.css is CSS" served dcss /dashboard.css text/css '.status'
 # ---- the browser test, and the adapter restart it asks for -----------------------------------------
 CTL=$T_DIR/ctl
 mkdir -p "$CTL"
-RTG_HTTP=$HTTP RTG_USER=$USER_ID RTG_USER_TOKEN=$USER_TOKEN RTG_OTHER_USER=erin \
-	RTG_PUBLISHER_TOKEN=$PUBLISHER RTG_NOTIFIER_TOKEN=$NOTIFIER RTG_E2E_CTL=$CTL \
-	RTG_E2E_ARTIFACTS="$E2E/artifacts" RTG_CALC_FULL=$CALC_FULL \
-	node "$E2E/dashboard.test.mjs" >"$T_DIR/e2e.out" 2>"$T_DIR/e2e-stderr.log" &
-NODE_PID=$!
-T_PIDS+=("$NODE_PID")
 
-deadline=$((SECONDS + 150))
-while kill -0 "$NODE_PID" 2>/dev/null; do
+# stop_start_when_asked: this test's side of the RTG_E2E_CTL handshake (e2e_run).
+stop_start_when_asked() {
 	if [ -e "$CTL/kill-adapter" ] && [ ! -e "$CTL/adapter-killed" ]; then
 		stop "$ADAPTER_PID"
 		# published while the adapter is away: the broker keeps it for the adapter's session
@@ -200,49 +179,11 @@ while kill -0 "$NODE_PID" 2>/dev/null; do
 		start_adapter "${ADAPTER_ARGS[@]}" # same port, same arguments
 		touch "$CTL/adapter-started"
 	fi
-	if [ "$SECONDS" -ge "$deadline" ]; then
-		not_ok "the browser test ends within 150 s"
-		stop "$NODE_PID"
-		break
-	fi
-	sleep 0.05
-done
-wait "$NODE_PID" 2>/dev/null
-NODE_STATUS=$?
-
-# Each "ok - X" / "not ok - X" of the node test is one case here, its "#" lines the details.
-pending=""
-details=()
-flush_pending() {
-	[ -n "$pending" ] && not_ok "$pending" "$(printf '%s\n' "${details[@]}")"
-	pending=""
-	details=()
 }
-node_passed=0
-node_failed=0
-while IFS= read -r line; do
-	case "$line" in
-	"ok - "*)
-		flush_pending
-		ok "browser: ${line#ok - }"
-		node_passed=$((node_passed + 1))
-		;;
-	"not ok - "*)
-		flush_pending
-		pending="browser: ${line#not ok - }"
-		node_failed=$((node_failed + 1))
-		;;
-	"#   "*) [ -n "$pending" ] && details+=("${line#\#   }") ;;
-	"#"*) echo "$line" ;;
-	esac
-done <"$T_DIR/e2e.out"
-flush_pending
 
-if [ "$NODE_STATUS" -ne 0 ] && [ "$node_failed" -eq 0 ]; then
-	not_ok "the browser test exits 0" "status $NODE_STATUS: $(tail -n 20 "$T_DIR/e2e-stderr.log")"
-fi
-if [ "$node_passed" -eq 0 ] && [ "$node_failed" -eq 0 ]; then
-	not_ok "the browser test reports its assertions" "$(tail -n 20 "$T_DIR/e2e-stderr.log")"
-fi
+e2e_run 150 stop_start_when_asked env RTG_HTTP="$HTTP" RTG_USER="$USER_ID" RTG_USER_TOKEN="$USER_TOKEN" \
+	RTG_OTHER_USER=erin RTG_PUBLISHER_TOKEN="$PUBLISHER" RTG_NOTIFIER_TOKEN="$NOTIFIER" \
+	RTG_E2E_CTL="$CTL" RTG_E2E_ARTIFACTS="$E2E/artifacts" RTG_CALC_FULL="$CALC_FULL" \
+	node "$E2E/dashboard.test.mjs"
 
 finish

@@ -14,7 +14,8 @@
 # resubscription after an adapter restart (RTG_E2E_CTL handshake:
 # restart-adapter -> adapter-restarted, done here with the lib.sh helpers on
 # the same port), and that disconnect() ends it: no new connection in
-# /api/stats for 3 s. Each of its "ok"/"not ok" lines becomes one line here.
+# /api/stats for 3 s. Each of its "ok"/"not ok" lines becomes one line here
+# (lib.sh e2e_run).
 #
 # RTG_WSCLIENT_TOKENLESS=1 runs the snippet without a token, as an anonymous
 # client ('alerts' is then refused). Needs /usr/bin/chromium, node and npm;
@@ -24,23 +25,7 @@
 E2E=$RTG_ROOT/tests/e2e
 
 # ---- prerequisites -------------------------------------------------------------------------------
-if [ ! -x /usr/bin/chromium ]; then
-	not_ok "chromium is installed" \
-		"/usr/bin/chromium is missing: scripts/setup.sh must install the Debian package 'chromium'"
-	finish
-fi
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-	not_ok "node and npm are installed" \
-		"node or npm is missing: scripts/setup.sh must install Node.js (Debian 'nodejs' and 'npm')"
-	finish
-fi
-if [ ! -f "$E2E/node_modules/playwright-core/package.json" ]; then
-	if ! (cd "$E2E" && npm ci --no-audit --no-fund) >"$T_DIR/npm.log" 2>&1; then
-		not_ok "npm ci installs playwright-core in tests/e2e" "$(tail -n 5 "$T_DIR/npm.log")"
-		finish
-	fi
-fi
-ok "chromium, node and playwright-core are available"
+need_e2e
 
 # ---- broker and adapter --------------------------------------------------------------------------
 broker_conf "$(free_port)" "$RTG_ROOT/acl/acl.conf"
@@ -70,63 +55,19 @@ done
 # ---- the browser test, and the adapter restart it asks for ------------------------------------------
 CTL=$T_DIR/ctl
 mkdir -p "$CTL"
-RTG_HTTP=$HTTP RTG_E2E_WWW=$WWW RTG_MQTT_PORT=$BROKER_PORT RTG_USER=$USER_ID RTG_USER_TOKEN=$USER_TOKEN \
-	RTG_PUBLISHER=$PUBLISHER RTG_PUBLISHER_TOKEN=$PUBLISHER_TOKEN RTG_E2E_CTL=$CTL \
-	RTG_SEED_DOC=$SEED_DOC RTG_WSCLIENT_TOKENLESS=${RTG_WSCLIENT_TOKENLESS:-} \
-	node "$E2E/wsclient.test.mjs" >"$T_DIR/e2e.out" 2>"$T_DIR/e2e-stderr.log" &
-NODE_PID=$!
-T_PIDS+=("$NODE_PID")
 
-deadline=$((SECONDS + 150))
-while kill -0 "$NODE_PID" 2>/dev/null; do
+# restart_when_asked: this test's side of the RTG_E2E_CTL handshake (e2e_run).
+restart_when_asked() {
 	if [ -e "$CTL/restart-adapter" ] && [ ! -e "$CTL/adapter-restarted" ]; then
 		stop "$ADAPTER_PID"
 		start_adapter "${ADAPTER_ARGS[@]}" # same port, same arguments
 		touch "$CTL/adapter-restarted"
 	fi
-	if [ "$SECONDS" -ge "$deadline" ]; then
-		not_ok "the browser test ends within 150 s"
-		stop "$NODE_PID"
-		break
-	fi
-	sleep 0.05
-done
-wait "$NODE_PID" 2>/dev/null
-NODE_STATUS=$?
-
-# Each "ok - X" / "not ok - X" of the node test is one case here, its "#" lines the details.
-pending=""
-details=()
-flush_pending() {
-	[ -n "$pending" ] && not_ok "$pending" "$(printf '%s\n' "${details[@]}")"
-	pending=""
-	details=()
 }
-node_passed=0
-node_failed=0
-while IFS= read -r line; do
-	case "$line" in
-	"ok - "*)
-		flush_pending
-		ok "browser: ${line#ok - }"
-		node_passed=$((node_passed + 1))
-		;;
-	"not ok - "*)
-		flush_pending
-		pending="browser: ${line#not ok - }"
-		node_failed=$((node_failed + 1))
-		;;
-	"#   "*) [ -n "$pending" ] && details+=("${line#\#   }") ;;
-	"#"*) echo "$line" ;;
-	esac
-done <"$T_DIR/e2e.out"
-flush_pending
 
-if [ "$NODE_STATUS" -ne 0 ] && [ "$node_failed" -eq 0 ]; then
-	not_ok "the browser test exits 0" "status $NODE_STATUS: $(tail -n 20 "$T_DIR/e2e-stderr.log")"
-fi
-if [ "$node_passed" -eq 0 ] && [ "$node_failed" -eq 0 ]; then
-	not_ok "the browser test reports its assertions" "$(tail -n 20 "$T_DIR/e2e-stderr.log")"
-fi
+e2e_run 150 restart_when_asked env RTG_HTTP="$HTTP" RTG_E2E_WWW="$WWW" RTG_MQTT_PORT="$BROKER_PORT" \
+	RTG_USER="$USER_ID" RTG_USER_TOKEN="$USER_TOKEN" RTG_PUBLISHER="$PUBLISHER" \
+	RTG_PUBLISHER_TOKEN="$PUBLISHER_TOKEN" RTG_E2E_CTL="$CTL" RTG_SEED_DOC="$SEED_DOC" \
+	RTG_WSCLIENT_TOKENLESS="${RTG_WSCLIENT_TOKENLESS:-}" node "$E2E/wsclient.test.mjs"
 
 finish

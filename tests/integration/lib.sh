@@ -425,3 +425,89 @@ broker_has_sub() {
 broker_unsubscribed() {
 	grep -A1 "Received UNSUBSCRIBE from rtg-adapter" "$T_DIR/broker.log" | grep -qF "	$1"
 }
+
+# ---- browser tests (tests/e2e) -----------------------------------------------------
+
+# need_e2e: Debian's chromium, node and npm, and tests/e2e's playwright-core (`npm ci`
+# there when its node_modules lacks it); without them the test ends with not ok.
+need_e2e() {
+	local dir=$RTG_ROOT/tests/e2e
+	if [ ! -x /usr/bin/chromium ]; then
+		not_ok "chromium is installed" \
+			"/usr/bin/chromium is missing: scripts/setup.sh must install the Debian package 'chromium'"
+		finish
+	fi
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+		not_ok "node and npm are installed" \
+			"node or npm is missing: scripts/setup.sh must install Node.js (Debian 'nodejs' and 'npm')"
+		finish
+	fi
+	if [ ! -f "$dir/node_modules/playwright-core/package.json" ]; then
+		if ! (cd "$dir" && npm ci --no-audit --no-fund) >"$T_DIR/npm.log" 2>&1; then
+			not_ok "npm ci installs playwright-core in tests/e2e" "$(tail -n 5 "$T_DIR/npm.log")"
+			finish
+		fi
+	fi
+	ok "chromium, node and playwright-core are available"
+}
+
+# e2e_run SECONDS CONTROL CMD...: runs CMD, a browser test of tests/e2e, in the
+# background (output in $T_DIR/e2e.out and e2e-stderr.log) and calls the test's
+# function CONTROL every 50 ms while it runs: its side of the RTG_E2E_CTL
+# handshake. A CMD still running after SECONDS is a failure, and is stopped.
+# Then e2e_report.
+e2e_run() {
+	local seconds=$1 control=$2 pid status deadline
+	shift 2
+	"$@" >"$T_DIR/e2e.out" 2>"$T_DIR/e2e-stderr.log" &
+	pid=$!
+	T_PIDS+=("$pid")
+	deadline=$((SECONDS + seconds))
+	while kill -0 "$pid" 2>/dev/null; do
+		"$control"
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			not_ok "the browser test ends within $seconds s"
+			stop "$pid"
+			break
+		fi
+		sleep 0.05
+	done
+	wait "$pid" 2>/dev/null
+	status=$?
+	e2e_report "$status"
+}
+
+# e2e_report STATUS: each "ok - X" / "not ok - X" of $T_DIR/e2e.out is the case
+# "browser: X" here, the "#   " lines after a "not ok" its details, other "#" lines
+# passed on. A browser test that exited with STATUS non-zero without a failure, or
+# reported nothing, is a failure of its own.
+e2e_report() {
+	local status=$1 line pending="" passed=0 failed=0
+	local details=()
+	while IFS= read -r line; do
+		case "$line" in
+		"ok - "* | "not ok - "*)
+			[ -n "$pending" ] && not_ok "$pending" "$(printf '%s\n' "${details[@]}")"
+			pending=""
+			details=()
+			if [[ "$line" == "ok - "* ]]; then
+				ok "browser: ${line#ok - }"
+				passed=$((passed + 1))
+			else
+				pending="browser: ${line#not ok - }"
+				failed=$((failed + 1))
+			fi
+			;;
+		"#   "*) [ -n "$pending" ] && details+=("${line#\#   }") ;;
+		"#"*) echo "$line" ;;
+		esac
+	done <"$T_DIR/e2e.out"
+	[ -n "$pending" ] && not_ok "$pending" "$(printf '%s\n' "${details[@]}")"
+	if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+		not_ok "the browser test exits 0" "status $status: $(tail -n 20 "$T_DIR/e2e-stderr.log")"
+	fi
+	if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
+		not_ok "the browser test reports its assertions" "$(tail -n 20 "$T_DIR/e2e-stderr.log")"
+	fi
+	return 0
+}

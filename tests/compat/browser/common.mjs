@@ -2,18 +2,23 @@
  * common.mjs - what the seed compatibility tests' browser parts share: Debian's
  * headless Chromium with the flags of ../shared/ENVIRONMENT.md, a page on the
  * adapter's own origin, "ok"/"not ok" reporting for lib.sh's browser_test, and
- * the verbatim-snippet helpers. Small on purpose; it knows no seed.
+ * the verbatim-snippet helpers. Small on purpose; it knows no seed. The browser
+ * tests of tests/e2e (another npm package) import it too, by its path.
  *
  *   report(ok, name, detail)        one "ok - NAME" / "not ok - NAME" line (+ "#   detail")
  *   step(name, fn, {critical})      runs one case; fn throws to fail it, throws new Skip(why)
  *                                   to report "ok - NAME # SKIP why"; a critical failure
  *                                   makes every later step "not ok ... not run"
- *   done()                          exit status: 1 if any case failed
+ *   done()                          prints "# SCRIPT: N passed, N failed in S s" and returns
+ *                                   the exit status: 1 if any case failed (or none ran)
  *   assert(cond, message), delay(ms), until(fn, ms, what)   until polls fn every 50 ms
  *                                   and throws "after MS ms: <what()>" at the deadline
  *   env(name, fallback)             process.env[name], or "not ok" and exit when unset
- *   launch()                        a persistent Chromium context with a fresh profile
- *                                   directory; close it with close(context)
+ *   launch(options)                 a persistent Chromium context with a fresh profile
+ *                                   directory (options: more of Playwright's, e.g. viewport);
+ *                                   close it with close(context)
+ *   launchBrowser()                 a Chromium whose newContext()s share nothing (cookies,
+ *                                   storage); close it with close(browser)
  *   adapterPage(context, http)      a page on http's origin (GET /health: no script of
  *                                   its own) with an empty <body><div id="root">, and
  *                                   recorders: page.rtg = {errors, logs, sockets}
@@ -21,15 +26,31 @@
  *   sameText(a, b)                  equal once whitespace runs are one blank
  *   textDiff(a, b)                  where two texts first differ (words), for a report
  *   adapt(text, changes)            applies [{from, to, why}] (each `from` exactly once)
+ *   checkVerbatim(doc, heading, lang, copy)   doc's block (seedBlock) is copy (sameText);
+ *                                   throws Skip when doc is '' (no seed documents here)
+ *   run(cmd, args, {env, timeout})  a program to its end: {code, out, err}; killed by pid
+ *                                   (SIGKILL) and rejected at the timeout (30 s)
  *
  * Why a page on the adapter's origin: Chromium refuses a WebSocket to
  * ws://127.0.0.1 from a page of another address space, and the seeds' relative
  * URLs (new EventSource('/realtime/sse/...')) need the adapter as the origin.
+ *
+ * playwright-core is taken from the package of the test being run (tests/compat
+ * or tests/e2e, each with its own package.json, node_modules and `npm ci`), not
+ * from beside this file: an import here would resolve from tests/compat's
+ * node_modules, which integration/30 and 31 do not install (they `npm ci` in
+ * tests/e2e) and which does not exist yet when they run (run.sh runs compat last).
  */
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const SCRIPT = process.argv[1]; // node makes it absolute
+const { chromium } = createRequire(pathToFileURL(SCRIPT))('playwright-core');
+const STARTED = Date.now();
 
 let passed = 0;
 let failed = 0;
@@ -66,8 +87,9 @@ export async function step(name, fn, { critical = false } = {}) {
 	}
 }
 
-/** 1 if any case failed, else 0 (and 1 if none ran). */
+/** Prints the script's totals; returns 1 if any case failed, else 0 (and 1 if none ran). */
 export function done() {
+	console.log(`# ${basename(SCRIPT)}: ${passed} passed, ${failed} failed in ${((Date.now() - STARTED) / 1000).toFixed(1)} s`);
 	return failed || !passed ? 1 : 0;
 }
 
@@ -103,25 +125,33 @@ export function env(name, fallback) {
 
 const profiles = new Map();
 
-export async function launch() {
+const CHROMIUM = {
+	executablePath: process.env.RTG_CHROMIUM || '/usr/bin/chromium',
+	headless: true,
+	args: [
+		'--no-sandbox',
+		'--disable-gpu',
+		'--disable-quic',
+		'--no-first-run',
+		'--disable-background-networking',
+		'--disable-component-update',
+		'--disable-sync'
+	]
+};
+
+export async function launch(options = {}) {
 	const dir = mkdtempSync(join(process.env.RTG_T_DIR || tmpdir(), 'chromium-'));
-	const context = await chromium.launchPersistentContext(dir, {
-		executablePath: process.env.RTG_CHROMIUM || '/usr/bin/chromium',
-		headless: true,
-		args: [
-			'--no-sandbox',
-			'--disable-gpu',
-			'--disable-quic',
-			'--no-first-run',
-			'--disable-background-networking',
-			'--disable-component-update',
-			'--disable-sync'
-		]
-	});
+	const context = await chromium.launchPersistentContext(dir, { ...CHROMIUM, ...options });
 	profiles.set(context, dir);
 	return context;
 }
 
+/** Playwright gives the browser a fresh profile directory of its own, and removes it. */
+export async function launchBrowser() {
+	return chromium.launch(CHROMIUM);
+}
+
+/** Closes what launch() or launchBrowser() gave; removes launch()'s profile directory. */
 export async function close(context) {
 	if (!context) return;
 	await context.close().catch(() => {});
@@ -203,4 +233,36 @@ export function adapt(text, changes) {
 		out = out.replace(from, () => to);
 	}
 	return out;
+}
+
+/** For a step: throws Skip without a document (doc ''), fails unless its block is copy. */
+export function checkVerbatim(doc, heading, lang, copy) {
+	if (!doc) throw new Skip('no seed documents here');
+	const block = seedBlock(readFileSync(doc, 'utf8'), heading, lang);
+	assert(block !== null, `${doc} has no ${lang} block under "${heading}"`);
+	assert(sameText(block, copy), `${heading}: the document's block differs from this test's copy: ${textDiff(block, copy)} (document / test)`);
+}
+
+// ---- child processes ----------------------------------------------------------------------------
+
+export function run(cmd, args, { env: extra = {}, timeout = 30000 } = {}) {
+	return new Promise((resolve, reject) => {
+		const p = spawn(cmd, args, { env: { ...process.env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+		let out = '';
+		let err = '';
+		const timer = setTimeout(() => {
+			p.kill('SIGKILL');
+			reject(new Error(`${cmd} ${args.join(' ')}: still running after ${timeout} ms`));
+		}, timeout);
+		p.stdout.on('data', (d) => (out += d));
+		p.stderr.on('data', (d) => (err += d));
+		p.on('error', (e) => {
+			clearTimeout(timer);
+			reject(e);
+		});
+		p.on('close', (code) => {
+			clearTimeout(timer);
+			resolve({ code, out, err });
+		});
+	});
 }

@@ -33,24 +33,20 @@
  * RTG_NOTIFIER_TOKEN (role notifier), RTG_PUBLISHER + RTG_PUBLISHER_TOKEN
  * (role publisher).
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import {
 	adapt,
 	adapterPage,
 	assert,
+	checkVerbatim,
 	close,
 	done,
 	env,
 	launch,
 	report,
-	sameText,
-	seedBlock,
-	Skip,
+	run,
 	step,
-	textDiff,
 	until
 } from './common.mjs';
 
@@ -175,37 +171,20 @@ const reactChanges = (withToken) => [
 	}
 ];
 
-// ---- processes ------------------------------------------------------------------------------------
-
-/** Runs a command to its end (30 s at most): {code, stdout, stderr}. */
-function run(cmd, args, { env: extra = {}, timeout = 30000 } = {}) {
-	return new Promise((resolve, reject) => {
-		const p = spawn(cmd, args, { env: { ...process.env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-		let stdout = '';
-		let stderr = '';
-		const timer = setTimeout(() => p.kill(), timeout);
-		p.stdout.on('data', (d) => (stdout += d));
-		p.stderr.on('data', (d) => (stderr += d));
-		p.on('error', reject);
-		p.on('close', (code) => {
-			clearTimeout(timer);
-			resolve({ code, stdout, stderr });
-		});
-	});
-}
+// ---- processes (common.mjs's run) ----------------------------------------------------------------
 
 /** The seed's backend route: POST /api/analyze-credit/{user_id} -> {returned, analysis}. */
 async function analyzeCredit(userId, creditData) {
 	const r = await run(PY, [join(COMPAT, 'seed000_backend.py'), userId, j(creditData)], {
 		env: { PYTHONPATH, RTG_URL: HTTP, RTG_TOKEN: NOTIFIER_TOKEN }
 	});
-	assert(r.code === 0, `seed000_backend.py ${userId}: exit ${r.code}: ${r.stderr.trim()}`);
-	return JSON.parse(r.stdout);
+	assert(r.code === 0, `seed000_backend.py ${userId}: exit ${r.code}: ${r.err.trim()}`);
+	return JSON.parse(r.out);
 }
 
 async function mqttPub(user, token, topic, message) {
 	const r = await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', MQTT_PORT, '-V', 'mqttv311', '-u', user, '-P', token, '-q', '1', '-t', topic, '-m', j(message)]);
-	assert(r.code === 0, `mosquitto_pub -t ${topic}: exit ${r.code}: ${r.stderr.trim()}`);
+	assert(r.code === 0, `mosquitto_pub -t ${topic}: exit ${r.code}: ${r.err.trim()}`);
 }
 
 /** POST /api/calculations with a user's token, as the seed's calculator would start one. */
@@ -266,25 +245,18 @@ async function greeting(page, what) {
 	return until(() => ofType(page, 'connection')[0], 15000, () => `${what}: no greeting; frames ${brief(page)}; page errors ${j(page.rtg.errors)}`);
 }
 
-function checkVerbatim(heading_, lang, snippet) {
-	if (!SEED_DOC) throw new Skip('no seed documents here');
-	const doc = seedBlock(readFileSync(SEED_DOC, 'utf8'), heading_, lang);
-	assert(doc !== null, `${SEED_DOC} has no ${lang} block under "${heading_}"`);
-	assert(sameText(doc, snippet), `the document's snippet differs from this test's: ${textDiff(doc, snippet)} (document / test)`);
-}
-
 // ---- the test ------------------------------------------------------------------------------------
 
 let context;
 try {
 	await step(`${P}: the JavaScript WebSocket client in this test is the seed's, verbatim`, () =>
-		checkVerbatim('### WebSocket Client (JavaScript)', 'javascript', WS_SNIPPET)
+		checkVerbatim(SEED_DOC, '### WebSocket Client (JavaScript)', 'javascript', WS_SNIPPET)
 	);
 	await step(`${P}: the Server-Sent Events snippet in this test is the seed's, verbatim`, () =>
-		checkVerbatim('### Server-Sent Events (JavaScript)', 'javascript', SSE_SNIPPET)
+		checkVerbatim(SEED_DOC, '### Server-Sent Events (JavaScript)', 'javascript', SSE_SNIPPET)
 	);
 	await step(`${P}: the React CreditDashboard in this test is the seed's, verbatim`, () =>
-		checkVerbatim('### React Integration', 'jsx', REACT_SNIPPET)
+		checkVerbatim(SEED_DOC, '### React Integration', 'jsx', REACT_SNIPPET)
 	);
 	for (const [what, changes] of [
 		['WebSocket client', wsChanges(true)],

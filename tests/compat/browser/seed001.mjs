@@ -28,9 +28,7 @@
  * (browser_test), RTG_SEED_DOC (may be empty), RTG_USER + RTG_USER_TOKEN (a
  * user), RTG_NOTIFIER_TOKEN (role notifier), RTG_PY, RTG_PYTHONPATH (clients/python).
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { adapt, adapterPage, assert, close, done, env, launch, report, sameText, seedBlock, Skip, step, textDiff, until } from './common.mjs';
+import { adapt, adapterPage, assert, checkVerbatim, close, done, env, launch, report, run, step, until } from './common.mjs';
 
 const HTTP = env('RTG_HTTP');
 const WS = env('RTG_WS');
@@ -142,42 +140,19 @@ async function updates(page) {
 }
 const ofType = async (page, type) => (await updates(page)).filter((m) => m && m.type === type);
 const brief = async (page) => j((await updates(page)).map((m) => (m && m.type ? [m.type, m.topic || m.message || m.user_id || ''] : m)).slice(-30));
-/** Runs a Python program (PYTHONPATH: clients/python): {code, stdout, stderr}. */
-function python(program, args) {
-	return new Promise((resolve, reject) => {
-		const p = spawn(PY, ['-c', program, ...args], { env: { ...process.env, PYTHONPATH }, stdio: ['ignore', 'pipe', 'pipe'] });
-		let stdout = '';
-		let stderr = '';
-		const timer = setTimeout(() => p.kill(), 30000);
-		p.stdout.on('data', (d) => (stdout += d));
-		p.stderr.on('data', (d) => (stderr += d));
-		p.on('error', reject);
-		p.on('close', (code) => {
-			clearTimeout(timer);
-			resolve({ code, stdout, stderr });
-		});
-	});
-}
+/** Runs a Python program (PYTHONPATH: clients/python): {code, out, err}. */
+const python = (program, args) => run(PY, ['-c', program, ...args], { env: { PYTHONPATH } });
 
 /** Sends text on the seed's own socket (its global `ws`). */
 const send = (page, text) => page.evaluate((t) => ws.send(t), text);
 
 let context;
 try {
-	await step(`${P}: the JavaScript client in this test is the seed's, verbatim`, () => {
-		if (!SEED_DOC) throw new Skip('no seed documents here');
-		const doc = seedBlock(readFileSync(SEED_DOC, 'utf8'), '#### JavaScript Client Example', 'javascript');
-		assert(doc !== null, `${SEED_DOC} has no JavaScript Client Example`);
-		assert(sameText(doc, JS_SNIPPET), `the document's snippet differs: ${textDiff(doc, JS_SNIPPET)} (document / test)`);
-	});
+	await step(`${P}: the JavaScript client in this test is the seed's, verbatim`, () =>
+		checkVerbatim(SEED_DOC, '#### JavaScript Client Example', 'javascript', JS_SNIPPET)
+	);
 	await step(`${P}: the document's messages in this test (Subscribe, Request Calculation, Ping, Market Update, Calculation Progress, Notification) are the seed's, verbatim`, () => {
-		if (!SEED_DOC) throw new Skip('no seed documents here');
-		const text = readFileSync(SEED_DOC, 'utf8');
-		for (const [heading, json] of Object.entries(DOC_JSON)) {
-			const doc = seedBlock(text, heading, 'json');
-			assert(doc !== null, `${SEED_DOC} has no json block under ${heading}`);
-			assert(sameText(doc, json), `${heading}: ${textDiff(doc, json)} (document / test)`);
-		}
+		for (const [heading, json] of Object.entries(DOC_JSON)) checkVerbatim(SEED_DOC, heading, 'json', json);
 	});
 	for (const c of changes(true)) console.log(`change in the JavaScript client: ${j(c.from)} -> ${j(c.to.replace(/127\.0\.0\.1:\d+/, 'ADAPTER'))}: ${c.why}`);
 
@@ -303,7 +278,7 @@ try {
 				`import json, sys\nfrom rtg_gateway import Gateway\nprint(json.dumps(Gateway(sys.argv[1], sys.argv[2]).broadcast_notification(json.loads(sys.argv[3]), sys.argv[4])))`,
 				[HTTP, NOTIFIER_TOKEN, DOC_JSON['#### Notification'], USER]
 			);
-			assert(r.code === 0, `broadcast_notification: exit ${r.code}: ${r.stderr.trim()}`);
+			assert(r.code === 0, `broadcast_notification: exit ${r.code}: ${r.err.trim()}`);
 			const got = await until(
 				async () => (await ofType(user, 'notification')).find((m) => m.message === note.message),
 				15000,

@@ -8,8 +8,9 @@
  * the socket is same-origin with the adapter. Into it goes the seed's
  * "Frontend WebSocket Connection" snippet (SEED_SNIPPET, verbatim, checked
  * against the document when there is one) with three changes, each applied
- * by adapt() and named there: the token source, the URL's host, and the one
- * fix the snippet needs (its ws.send calls run before the socket is open). The
+ * by common.mjs's adapt() and named in CHANGES / FIX_OPEN: the token source,
+ * the URL's host, and the one fix the snippet needs (its ws.send calls run
+ * before the socket is open). The
  * page defines the functions the snippet's switch calls (showNotification,
  * updateTransactionStatus, updateBalance, updateMarketData), each recording
  * what it gets, and records the snippet's console.log('Received:', data): its
@@ -22,32 +23,21 @@
  * user), RTG_SVC_TOKEN (roles notifier and publisher: the seed backend's),
  * RTG_SEED_DOC (the seed document, or empty), RTG_PY (Debian's python3),
  * RTG_COMPAT (tests/compat). Prints one "ok - "/"not ok - " line per case
- * ("#   " lines: details) and exits 1 if any failed.
+ * ("#   " lines: details) and exits 1 if any failed. The harness (Chromium,
+ * reporting, the verbatim check, child processes) is common.mjs's.
  */
-import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { adapt, assert, checkVerbatim, close, done, env, launch, report, run, step, until } from './common.mjs';
 
-const env = (name, fallback) => {
-	const v = process.env[name] ?? fallback;
-	if (v === undefined) {
-		console.log(`not ok - environment: ${name} is set`);
-		process.exit(1);
-	}
-	return v;
-};
 const HTTP = env('RTG_HTTP');
-const T_DIR = env('RTG_T_DIR');
 const USER = env('RTG_USER');
 const USER_TOKEN = env('RTG_USER_TOKEN');
 const SVC_TOKEN = env('RTG_SVC_TOKEN');
 const SEED_DOC = env('RTG_SEED_DOC', '');
 const PY = env('RTG_PY', '/usr/bin/python3');
 const COMPAT = env('RTG_COMPAT');
-const CHROMIUM = env('RTG_CHROMIUM', '/usr/bin/chromium');
 const P = 'seed 002 (hoardrun notifications)';
-const STARTED = Date.now();
+const j = (v) => JSON.stringify(v);
 
 // ---- seed 002 "Frontend WebSocket Connection" (verbatim) ----
 const SEED_SNIPPET = `const token = "your-jwt-token";
@@ -93,84 +83,7 @@ ws.send(JSON.stringify({
 /** The functions the snippet's switch calls: the seed's handlers. */
 const HANDLERS = ['showNotification', 'updateTransactionStatus', 'updateBalance', 'updateMarketData'];
 
-// ---- reporting -------------------------------------------------------------------------------------
-
-let failed = 0;
-let passed = 0;
-let aborted = false;
-
-function report(ok, name, detail) {
-	if (ok) passed++;
-	else failed++;
-	console.log(`${ok ? 'ok' : 'not ok'} - ${name}`);
-	if (!ok && detail) for (const line of String(detail).split('\n').slice(0, 16)) console.log(`#   ${line}`);
-}
-
-/** A case that cannot run here: counted as passed, marked SKIP (TAP). */
-class Skip extends Error {}
-
-/** Runs one case; a critical one that fails skips the rest. */
-async function step(name, fn, { critical = false } = {}) {
-	if (aborted) {
-		report(false, name, 'not run: an earlier critical case failed');
-		return;
-	}
-	try {
-		await fn();
-		report(true, name);
-	} catch (err) {
-		if (err instanceof Skip) {
-			passed++;
-			console.log(`ok - ${name} # SKIP ${err.message}`);
-			return;
-		}
-		report(false, name, err && err.message ? err.message : String(err));
-		if (critical) aborted = true;
-	}
-}
-
-function assert(cond, message) {
-	if (!cond) throw new Error(typeof message === 'function' ? message() : message);
-}
-
-const delay = (ms) => new Promise((r) => setTimeout(r, ms));
-const j = (v) => JSON.stringify(v);
-
-/** Polls fn() until it returns something truthy; at the deadline throws what() (the state). */
-async function until(fn, timeout, what) {
-	const deadline = Date.now() + timeout;
-	for (;;) {
-		const v = await fn();
-		if (v) return v;
-		if (Date.now() >= deadline) throw new Error(`after ${timeout} ms: ${typeof what === 'function' ? await what() : what}`);
-		await delay(50);
-	}
-}
-
 // ---- child processes: curl and the seed's backend ----------------------------------------------------
-
-/** Runs a program to its end (killed by pid at the deadline): {code, out, err}. */
-function run(cmd, args, { env: extra = {}, timeout = 30000 } = {}) {
-	return new Promise((resolve, reject) => {
-		const p = spawn(cmd, args, { env: { ...process.env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-		let out = '';
-		let err = '';
-		const timer = setTimeout(() => {
-			p.kill('SIGKILL');
-			reject(new Error(`${cmd} ${args.join(' ')}: still running after ${timeout} ms`));
-		}, timeout);
-		p.stdout.on('data', (d) => (out += d));
-		p.stderr.on('data', (d) => (err += d));
-		p.on('error', (e) => {
-			clearTimeout(timer);
-			reject(e);
-		});
-		p.on('close', (code) => {
-			clearTimeout(timer);
-			resolve({ code, out, err });
-		});
-	});
-}
 
 /** curl: {status, body (parsed JSON, or the text), text}. */
 async function curl(method, path, { token = null, body = null } = {}) {
@@ -210,39 +123,29 @@ async function backend(...args) {
 
 // ---- the seed's snippet -------------------------------------------------------------------------------
 
-/** The document's snippet: the first javascript block after its heading. */
-function snippetOfSeed(text) {
-	const at = text.indexOf('### Frontend WebSocket Connection:');
-	if (at < 0) return null;
-	const m = /```javascript\n([\s\S]*?)\n```/.exec(text.slice(at));
-	return m ? m[1] : null;
-}
-
-const normalised = (s) => s.replace(/\s+/g, ' ').trim();
-
-function replaceOnce(text, from, to) {
-	const n = text.split(from).length - 1;
-	assert(n === 1, `the snippet has ${n} times ${j(from)}, expected once`);
-	return text.replace(from, () => to);
-}
+/** The snippet's allowed changes: the token source and the URL's host. */
+const CHANGES = [
+	{ from: 'const token = "your-jwt-token";', to: 'const token = window.RTG_TOKEN; // changed: the token source', why: 'the token source' },
+	{ from: '`ws://localhost:8000/ws/notifications', to: '`ws://${location.host}/ws/notifications', why: "the URL's host: the adapter's" }
+];
 
 /**
- * The snippet as the page runs it. Allowed changes: the token source and the
- * URL's host. With fixOpen, also the one fix: the seed calls ws.send right
- * after new WebSocket(...), while the socket is still CONNECTING, which throws
- * InvalidStateError and ends the script; the sends are wrapped so they run on
- * 'open' instead (the two sends themselves unchanged).
+ * The one fix: the seed calls ws.send right after new WebSocket(...), while
+ * the socket is still CONNECTING, which throws InvalidStateError and ends the
+ * script; the sends are wrapped so they run on 'open' instead (the two sends
+ * themselves unchanged).
  */
-function adapt({ fixOpen }) {
-	let s = replaceOnce(SEED_SNIPPET, 'const token = "your-jwt-token";', 'const token = window.RTG_TOKEN; // changed: the token source');
-	s = replaceOnce(s, '`ws://localhost:8000/ws/notifications', '`ws://${location.host}/ws/notifications');
-	if (fixOpen) {
-		const at = s.indexOf('// Subscribe to specific notification types');
-		assert(at > 0, 'the snippet has no "// Subscribe to specific notification types"');
-		s = `${s.slice(0, at)}// changed, the one fix: the seed sends while the socket is CONNECTING (InvalidStateError); send on 'open'\nws.addEventListener('open', () => {\n${s.slice(at)}\n});`;
-	}
-	return s;
-}
+const FIX_OPEN = [
+	{
+		from: '// Subscribe to specific notification types',
+		to: "// changed, the one fix: the seed sends while the socket is CONNECTING (InvalidStateError); send on 'open'\nws.addEventListener('open', () => {\n// Subscribe to specific notification types",
+		why: 'the sends run on open'
+	},
+	{ from: "    room: 'market_data'\n}));", to: "    room: 'market_data'\n}));\n});", why: 'the end of the open handler' }
+];
+
+/** The snippet as the page runs it: with the one fix (fixOpen) or without. */
+const pageCode = ({ fixOpen }) => adapt(SEED_SNIPPET, fixOpen ? [...CHANGES, ...FIX_OPEN] : CHANGES);
 
 /** Before the snippet: the seed page's handlers, recording their arguments, and the token. */
 async function preparePage(page, token) {
@@ -270,16 +173,11 @@ async function preparePage(page, token) {
 
 // ---- the test --------------------------------------------------------------------------------------------
 
-const profile = mkdtempSync(join(T_DIR, 'chromium-seed002-'));
 let context;
 const pageErrors = [];
 
 try {
-	context = await chromium.launchPersistentContext(profile, {
-		executablePath: CHROMIUM,
-		headless: true,
-		args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-	});
+	context = await launch();
 	const page = context.pages()[0] || (await context.newPage());
 	page.on('pageerror', (err) => pageErrors.push(err.message));
 	const calls = (name) => page.evaluate((n) => window.calls[n], name);
@@ -297,12 +195,9 @@ try {
 	const send = (msg) => page.evaluate((m) => ws.send(JSON.stringify(m)), msg); // the snippet's own socket
 	const confirmed = (action, topic) => page.evaluate(({ action, topic }) => window.received.filter((m) => m.type === 'subscription' && m.action === action && m.topic === topic).length, { action, topic });
 
-	await step(`${P}: the frontend snippet in seed002.mjs is the document's "Frontend WebSocket Connection", verbatim`, async () => {
-		if (!SEED_DOC) throw new Skip('no seed documents here');
-		const seed = snippetOfSeed(readFileSync(SEED_DOC, 'utf8'));
-		assert(seed !== null, `${SEED_DOC} has no "Frontend WebSocket Connection" javascript block`);
-		assert(normalised(seed) === normalised(SEED_SNIPPET), `the document's snippet differs:\n${seed}`);
-	});
+	await step(`${P}: the frontend snippet in seed002.mjs is the document's "Frontend WebSocket Connection", verbatim`, () =>
+		checkVerbatim(SEED_DOC, '### Frontend WebSocket Connection:', 'javascript', SEED_SNIPPET)
+	);
 
 	await step(
 		`${P}: GET /ws/test serves the built-in test page (an interactive console, same origin as the sockets)`,
@@ -321,7 +216,7 @@ try {
 	anon.on('pageerror', (err) => pageErrors.push(`(no-token tab) ${err.message}`));
 	await anon.goto(`${HTTP}/ws/test`);
 	await preparePage(anon, '');
-	await anon.addScriptTag({ content: adapt({ fixOpen: true }) });
+	await anon.addScriptTag({ content: pageCode({ fixOpen: true }) });
 	await anon.evaluate(() => ws.addEventListener('close', (e) => (window.seedClosed = { code: e.code, reason: e.reason, at: Date.now() })));
 
 	await step(`${P}: as written, the snippet's first ws.send runs while the socket is CONNECTING and throws InvalidStateError (the one fix adapt() makes)`, async () => {
@@ -350,7 +245,7 @@ try {
 				Object.assign(window, saved);
 				for (const s of made) s.close();
 			}
-		}, { code: adapt({ fixOpen: false }), handlers: HANDLERS });
+		}, { code: pageCode({ fixOpen: false }), handlers: HANDLERS });
 		assert(r.threw === 'InvalidStateError' && r.sockets === 1, `the unfixed snippet: ${j(r)}`);
 	});
 
@@ -358,7 +253,7 @@ try {
 		`${P}: the page connects with ?token=: onopen logs "Connected to WebSocket", onmessage gets connection_established for the user, and the subscribe_notifications and join_room market_data sent on open are confirmed`,
 		async () => {
 			await preparePage(page, USER_TOKEN);
-			await page.addScriptTag({ content: adapt({ fixOpen: true }) });
+			await page.addScriptTag({ content: pageCode({ fixOpen: true }) });
 			await until(
 				async () => (await confirmed('subscribed', `user/${USER}/notifications`)) >= 2 && (await confirmed('subscribed', 'market/+')) >= 1,
 				15000,
@@ -513,8 +408,7 @@ try {
 } catch (err) {
 	report(false, `${P}: the browser test ran to its end`, err && err.stack ? err.stack : String(err));
 } finally {
-	if (context) await context.close().catch(() => {});
-	rmSync(profile, { recursive: true, force: true });
+	await close(context);
 }
 
 /** A room message from the backend (POST /api/publish, the notifier's token: the ACL's rooms/+). */
@@ -523,5 +417,4 @@ async function broadcastRoomMessage(room, text) {
 	assert(r.status === 200 && r.body.status === 'published', `POST /api/publish rooms/${room}: HTTP ${r.status} ${r.text}`);
 }
 
-console.log(`# seed002.mjs: ${passed} passed, ${failed} failed in ${((Date.now() - STARTED) / 1000).toFixed(1)} s`);
-process.exit(failed ? 1 : 0);
+process.exit(done());

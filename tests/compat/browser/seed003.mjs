@@ -28,30 +28,19 @@
  * RTG_USER_TOKEN, RTG_SVC_TOKEN (roles publisher and notifier: the seed
  * backend's), RTG_API_TESTING (the script), RTG_SEED_DOC (the document, or
  * empty). Prints one "ok - "/"not ok - " line per case and exits 1 if any failed.
+ * The harness (Chromium, reporting, the verbatim check, child processes) is
+ * common.mjs's.
  */
-import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { assert, checkVerbatim, close, done, env, launch, report, run, step, until } from './common.mjs';
 
-const env = (name, fallback) => {
-	const v = process.env[name] ?? fallback;
-	if (v === undefined) {
-		console.log(`not ok - environment: ${name} is set`);
-		process.exit(1);
-	}
-	return v;
-};
 const HTTP = env('RTG_HTTP');
-const T_DIR = env('RTG_T_DIR');
 const USER = env('RTG_USER');
 const USER_TOKEN = env('RTG_USER_TOKEN');
 const SVC_TOKEN = env('RTG_SVC_TOKEN');
 const API_TESTING = env('RTG_API_TESTING');
 const SEED_DOC = env('RTG_SEED_DOC', '');
-const CHROMIUM = env('RTG_CHROMIUM', '/usr/bin/chromium');
 const P = 'seed 003 (trading platform streaming)';
-const STARTED = Date.now();
+const j = (v) => JSON.stringify(v);
 
 // ---- seed 003 "Frontend Components", WebSocket Client, "**Usage:**" (verbatim) ----
 const USAGE_SNIPPET = `// Create client
@@ -194,88 +183,10 @@ const COPIES = [
 /** A watchlist: the market simulator's tickers first, then others a dashboard would list. */
 const WATCHLIST = ['AAPL', 'MSFT', 'GOOGL', 'AMZN', 'TSLA', 'NVDA', 'META', 'NIFTY', 'BANKNIFTY', 'NFLX', 'AMD', 'INTC', 'ORCL', 'CRM', 'ADBE', 'AVGO', 'QCOM', 'TXN', 'CSCO', 'IBM', 'JPM', 'BAC', 'WFC', 'GS', 'MS', 'C', 'V', 'MA', 'PYPL', 'SQ', 'SHOP', 'UBER', 'LYFT', 'ABNB', 'SNOW', 'PLTR', 'COIN', 'HOOD', 'SOFI', 'RIVN', 'LCID', 'F', 'GM', 'TM', 'BA', 'CAT', 'DE', 'XOM', 'CVX', 'KO'];
 
-// ---- reporting -------------------------------------------------------------------------------------
-
-let failed = 0;
-let passed = 0;
-let aborted = false;
-
-function report(ok, name, detail) {
-	if (ok) passed++;
-	else failed++;
-	console.log(`${ok ? 'ok' : 'not ok'} - ${name}`);
-	if (!ok && detail) for (const line of String(detail).split('\n').slice(0, 16)) console.log(`#   ${line}`);
-}
-
-/** A case that cannot run here: counted as passed, marked SKIP (TAP). */
-class Skip extends Error {}
-
-/** Runs one case; a critical one that fails skips the rest. */
-async function step(name, fn, { critical = false } = {}) {
-	if (aborted) {
-		report(false, name, 'not run: an earlier critical case failed');
-		return;
-	}
-	try {
-		await fn();
-		report(true, name);
-	} catch (err) {
-		if (err instanceof Skip) {
-			passed++;
-			console.log(`ok - ${name} # SKIP ${err.message}`);
-			return;
-		}
-		report(false, name, err && err.message ? err.message : String(err));
-		if (critical) aborted = true;
-	}
-}
-
-function assert(cond, message) {
-	if (!cond) throw new Error(typeof message === 'function' ? message() : message);
-}
-
-const delay = (ms) => new Promise((r) => setTimeout(r, ms));
-const j = (v) => JSON.stringify(v);
-const normalised = (s) => s.replace(/\s+/g, ' ').trim();
-
-/** Polls fn() until it returns something truthy; at the deadline throws what() (the state). */
-async function until(fn, timeout, what) {
-	const deadline = Date.now() + timeout;
-	for (;;) {
-		const v = await fn();
-		if (v) return v;
-		if (Date.now() >= deadline) throw new Error(`after ${timeout} ms: ${typeof what === 'function' ? await what() : what}`);
-		await delay(50);
-	}
-}
-
 /** The type of a value as the seed's examples have them: boolean, number, string, null, array, object. */
 const kind = (v) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 
-// ---- child processes ---------------------------------------------------------------------------------
-
-/** Runs a program to its end (killed by pid at the deadline): {code, out, err}. */
-function run(cmd, args, { env: extra = {}, timeout = 30000 } = {}) {
-	return new Promise((resolve, reject) => {
-		const p = spawn(cmd, args, { env: { ...process.env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-		let out = '';
-		let err = '';
-		const timer = setTimeout(() => {
-			p.kill('SIGKILL');
-			reject(new Error(`${cmd} ${args.join(' ')}: still running after ${timeout} ms`));
-		}, timeout);
-		p.stdout.on('data', (d) => (out += d));
-		p.stderr.on('data', (d) => (err += d));
-		p.on('error', (e) => {
-			clearTimeout(timer);
-			reject(e);
-		});
-		p.on('close', (code) => {
-			clearTimeout(timer);
-			resolve({ code, out, err });
-		});
-	});
-}
+// ---- the gateway's API (curl, fetch) -------------------------------------------------------------------
 
 /** POST /api/ws/broadcast/KIND with curl and the backend's token: the gateway's answer. */
 async function broadcast(kind, body) {
@@ -315,28 +226,15 @@ function jsonValues(text) {
 	return out;
 }
 
-/** The document's block of language lang after heading. */
-function blockOfSeed(text, heading, lang) {
-	const at = text.indexOf(heading);
-	if (at < 0) return null;
-	const m = new RegExp('```' + lang + '\\n([\\s\\S]*?)\\n```').exec(text.slice(at));
-	return m ? m[1] : null;
-}
-
 // ---- the test --------------------------------------------------------------------------------------------
 
-const profile = mkdtempSync(join(T_DIR, 'chromium-seed003-'));
 let context;
 const pageErrors = [];
 /** every frame on every WebSocket of the page: {url, dir: 'in'|'out', text} */
 const frames = [];
 
 try {
-	context = await chromium.launchPersistentContext(profile, {
-		executablePath: CHROMIUM,
-		headless: true,
-		args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-	});
+	context = await launch();
 	const page = context.pages()[0] || (await context.newPage());
 	page.on('pageerror', (err) => pageErrors.push(err.message));
 	page.on('websocket', (w) => {
@@ -350,12 +248,7 @@ try {
 	const authGot = (type) => page.evaluate((t) => window.authGot.filter((m) => m.type === t), type);
 
 	for (const [what, copy, heading, lang] of COPIES) {
-		await step(`${P}: ${what} in seed003.mjs is the document's, verbatim`, async () => {
-			if (!SEED_DOC) throw new Skip('no seed documents here');
-			const seed = blockOfSeed(readFileSync(SEED_DOC, 'utf8'), heading, lang);
-			assert(seed !== null, `${SEED_DOC} has no ${lang} block after ${heading}`);
-			assert(normalised(seed) === normalised(copy), `the document's block differs:\n${seed}`);
-		});
+		await step(`${P}: ${what} in seed003.mjs is the document's, verbatim`, () => checkVerbatim(SEED_DOC, heading, lang, copy));
 	}
 
 	await step(
@@ -593,9 +486,7 @@ try {
 } catch (err) {
 	report(false, `${P}: the browser test ran to its end`, err && err.stack ? err.stack : String(err));
 } finally {
-	if (context) await context.close().catch(() => {});
-	rmSync(profile, { recursive: true, force: true });
+	await close(context);
 }
 
-console.log(`# seed003.mjs: ${passed} passed, ${failed} failed in ${((Date.now() - STARTED) / 1000).toFixed(1)} s`);
-process.exit(failed ? 1 : 0);
+process.exit(done());

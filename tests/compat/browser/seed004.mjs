@@ -36,22 +36,14 @@
  *   RTG_STREAM_WAIT           seconds to wait for the simulator's messages (default 100)
  *
  * Prints "ok - NAME" / "not ok - NAME" per case ("#" lines: details); exits 1 if any failed.
+ * The harness (Chromium, reporting, the verbatim check, the snippet's changes) is
+ * common.mjs's; the pages are this test's own (/test, a context each, raw frames recorded).
  */
-import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { adapt, assert, checkVerbatim, close, done, env, launchBrowser, report, run, step, until } from './common.mjs';
 
 const SEED = 'seed 004 ShareWise trading + AI studio';
-const env = (name, fallback) => {
-	const v = process.env[name] ?? fallback;
-	if (v === undefined) {
-		console.log(`not ok - ${SEED}: the browser test's environment has ${name}`);
-		process.exit(1);
-	}
-	return v;
-};
 const HTTP = env('RTG_HTTP');
 const WS = env('RTG_WS');
 const MQTT_PORT = env('RTG_MQTT_PORT');
@@ -60,7 +52,6 @@ const BACKEND = env('RTG_BACKEND');
 const BACKEND_TOKEN = env('RTG_BACKEND_TOKEN');
 const SEED_DOC = env('RTG_SEED_DOC', '');
 const STREAM_WAIT = 1000 * Number(env('RTG_STREAM_WAIT', '100'));
-const CHROMIUM = env('RTG_CHROMIUM', '/usr/bin/chromium');
 const require = createRequire(import.meta.url);
 
 // ---- seed 004, "### JavaScript WebSocket Client", verbatim ----------------------------------
@@ -154,73 +145,15 @@ const TRAINING_STEPS = 10;
 
 // ---- reporting ---------------------------------------------------------------------------------
 
-let failed = 0;
-class Skip extends Error {}
-
-function assert(cond, message) {
-	if (!cond) throw new Error(message);
-}
-
-/** One test case: "ok - NAME", "ok - NAME # SKIP why" or "not ok - NAME" and "#" details. */
-async function step(name, fn) {
-	try {
-		await fn();
-		console.log(`ok - ${SEED}: ${name}`);
-	} catch (err) {
-		if (err instanceof Skip) {
-			console.log(`ok - ${SEED}: ${name} # SKIP ${err.message}`);
-			return;
-		}
-		failed++;
-		console.log(`not ok - ${SEED}: ${name}`);
-		for (const line of String(err && err.message ? err.message : err).split('\n').slice(0, 15)) console.log(`#   ${line}`);
-	}
-}
-
-const delay = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls fn() until it gives something truthy; at the deadline throws what() (the state). */
-async function until(fn, timeout, what) {
-	const deadline = Date.now() + timeout;
-	for (;;) {
-		const v = await fn();
-		if (v) return v;
-		if (Date.now() >= deadline) throw new Error(`after ${Math.round(timeout / 1000)} s: ${typeof what === 'function' ? await what() : what}`);
-		await delay(50);
-	}
-}
-
-// ---- the seed document ---------------------------------------------------------------------------
-
-/** The first ```javascript block after the heading, or null. */
-function seedBlock(text, heading) {
-	const at = text.indexOf(heading);
-	if (at < 0) return null;
-	const m = /```javascript\n([\s\S]*?)\n```/.exec(text.slice(at));
-	return m ? m[1] : null;
-}
-
-const normalised = (s) => s.replace(/\s+/g, ' ').trim();
-
-async function verbatim(heading, copy) {
-	if (!SEED_DOC) throw new Skip('no seed documents here');
-	const seed = seedBlock(readFileSync(SEED_DOC, 'utf8'), heading);
-	assert(seed !== null, `${SEED_DOC} has no javascript block after "${heading}"`);
-	assert(normalised(seed) === normalised(copy), `the document's snippet differs from this test's copy:\n${seed}`);
-}
+/** One case of this seed: common.mjs's step, the name after the seed's. */
+const seedStep = (name, fn) => step(`${SEED}: ${name}`, fn);
 
 // ---- the changes to the signals snippet, each checked to apply ---------------------------------------
-
-function replaceOnce(text, from, to, why) {
-	const at = text.indexOf(from);
-	assert(at >= 0 && text.indexOf(from, at + 1) < 0, `${why}: '${from.slice(0, 60)}' is not in the snippet once`);
-	return text.slice(0, at) + to + text.slice(at + from.length);
-}
 
 /** The seed's URL, pointed at this adapter; with a token unless the session cookie carries it. */
 function withUrl(snippet, token) {
 	const url = `${WS}/ws/trading/signals/${token ? `?token=${token}` : ''}`;
-	return replaceOnce(snippet, "'ws://localhost:8000/ws/trading/signals/'", `'${url}'`, 'the URL');
+	return adapt(snippet, [{ from: "'ws://localhost:8000/ws/trading/signals/'", to: `'${url}'`, why: 'the URL' }]);
 }
 
 /**
@@ -230,7 +163,7 @@ function withUrl(snippet, token) {
  */
 function sendOnOpen(snippet) {
 	const send = "signalsSocket.send(JSON.stringify({\n    'type': 'subscribe_symbol',\n    'symbol': 'NIFTY'\n}));";
-	return replaceOnce(snippet, send, `signalsSocket.addEventListener('open', () => ${send.slice(0, -1)});`, 'the subscribe');
+	return adapt(snippet, [{ from: send, to: `signalsSocket.addEventListener('open', () => ${send.slice(0, -1)});`, why: 'the subscribe' }]);
 }
 
 /** The functions the seed's app provides, recording what the snippet hands them. */
@@ -270,15 +203,10 @@ const parsed = (s) => s.in.map((t) => { try { return JSON.parse(t); } catch { re
 const brief = (list) => JSON.stringify(list.map((m) => [m.type, m.topic || m.message || '']).slice(-20));
 
 /** Publishes one message as the seed's backend would (mosquitto_pub, QoS 1). */
-function mqttPub(topic, text) {
+async function mqttPub(topic, text) {
 	const args = ['-h', '127.0.0.1', '-p', MQTT_PORT, '-V', 'mqttv311', '-u', BACKEND, '-P', BACKEND_TOKEN, '-q', '1', '-t', topic, '-m', text];
-	return new Promise((resolve, reject) => {
-		const p = spawn('mosquitto_pub', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-		let err = '';
-		p.stderr.on('data', (d) => (err += d));
-		p.on('error', reject);
-		p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`mosquitto_pub -t ${topic}: exit ${code} ${err}`))));
-	});
+	const r = await run('mosquitto_pub', args);
+	assert(r.code === 0, `mosquitto_pub -t ${topic}: exit ${r.code} ${r.err}`);
 }
 
 // ---- the parts ---------------------------------------------------------------------------------------
@@ -357,16 +285,14 @@ async function hookPage() {
 // ---- the test -------------------------------------------------------------------------------------
 
 try {
-	await step("the JavaScript WebSocket Client snippet in this test is the seed's, verbatim", () =>
-		verbatim('### JavaScript WebSocket Client', SIGNALS_SNIPPET)
+	await seedStep("the JavaScript WebSocket Client snippet in this test is the seed's, verbatim", () =>
+		checkVerbatim(SEED_DOC, '### JavaScript WebSocket Client', 'javascript', SIGNALS_SNIPPET)
 	);
-	await step("the React WebSocket Hook snippet in this test is the seed's, verbatim", () => verbatim('### React WebSocket Hook', HOOK_SNIPPET));
+	await seedStep("the React WebSocket Hook snippet in this test is the seed's, verbatim", () =>
+		checkVerbatim(SEED_DOC, '### React WebSocket Hook', 'javascript', HOOK_SNIPPET)
+	);
 
-	browser = await chromium.launch({
-		executablePath: CHROMIUM,
-		headless: true,
-		args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-	});
+	browser = await launchBrowser();
 	// the pages that wait for the simulator start first, so their waits overlap
 	const hook = await hookPage();
 	const signals = await signalsPage(ALICE_TOKEN);
@@ -374,9 +300,9 @@ try {
 	const left = () => Math.max(1000, STREAM_WAIT - (Date.now() - started));
 	let sigSock;
 
-	await step('the signals snippet as the seed writes it (URL and ?token= ours) throws InvalidStateError at its send(): why the others send on open', asWritten);
+	await seedStep('the signals snippet as the seed writes it (URL and ?token= ours) throws InvalidStateError at its send(): why the others send on open', asWritten);
 
-	await step("the signals snippet on /ws/trading/signals/?token=: onopen logs, the seed's subscribe_symbol NIFTY frame is sent and confirmed", async () => {
+	await seedStep("the signals snippet on /ws/trading/signals/?token=: onopen logs, the seed's subscribe_symbol NIFTY frame is sent and confirmed", async () => {
 		sigSock = await confirmed(signals);
 		assert(signals.rec.console.includes('Connected to trading signals'), `console: ${JSON.stringify(signals.rec.console)}`);
 		assert(
@@ -393,7 +319,7 @@ try {
 		assert(!errs.length && !signals.rec.errors.length, `handleError got ${JSON.stringify(errs)}; page errors ${signals.rec.errors.join(' | ')}`);
 	});
 
-	await step("handleNewSignal(data.signal) gets the seed's example signal exactly as the backend published it", async () => {
+	await seedStep("handleNewSignal(data.signal) gets the seed's example signal exactly as the backend published it", async () => {
 		await mqttPub('user/alice/signals', SEED_SIGNAL_TEXT);
 		const got = await until(
 			() => signals.page.evaluate(() => window.calls.newSignal.find((s) => s && s.id === 'signal-123' && s.created_at === '2025-08-17T12:00:00Z')),
@@ -407,7 +333,7 @@ try {
 		assert(m.type === 'new_signal' && m.timestamp === '2025-08-17T12:00:00Z' && m.topic === 'user/alice/signals', frame);
 	});
 
-	await step("an unknown message type from the client: handleError(data.error) gets a string naming it", async () => {
+	await seedStep("an unknown message type from the client: handleError(data.error) gets a string naming it", async () => {
 		await signals.page.evaluate(() => signalsSocket.send(JSON.stringify({ type: 'get_signal_history', symbol: 'NIFTY' })));
 		const errs = await until(
 			() => signals.page.evaluate(() => (window.calls.error.length ? window.calls.error : null)),
@@ -417,7 +343,7 @@ try {
 		assert(errs.length === 1 && typeof errs[0] === 'string' && errs[0].includes("'get_signal_history'"), `handleError got ${JSON.stringify(errs)}`);
 	});
 
-	await step('the session cookie as the token source (POST /api/session): the snippet with only the host changed is greeted as alice, NIFTY confirmed', async () => {
+	await seedStep('the session cookie as the token source (POST /api/session): the snippet with only the host changed is greeted as alice, NIFTY confirmed', async () => {
 		const p = await signalsPage(null);
 		const s = await confirmed(p);
 		assert(!s.url.includes('token='), s.url);
@@ -426,7 +352,7 @@ try {
 		await p.context.close();
 	});
 
-	await step("useWebSocket on /ws/ai-studio/training/job-1/: isConnected becomes true, the greeting and the job's subscription are its first messages", async () => {
+	await seedStep("useWebSocket on /ws/ai-studio/training/job-1/: isConnected becomes true, the greeting and the job's subscription are its first messages", async () => {
 		await until(
 			() => hook.page.evaluate(() => window.hook && window.hook.isConnected && window.hook.messages.length >= 2),
 			10000,
@@ -444,7 +370,7 @@ try {
 		assert(sock && sock.url === `${WS}/ws/ai-studio/training/job-1/?token=${ALICE_TOKEN}`, `the hook's socket: ${sock && sock.url}`);
 	});
 
-	await step("useWebSocket: messages accumulate, every frame in order; the simulator's training_update arrives as {type, progress:{progress_percentage, current_step, total_steps}}", async () => {
+	await seedStep("useWebSocket: messages accumulate, every frame in order; the simulator's training_update arrives as {type, progress:{progress_percentage, current_step, total_steps}}", async () => {
 		const live = await until(
 			() => hook.page.evaluate(() => window.hook.messages.find((m) => m.type === 'training_update')),
 			left(),
@@ -471,7 +397,7 @@ try {
 			assert(h.renders[i].count >= h.renders[i - 1].count, `messages shrank between renders: ${JSON.stringify(h.renders)}`);
 	});
 
-	await step("useWebSocket's sendMessage({type:'ping'}) once connected: the pong is appended to messages", async () => {
+	await seedStep("useWebSocket's sendMessage({type:'ping'}) once connected: the pong is appended to messages", async () => {
 		const before = await hook.page.evaluate(() => window.hook.messages.length);
 		await hook.page.evaluate(() => window.hook.sendMessage({ type: 'ping' }));
 		await until(
@@ -482,7 +408,7 @@ try {
 		assert(hook.rec.sockets[0].out.includes('{"type":"ping"}'), `frames sent: ${hook.rec.sockets[0].out.join(' ')}`);
 	});
 
-	await step("the simulator's signals for alice reach handleNewSignal / handleSignalUpdate with the seed's signal fields", async () => {
+	await seedStep("the simulator's signals for alice reach handleNewSignal / handleSignalUpdate with the seed's signal fields", async () => {
 		const sims = await until(
 			() =>
 				signals.page.evaluate(() => {
@@ -501,15 +427,13 @@ try {
 		assert(frames.every((m) => m.topic === 'user/alice/signals'), `a signal from elsewhere: ${brief(frames)}`);
 	});
 
-	await step("unmounting the component runs the hook's cleanup: its socket closes", async () => {
+	await seedStep("unmounting the component runs the hook's cleanup: its socket closes", async () => {
 		await hook.page.evaluate(() => window.root.unmount());
 		await until(() => hook.rec.sockets[0].closed, 10000, 'the socket is still open');
 	});
 } catch (err) {
-	failed++;
-	console.log(`not ok - ${SEED}: the browser test ran to its end`);
-	console.log(`#   ${err && err.stack ? err.stack.split('\n').slice(0, 6).join(' | ') : err}`);
+	report(false, `${SEED}: the browser test ran to its end`, err && err.stack ? err.stack : String(err));
 } finally {
-	if (browser) await browser.close().catch(() => {});
+	await close(browser);
 }
-process.exit(failed ? 1 : 0);
+process.exit(done());
