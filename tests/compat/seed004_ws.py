@@ -11,7 +11,8 @@ where a process per connection would cost a Python each.
       ws_client.py writes them, so lib.sh's has/lacks work on them:
         {"type":"_open","at":EPOCH}                          the handshake completed
         <each text message, as received>
-        {"type":"_closed","code":N,"reason":"...","after":S}  S: seconds since _open
+        {"type":"_closed","code":N,"reason":"...","after":S}  S: seconds since _open (or since
+                                                               the attempt, when the close came first)
         {"type":"_connect_failed","error":"..."}
       --send NAME TEXT sends TEXT on NAME's connection once it is open (in order).
       Exits when every connection is closed, or closes them all after --timeout.
@@ -46,7 +47,10 @@ import time
 
 async def client(name, url, sends, out_dir):
     with open("%s/%s.out" % (out_dir, name), "w", buffering=1) as out:
+        # A close sent right after the handshake (4001 at once) may be read while
+        # connect() is still returning: "after" then counts from the attempt.
         opened = None
+        started = time.monotonic()
         try:
             async with websockets.connect(url, max_size=2 ** 24, open_timeout=30,
                                           ping_interval=None, close_timeout=5) as ws:
@@ -66,7 +70,7 @@ async def client(name, url, sends, out_dir):
         except asyncio.CancelledError:
             # --timeout: the test has what it waited for (or will say what is missing)
             return
-        after = round(time.monotonic() - opened, 3) if opened is not None else None
+        after = round(time.monotonic() - (opened if opened is not None else started), 3)
         out.write(json.dumps({"type": "_closed", "code": code, "reason": reason, "after": after}) + "\n")
 
 
