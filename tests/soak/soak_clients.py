@@ -639,7 +639,8 @@ async def hostile_bad_token(run, rnd, user):
     run.c["bad_inputs"] += 1
     run.c["bad_tokens"] += 1
     in_url = rnd.random() < 0.5
-    url = f"{run.base_ws}/ws" + (f"?token={tok}" if in_url else "")
+    # /ws/notifications requires a token (on /ws a bad auth message leaves an anonymous client)
+    url = f"{run.base_ws}/ws/notifications" + (f"?token={tok}" if in_url else "")
     try:
         async with websockets.connect(url, **WS_KW) as ws:
             run.c["ws_accepted"] += 1
@@ -653,8 +654,9 @@ async def hostile_bad_token(run, rnd, user):
 
 
 async def hostile_unauthenticated(run, rnd, user):
-    """Subscribing before authenticating: an error, then the auth timeout is not waited."""
-    async with websockets.connect(f"{run.base_ws}/ws", **WS_KW) as ws:
+    """Subscribing before authenticating: an error, then the auth timeout is not waited.
+    On /ws/notifications: a token is required there (/ws would greet an anonymous client)."""
+    async with websockets.connect(f"{run.base_ws}/ws/notifications", **WS_KW) as ws:
         run.c["ws_accepted"] += 1
         run.c["bad_inputs"] += 1
         await ws.send('{"type":"subscribe","topic":"market/AAPL"}')
@@ -713,12 +715,13 @@ async def hostile_http(run, rnd, user):
         ("sse bad token", "/sse?topic=market/AAPL", ["Authorization: Bearer x.y.z"], 401),
         ("sse expired token", "/sse/market/AAPL",
          [f"Authorization: Bearer {run.token(user, ttl=-3600)}"], 401),
-        ("sse no token", "/sse/market-updates", [], 401),
+        ("sse no token", "/sse/notifications", [], 401),
         ("sse forbidden", "/sse?topic=user/victim/balance", [f"Authorization: Bearer {good}"],
          403),
         ("sse forbidden", "/sse/credit-score/victim", [f"Authorization: Bearer {good}"], 403),
         ("sse unknown", "/sse/nothing/here", [f"Authorization: Bearer {good}"], 404),
-        ("sse bad name", "/sse/market/A%2FB", [f"Authorization: Bearer {good}"], 400),
+        # the decoded path has one level more: no endpoint serves it
+        ("sse bad name", "/sse/market/A%2FB", [f"Authorization: Bearer {good}"], 404),
     ]
     name, path, headers, want = rnd.choice(cases)
     run.c["bad_inputs"] += 1
