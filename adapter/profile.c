@@ -19,11 +19,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <mosquitto.h>
-
 #include "profile_int.h"
 
-#define LINE_MAX_LEN (64 * 1024)
 #define FILE_MAX (16 * 1024 * 1024)
 #define MAX_WORDS 256
 #define ERR_KEEP 1000 /* broken lines whose text is kept; the rest are counted */
@@ -343,32 +340,13 @@ static enum rtg_err parse_words(struct prof_parser *p, char *line)
 	return rc == RTG_ERR_INVAL ? profile__section_line(p, av, ac) : rc;
 }
 
-/*
- * Tabs and CR count as blanks, which also lets mosquitto_validate_utf8() (it
- * refuses control characters) check the rest of the line.
- */
-static enum rtg_err parse_line(struct prof_parser *p, const char *raw, size_t len)
+/* One line of the file (rtg_text_lines()): its words, or why it cannot be read. */
+static enum rtg_err parse_line(void *arg, unsigned lineno, char *line, const char *bad)
 {
-	enum rtg_err rc;
-	char *line, *c;
+	struct prof_parser *p = arg;
 
-	if (len >= LINE_MAX_LEN)
-		return profile__report(p, "line too long (64 KiB or more)");
-	if (memchr(raw, '\0', len))
-		return profile__report(p, "NUL byte");
-	line = strndup(raw, len);
-	if (!line)
-		return RTG_ERR_NOMEM;
-	for (c = line; *c; c++) {
-		if (*c == '\t' || *c == '\r')
-			*c = ' ';
-	}
-	if (mosquitto_validate_utf8(line, (int)len) != MOSQ_ERR_SUCCESS)
-		rc = profile__report(p, "invalid UTF-8 or control character");
-	else
-		rc = parse_words(p, line);
-	free(line);
-	return rc;
+	p->lineno = lineno;
+	return line ? parse_words(p, line) : profile__report(p, "%s", bad);
 }
 
 /* ==== Parsing and loading ===================================================================== */
@@ -408,7 +386,6 @@ int profile__parse(struct profiles **out, const char *name, const char *text, si
 {
 	struct prof_parser p = {.name = name};
 	enum rtg_err rc = RTG_OK;
-	const char *end, *nl;
 
 	if (out)
 		*out = NULL;
@@ -422,13 +399,8 @@ int profile__parse(struct profiles **out, const char *name, const char *text, si
 	p.set = calloc(1, sizeof(*p.set));
 	if (!p.set || !(p.set->name = strdup(name)))
 		rc = RTG_ERR_NOMEM;
-	for (end = text ? text + len : text; rc != RTG_ERR_NOMEM && text < end; text = nl + 1) {
-		nl = memchr(text, '\n', (size_t)(end - text));
-		if (!nl)
-			nl = end;
-		p.lineno++;
-		rc = parse_line(&p, text, (size_t)(nl - text));
-	}
+	if (rc != RTG_ERR_NOMEM)
+		rc = rtg_text_lines(text, len, parse_line, &p);
 	if (rc != RTG_ERR_NOMEM)
 		rc = profile__section_end(&p);
 	if (rc != RTG_ERR_NOMEM)

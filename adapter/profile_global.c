@@ -19,18 +19,6 @@
 
 /* ==== Shared helpers ========================================================================== */
 
-void *profile__grow(void *v, size_t n, size_t *cap, size_t elem)
-{
-	size_t want = *cap ? *cap * 2 : 8;
-
-	if (n < *cap)
-		return v;
-	v = realloc(v, want * elem);
-	if (v)
-		*cap = want;
-	return v;
-}
-
 enum rtg_err profile__strs_add(char ***v, size_t *n, const char *s)
 {
 	char **nv = realloc(*v, (*n + 1) * sizeof(**v));

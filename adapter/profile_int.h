@@ -18,6 +18,7 @@
 
 #include "profile.h"
 #include "rtg_err.h"
+#include "rtg_text.h"
 
 #define PROF_CLIP 80 /* at most this much of a word is quoted back */
 #define PROF_WHY_LEN 320 /* a reason, with its quoted words */
@@ -100,13 +101,10 @@ struct prof_parser {
 	} cap;
 };
 
-/* Returns @v (n elements of @elem bytes, room for *cap) with room for one more, or NULL. */
-void *profile__grow(void *v, size_t n, size_t *cap, size_t elem);
-
 /* Appends a zeroed element to @arr (@n elements, room for @cap); @slot points to it, or is NULL. */
 #define PROF_APPEND(slot, arr, n, cap)                                         \
 	do {                                                                   \
-		void *nv_ = profile__grow((arr), (n), &(cap), sizeof(*(arr))); \
+		void *nv_ = rtg_text_grow((arr), (n), &(cap), sizeof(*(arr))); \
 		(slot) = NULL;                                                 \
 		if (nv_) {                                                     \
 			(arr) = nv_;                                           \

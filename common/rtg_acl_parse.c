@@ -13,9 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <mosquitto.h>
-
 #include "rtg_acl_int.h"
+#include "rtg_text.h"
 #include "rtg_topic.h"
 #include "rtg_util.h"
 
@@ -41,32 +40,15 @@
  *    reported as "name:line: reason", and any error refuses the whole file.
  */
 
-#define ACL_LINE_MAX (64 * 1024)
 #define ACL_FILE_MAX (16 * 1024 * 1024)
 #define ACL_MSG_CLIP 80 /* at most this much of a broken line is quoted back */
 
 /* ==== Building sections ======================================================================= */
 
-/*
- * Returns @v (n elements of @elem bytes, room for *cap) with room for one more,
- * perhaps moved; or NULL when out of memory, leaving @v and *cap unchanged.
- */
-static void *grow(void *v, size_t n, size_t *cap, size_t elem)
-{
-	size_t want = *cap ? *cap * 2 : 8;
-
-	if (n < *cap)
-		return v;
-	v = realloc(v, want * elem);
-	if (v)
-		*cap = want;
-	return v;
-}
-
 /* Appends @r; its filter belongs to the section on success only. */
 static enum rtg_err section_add_rule(struct acl_section *s, struct acl_rule r)
 {
-	struct acl_rule *rules = grow(s->rules, s->nrules, &s->cap, sizeof(*rules));
+	struct acl_rule *rules = rtg_text_grow(s->rules, s->nrules, &s->cap, sizeof(*rules));
 
 	if (!rules)
 		return RTG_ERR_NOMEM;
@@ -78,7 +60,7 @@ static enum rtg_err section_add_rule(struct acl_section *s, struct acl_rule r)
 /* Appends an empty section with a copy of @name, and points *out at it. */
 static enum rtg_err list_add(struct section_list *l, const char *name, struct acl_section **out)
 {
-	struct acl_section *v = grow(l->v, l->n, &l->cap, sizeof(*v));
+	struct acl_section *v = rtg_text_grow(l->v, l->n, &l->cap, sizeof(*v));
 
 	if (!v)
 		return RTG_ERR_NOMEM;
@@ -257,32 +239,13 @@ static enum rtg_err parse_directive(struct parser *p, char *line)
 	return report(p, "unknown directive '%.*s'", ACL_MSG_CLIP, kw);
 }
 
-/*
- * Tabs and CR count as spaces, which also lets mosquitto_validate_utf8() (it
- * refuses control characters) check the rest of the line.
- */
-static enum rtg_err parse_line(struct parser *p, const char *raw, size_t len)
+/* One line of the file (rtg_text_lines()): a directive, or why it cannot be read. */
+static enum rtg_err parse_line(void *arg, unsigned lineno, char *line, const char *bad)
 {
-	enum rtg_err rc;
-	char *line, *c;
+	struct parser *p = arg;
 
-	if (len >= ACL_LINE_MAX)
-		return report(p, "line too long (64 KiB or more)");
-	if (memchr(raw, '\0', len))
-		return report(p, "NUL byte");
-	line = strndup(raw, len);
-	if (!line)
-		return RTG_ERR_NOMEM;
-	for (c = line; *c; c++) {
-		if (*c == '\t' || *c == '\r')
-			*c = ' ';
-	}
-	if (mosquitto_validate_utf8(line, (int)len) != MOSQ_ERR_SUCCESS)
-		rc = report(p, "invalid UTF-8 or control character");
-	else
-		rc = parse_directive(p, line);
-	free(line);
-	return rc;
+	p->lineno = lineno;
+	return line ? parse_directive(p, line) : report(p, "%s", bad);
 }
 
 /* Every broken line is reported before the file is refused; only NOMEM stops early. */
@@ -290,8 +253,7 @@ enum rtg_err rtg_acl_parse(struct rtg_acl **out, const char *name, const char *t
 	char *errbuf, size_t errlen)
 {
 	struct parser p = {.name = name, .errbuf = errbuf, .errlen = errlen};
-	enum rtg_err rc = RTG_OK;
-	const char *end, *nl;
+	enum rtg_err rc;
 
 	if (out)
 		*out = NULL;
@@ -303,13 +265,7 @@ enum rtg_err rtg_acl_parse(struct rtg_acl **out, const char *name, const char *t
 	if (!p.acl)
 		return RTG_ERR_NOMEM;
 
-	for (end = text + len; text < end && rc != RTG_ERR_NOMEM; text = nl + 1) {
-		nl = memchr(text, '\n', (size_t)(end - text));
-		if (!nl)
-			nl = end;
-		p.lineno++;
-		rc = parse_line(&p, text, (size_t)(nl - text));
-	}
+	rc = rtg_text_lines(text, len, parse_line, &p);
 	if (rc != RTG_ERR_NOMEM)
 		rc = p.nerrors ? RTG_ERR_PARSE : RTG_OK;
 	if (rc != RTG_OK) {
