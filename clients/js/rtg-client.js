@@ -285,6 +285,46 @@ const KIND_TYPES = {
  * @property {string|null} userId
  */
 
+/**
+ * Handlers by message type ('*': every type), shared by both clients below.
+ * One faulty handler never stops the others or the client.
+ * @private
+ */
+class Handlers {
+	constructor() {
+		this._map = new Map();
+	}
+
+	on(type, fn) {
+		if (!this._map.has(type)) this._map.set(type, new Set());
+		this._map.get(type).add(fn);
+		return () => this.off(type, fn);
+	}
+
+	off(type, fn) {
+		const set = this._map.get(type);
+		if (set) set.delete(fn);
+	}
+
+	/** Calls the handlers of type, then those of '*', with msg; returns how many threw. */
+	emit(type, msg) {
+		let failed = 0;
+		for (const key of [type, '*']) {
+			const set = this._map.get(key);
+			if (!set) continue;
+			for (const fn of [...set]) {
+				try {
+					fn(msg);
+				} catch (err) {
+					failed++;
+					console.error(`rtg-client: a '${key}' handler failed:`, err);
+				}
+			}
+		}
+		return failed;
+	}
+}
+
 /** A reconnecting client of the gateway's WebSocket protocol. */
 export class RtgClient {
 	/** @param {RtgClientOptions} [options] */
@@ -308,7 +348,7 @@ export class RtgClient {
 		this.token = options.token;
 		this.tokenProvider = options.tokenProvider;
 		this._WebSocket = options.WebSocket || globalThis.WebSocket;
-		this._handlers = new Map();
+		this._handlers = new Handlers();
 		/** key -> {fields, kind, key, label} */
 		this._subs = new Map();
 		/** topic -> {epoch, seq}: the last message delivered */
@@ -374,9 +414,7 @@ export class RtgClient {
 	 * @returns {() => void} a function that removes the handler
 	 */
 	on(type, fn) {
-		if (!this._handlers.has(type)) this._handlers.set(type, new Set());
-		this._handlers.get(type).add(fn);
-		return () => this.off(type, fn);
+		return this._handlers.on(type, fn);
 	}
 
 	/**
@@ -385,24 +423,12 @@ export class RtgClient {
 	 * @param {(msg: object) => void} fn
 	 */
 	off(type, fn) {
-		const set = this._handlers.get(type);
-		if (set) set.delete(fn);
+		this._handlers.off(type, fn);
 	}
 
 	/** @private */
 	_emit(type, msg) {
-		for (const key of [type, '*']) {
-			const set = this._handlers.get(key);
-			if (!set) continue;
-			for (const fn of [...set]) {
-				try {
-					fn(msg);
-				} catch (err) {
-					// one faulty handler must not stop the others or the client
-					console.error(`rtg-client: a '${key}' handler failed:`, err);
-				}
-			}
-		}
+		this._handlers.emit(type, msg);
 	}
 
 	/** @private */
@@ -1034,7 +1060,7 @@ export class WebSocketClient {
 				maxMs: this.options.maxReconnectDelay
 			}
 		});
-		this._handlers = new Map();
+		this._handlers = new Handlers();
 		/** server messages waiting for their turn, oldest first */
 		this._queue = [];
 		this._drainTimer = null;
@@ -1132,9 +1158,7 @@ export class WebSocketClient {
 	 * @returns {() => void} removes the handler
 	 */
 	on(type, handler) {
-		if (!this._handlers.has(type)) this._handlers.set(type, new Set());
-		this._handlers.get(type).add(handler);
-		return () => this.off(type, handler);
+		return this._handlers.on(type, handler);
 	}
 
 	/**
@@ -1143,24 +1167,12 @@ export class WebSocketClient {
 	 * @param {(data: object) => void} handler
 	 */
 	off(type, handler) {
-		const set = this._handlers.get(type);
-		if (set) set.delete(handler);
+		this._handlers.off(type, handler);
 	}
 
 	/** @private */
 	_dispatch(msg) {
-		for (const key of [msg.type, '*']) {
-			const set = this._handlers.get(key);
-			if (!set) continue;
-			for (const fn of [...set]) {
-				try {
-					fn(msg);
-				} catch (err) {
-					this._errors++;
-					console.error(`rtg-client: a '${key}' handler failed:`, err);
-				}
-			}
-		}
+		this._errors += this._handlers.emit(msg.type, msg);
 	}
 
 	// ---- the throttled message queue -------------------------------------------------------------
