@@ -461,7 +461,6 @@ int main(int argc, char *argv[])
 	struct sim_prog prog = {"rtg-market-sim", longopts, usage, parse_opt, &m};
 	struct sim_opts o;
 	bool started = false;
-	char what[64];
 	enum rtg_err rc;
 	int status;
 
@@ -486,13 +485,7 @@ int main(int argc, char *argv[])
 	}
 	if (rc == RTG_OK)
 		rc = run(&m, o.count);
-	sim__client_stop(&m.client);
-	if (started) {
-		snprintf(what, sizeof(what), "%" PRIu64 " price updates", m.updates);
-		sim__summary(&m.client, what);
-	}
-	if (atomic_load(&m.client.fatal))
-		rc = RTG_ERR_DENIED;
+	rc = sim__client_finish(&m.client, rc, started, m.updates, "price updates");
 	free(m.tickers);
 	sim__list_free(&m.names);
 	return rc == RTG_OK ? EXIT_SUCCESS : EXIT_FAILURE;

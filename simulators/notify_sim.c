@@ -494,7 +494,6 @@ int main(int argc, char *argv[])
 	struct sim_prog prog = {"rtg-notify-sim", longopts, usage, parse_opt, &s};
 	struct sim_opts o;
 	bool started = false;
-	char what[64];
 	enum rtg_err rc;
 	int status;
 
@@ -519,13 +518,7 @@ int main(int argc, char *argv[])
 	}
 	if (rc == RTG_OK)
 		rc = run(&s, o.count);
-	sim__client_stop(&s.client);
-	if (started) {
-		snprintf(what, sizeof(what), "%" PRIu64 " messages", s.sent);
-		sim__summary(&s.client, what);
-	}
-	if (atomic_load(&s.client.fatal))
-		rc = RTG_ERR_DENIED;
+	rc = sim__client_finish(&s.client, rc, started, s.sent, "messages");
 	free(s.users);
 	sim__list_free(&s.names);
 	return rc == RTG_OK ? EXIT_SUCCESS : EXIT_FAILURE;

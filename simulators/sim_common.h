@@ -227,4 +227,13 @@ enum rtg_err sim__publish_json(struct sim_client *c, const char *topic, cJSON *o
 /** Prints "<prog>: <what>; N published, N unconfirmed, N failed, N refused ..." on stdout. */
 void sim__summary(struct sim_client *c, const char *what);
 
+/**
+ * The end of a simulator's run: stops the client (sim__client_stop()), prints the
+ * summary with "@p n @p noun" if the client was @p started, and turns @p rc into
+ * RTG_ERR_DENIED if the broker refused the connection.
+ * @return the run's result
+ */
+enum rtg_err sim__client_finish(
+	struct sim_client *c, enum rtg_err rc, bool started, uint64_t n, const char *noun);
+
 #endif /* SIM_COMMON_H */

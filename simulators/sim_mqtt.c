@@ -9,6 +9,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -336,4 +337,17 @@ void sim__summary(struct sim_client *c, const char *what)
 		sim__prog(), what, atomic_load(&c->published), backlog(c), atomic_load(&c->failed),
 		atomic_load(&c->refused));
 	fflush(stdout);
+}
+
+enum rtg_err sim__client_finish(
+	struct sim_client *c, enum rtg_err rc, bool started, uint64_t n, const char *noun)
+{
+	char what[64];
+
+	sim__client_stop(c);
+	if (started) {
+		snprintf(what, sizeof(what), "%" PRIu64 " %s", n, noun);
+		sim__summary(c, what);
+	}
+	return atomic_load(&c->fatal) ? RTG_ERR_DENIED : rc;
 }
