@@ -22,10 +22,7 @@
 # Each snippet is compared with the seed document when $SEED_DIR has it (SKIP otherwise).
 . "$(dirname "$0")/lib.sh"
 
-SEED_DOC=
-for f in "$SEED_DIR"/000_*.txt; do
-	[ -f "$f" ] && SEED_DOC=$f
-done
+SEED_DOC=$(seed_doc 000)
 
 start_stack
 need_browser

@@ -19,10 +19,7 @@
 # (SKIP otherwise).
 . "$(dirname "$0")/lib.sh"
 
-SEED_DOC=
-for f in "$SEED_DIR"/001_*.txt; do
-	[ -f "$f" ] && SEED_DOC=$f
-done
+SEED_DOC=$(seed_doc 001)
 
 start_stack
 need_browser

@@ -15,10 +15,7 @@
 # The verbatim checks are reported as SKIP where the seed documents are absent (CI clones).
 . "$(dirname "$0")/lib.sh"
 
-SEED_DOC=
-for f in "$SEED_DIR"/002_*.txt; do
-	[ -f "$f" ] && SEED_DOC=$f
-done
+SEED_DOC=$(seed_doc 002)
 P="seed 002 (hoardrun notifications)"
 USER_ID=hoardrun-user-7
 SVC_ID=hoardrun-backend

@@ -14,10 +14,7 @@
 # The verbatim checks are reported as SKIP where the seed documents are absent (CI clones).
 . "$(dirname "$0")/lib.sh"
 
-SEED_DOC=
-for f in "$SEED_DIR"/003_*.txt; do
-	[ -f "$f" ] && SEED_DOC=$f
-done
+SEED_DOC=$(seed_doc 003)
 P="seed 003 (trading platform streaming)"
 USER_ID=legend-trader-3
 SVC_ID=legend-backend

@@ -41,10 +41,7 @@ pyq() {
 	q "$@"
 }
 
-SEED_DOC=
-for f in "$SEED_DIR"/004_*.txt; do
-	[ -f "$f" ] && SEED_DOC=$f
-done
+SEED_DOC=$(seed_doc 004)
 
 # ---- seed 004, "### Manual Testing with wscat", verbatim (wscat itself comes from
 # tests/compat's package.json, pinned, instead of npm install -g) ----------------------------

@@ -10,6 +10,7 @@
 #   start_stack            scripts/run.sh in the background; sets MQTT_PORT, HTTP_PORT,
 #                          HTTP, WS, RUN_DIR, STACK_PID and RTG_SECRET_FILE (the stack's secret,
 #                          so `token` mints tokens it accepts); fails the test if it does not come up
+#   seed_doc NNN           the seed's document, or "" (CI clones have none)
 #   stack_token SUB [ROLES] [TTL]   a token for the stack (alias of lib.sh's token)
 #   need_browser           Debian's chromium and tests/compat's npm packages (playwright-core,
 #                          react, react-dom, @babel/standalone, wscat; `npm ci` when missing),
@@ -47,6 +48,15 @@ start_stack() {
 	ADAPTER_PORT=$HTTP_PORT
 	BROKER_PORT=$MQTT_PORT
 	ok "make run's stack is up (broker on $MQTT_PORT, adapter on $HTTP_PORT)"
+}
+
+# seed_doc NNN: the path of seed NNN's document in $SEED_DIR, or "" when it is not here.
+seed_doc() {
+	local f
+	for f in "$SEED_DIR/$1"_*.txt; do
+		[ -f "$f" ] && echo "$f" && return
+	done
+	echo ""
 }
 
 stack_token() {
