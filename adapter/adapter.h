@@ -405,6 +405,7 @@ int ws__flush(struct session *s);
 void wsub__subscribe(struct session *s, const char *type, const cJSON *msg, bool unsubscribe);
 void wsub__subscribe_endpoint(struct session *s);
 void wsub__snapshot(struct session *s, struct out_msg *m);
+void wsub__cleanup(void);
 
 /* publish.c: a client's or a service's publish, the same for WebSocket and HTTP */
 int pub__message(struct adapter *a, const struct rtg_identity *id, const char *conn_id,

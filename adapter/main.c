@@ -204,6 +204,7 @@ out:
 	loop__cleanup();
 	subs__cleanup(&a);
 	limits__cleanup(&a);
+	wsub__cleanup();
 	history__cleanup(&a.hist);
 	auth__cleanup(&a);
 	config__cleanup(&a.cfg);

@@ -341,6 +341,19 @@ void wsub__subscribe_endpoint(struct session *s)
 }
 
 /*
+ * The history message of the last snapshot (one message, one envelope): a
+ * broker snapshot goes to every session that follows the topic, one after
+ * the other in the same fan-out (after a broker reconnect, thousands of them
+ * per topic), so the message is built once and shared, like any other.
+ * Keyed by gseq, which no two messages share (a pointer could be reused).
+ */
+static struct {
+	uint64_t gseq;
+	uint32_t env;
+	struct out_msg *hist;
+} snap;
+
+/*
  * A retained value the broker sent for a new subscription (session.c
  * session__deliver()): the client learns the topic's state as a history
  * message, as every later subscriber does from the adapter's own history.
@@ -348,7 +361,28 @@ void wsub__subscribe_endpoint(struct session *s)
 void wsub__snapshot(struct session *s, struct out_msg *m)
 {
 	struct topic_hist *th = history__find(&s->a->hist, m->topic);
+	cJSON *obj;
 
-	if (th)
+	if (!th)
+		return;
+	if (s->ep->history_messages) {
 		send_history(s, th, 0, false);
+		return;
+	}
+	if (!snap.hist || snap.gseq != m->gseq || snap.env != s->ep->env->id) {
+		wsub__cleanup();
+		obj = history_message(s, th, 0, false);
+		snap.hist = msg__from_json(obj);
+		cJSON_Delete(obj);
+		snap.gseq = m->gseq;
+		snap.env = s->ep->env->id;
+	}
+	session__enqueue(s, snap.hist);
+}
+
+/* Lets go of the shared snapshot (at shutdown; the next snapshot replaces it anyway). */
+void wsub__cleanup(void)
+{
+	msg__unref(snap.hist);
+	snap.hist = NULL;
 }
