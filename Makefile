@@ -63,7 +63,7 @@ ADAPTER_SRC := adapter/main.c adapter/config.c adapter/msg.c adapter/history.c a
 	adapter/sse.c adapter/http.c adapter/http_api.c adapter/stats.c adapter/reqparse.c \
 	adapter/limits.c adapter/calcs.c adapter/history_file.c adapter/bridge_session.c \
 	adapter/listen.c adapter/loop.c adapter/timers.c adapter/jtext.c adapter/request.c \
-	adapter/publish.c
+	adapter/publish.c adapter/gap.c
 # The endpoint profiles (docs/profiles.md): parsed and matched without lws or MQTT.
 PROFILE_SRC := adapter/profile.c adapter/profile_global.c adapter/profile_section.c \
 	adapter/profile_match.c

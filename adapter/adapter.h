@@ -151,6 +151,9 @@ struct session {
 	unsigned q_cap, q_head, q_count; /* q_count: slots in use, NULL ones included */
 	unsigned q_live; /* messages queued (what the bounds count) */
 	size_t q_bytes;
+	struct gap *gaps; /* runs of messages dropped and not yet told (gap.c), oldest first */
+	unsigned ngaps, gaps_cap;
+	struct out_msg *gap_msg; /* the notice of gaps[0] while it is being written, or NULL */
 	uint64_t gen; /* subs.gen of the last message enqueued */
 	uint64_t sent, received, dropped, errors;
 	bool closing; /* a close is queued: send nothing more */
@@ -218,6 +221,7 @@ struct stats {
 	uint64_t auth_failures;
 	uint64_t http_requests;
 	uint64_t publishes; /* accepted client publishes */
+	uint64_t gaps; /* gap notices sent: runs of dropped messages a client was told of */
 	uint64_t conflated; /* queued messages replaced by a newer one of the same topic */
 	uint64_t slow_closed; /* connections closed 1013: queue full too long */
 	uint64_t rate_limited; /* client messages refused by the token bucket */
@@ -309,6 +313,17 @@ void subs__on_broker_disconnect(struct adapter *a);
 unsigned subs__broker_count(const struct adapter *a);
 void subs__recheck(struct adapter *a, struct session *s, const char *reason);
 
+/* gap.c: dropped messages, told */
+struct gap {
+	char *topic;
+	char epoch[32];
+	uint64_t from, to; /* the seq of the first and last message dropped */
+};
+int gap__note(struct session *s, const struct out_msg *m);
+struct out_msg *gap__peek(struct session *s);
+void gap__sent(struct session *s);
+void gap__cleanup(struct session *s);
+
 /* session.c */
 void session__init(struct adapter *a, struct session *s, struct lws *wsi, enum session_kind kind);
 void session__cleanup(struct session *s);
@@ -324,6 +339,7 @@ void session__send_error(struct session *s, const char *fmt, ...)
 struct out_msg *session__peek(struct session *s);
 void session__pop(struct session *s);
 void session__close(struct session *s, int code, const char *reason);
+bool session__has_output(const struct session *s);
 #define SESSION_OTHER_SUBJECT -1
 #define SESSION_USER_LIMIT -2
 int session__set_identity(struct session *s, struct rtg_identity *id);
@@ -404,6 +420,7 @@ int ws__flush(struct session *s);
 /* ws_subscribe.c */
 void wsub__subscribe(struct session *s, const char *type, const cJSON *msg, bool unsubscribe);
 void wsub__subscribe_endpoint(struct session *s);
+void wsub__replay(struct session *s, const cJSON *msg);
 void wsub__snapshot(struct session *s, struct out_msg *m);
 void wsub__cleanup(void);
 

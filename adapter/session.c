@@ -27,6 +27,9 @@
 /* How far back from the newest queued message conflation looks. */
 #define CONFLATE_WINDOW 64
 
+/* How far from the head of a full queue the oldest data message is looked for. */
+#define DROP_SCAN 64
+
 /* How long a closing connection may take to send its last frames. */
 #define CLOSE_GRACE_S 5
 
@@ -79,6 +82,8 @@ void session__init(struct adapter *a, struct session *s, struct lws *wsi, enum s
 		a->stats.sse_connections++;
 }
 
+static void drop_output(struct session *s);
+
 void session__cleanup(struct session *s)
 {
 	struct adapter *a = s->a;
@@ -90,8 +95,7 @@ void session__cleanup(struct session *s)
 	calc__unwatch_all(s);
 	limits__user_remove(a, s);
 	subs__remove_all(a, s);
-	while (s->q_count)
-		session__pop(s);
+	drop_output(s);
 	free(s->q);
 	s->q = NULL;
 	rtg_identity_free(s->id);
@@ -175,7 +179,7 @@ static int queue_room(struct session *s)
 }
 
 /* The oldest queued message, or NULL; NULL slots at the head are let go. */
-struct out_msg *session__peek(struct session *s)
+static struct out_msg *queue_peek(struct session *s)
 {
 	while (s->q_count && !s->q[s->q_head]) {
 		s->q_head = (s->q_head + 1) % s->q_cap;
@@ -184,15 +188,11 @@ struct out_msg *session__peek(struct session *s)
 	return s->q_count ? s->q[s->q_head] : NULL;
 }
 
-void session__pop(struct session *s)
+/* The bookkeeping of one queued message leaving the queue, sent or not. */
+static void released(struct session *s, struct out_msg *m)
 {
-	struct out_msg *m = session__peek(s);
 	const struct adapter_config *cfg = &s->a->cfg;
 
-	if (!m)
-		return;
-	s->q_head = (s->q_head + 1) % s->q_cap;
-	s->q_count--;
 	s->q_live--;
 	s->q_bytes -= m->len;
 	msg__unref(m);
@@ -202,6 +202,50 @@ void session__pop(struct session *s)
 	if (s->full_since && s->q_live <= (unsigned)cfg->queue_max_messages / 2 &&
 		s->q_bytes <= (size_t)cfg->queue_max_bytes / 2)
 		s->full_since = 0;
+}
+
+static void queue_pop(struct session *s)
+{
+	struct out_msg *m = queue_peek(s);
+
+	if (!m)
+		return;
+	s->q_head = (s->q_head + 1) % s->q_cap;
+	s->q_count--;
+	released(s, m);
+}
+
+/*
+ * What to write next: the notice of a gap (gap.c) before anything queued
+ * after it, else the oldest queued message; NULL when there is nothing.
+ */
+struct out_msg *session__peek(struct session *s)
+{
+	struct out_msg *m = gap__peek(s);
+
+	return m ? m : queue_peek(s);
+}
+
+/* What session__peek() returned was written (or is given up). */
+void session__pop(struct session *s)
+{
+	if (s->gap_msg)
+		gap__sent(s);
+	else
+		queue_pop(s);
+}
+
+bool session__has_output(const struct session *s)
+{
+	return s->q_count || s->ngaps;
+}
+
+/* Drops everything s still has to send: gap notices and queued messages. */
+static void drop_output(struct session *s)
+{
+	gap__cleanup(s);
+	while (s->q_count)
+		queue_pop(s);
 }
 
 static bool conflatable(const struct session *s, enum sub_policy policy, const struct out_msg *m)
@@ -236,13 +280,43 @@ static void conflate(struct session *s, const struct out_msg *m)
 		if (!old || !old->topic || strcmp(old->topic, m->topic))
 			continue;
 		*slot = NULL;
-		s->q_live--;
-		s->q_bytes -= old->len;
-		msg__unref(old);
+		released(s, old);
 		s->a->stats.conflated++;
 		return;
 	}
 }
+/*
+ * Makes room by letting the oldest data message go, noting it as a gap the
+ * client will be told of (gap.c). Replies and notices of our own are few and
+ * say what happened to a request: they are kept as long as a data message
+ * lies within DROP_SCAN slots of the head. Returns 0, or -1 when the gap
+ * cannot be noted (too many, or no memory).
+ */
+static int drop_oldest(struct session *s)
+{
+	unsigned i;
+	int rc = 0;
+
+	for (i = 0; i < s->q_count && i < DROP_SCAN; i++) {
+		struct out_msg **slot = &s->q[(s->q_head + i) % s->q_cap];
+		struct out_msg *old = *slot;
+
+		if (!old || !old->topic)
+			continue;
+		if (old->seq)
+			rc = gap__note(s, old);
+		*slot = NULL;
+		released(s, old);
+		s->dropped++;
+		s->a->stats.dropped++;
+		return rc;
+	}
+	queue_pop(s);
+	s->dropped++;
+	s->a->stats.dropped++;
+	return 0;
+}
+
 static bool queue_full(const struct session *s, const struct out_msg *m)
 {
 	return s->q_live >= (unsigned)s->a->cfg.queue_max_messages ||
@@ -281,7 +355,7 @@ static void write_now(struct session *s)
 	int rc;
 
 	/* an HTTP/2 stream's writes are scheduled by its network connection */
-	if (s->closing || !s->q_count || lws_partial_buffered(s->wsi) ||
+	if (s->closing || !session__has_output(s) || lws_partial_buffered(s->wsi) ||
 		lws_get_network_wsi(s->wsi) != s->wsi) {
 		lws_callback_on_writable(s->wsi);
 		return;
@@ -291,7 +365,7 @@ static void write_now(struct session *s)
 		s->closing = true;
 		s->close_code = RTG_CLOSE_INTERNAL;
 		lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-	} else if (s->q_count) {
+	} else if (session__has_output(s)) {
 		lws_callback_on_writable(s->wsi);
 	}
 }
@@ -351,9 +425,11 @@ int session__enqueue_policy(struct session *s, struct out_msg *m, enum sub_polic
 		if (too_slow(s, policy))
 			return -1;
 		while (s->q_live && queue_full(s, m)) {
-			session__pop(s);
-			s->dropped++;
-			s->a->stats.dropped++;
+			if (drop_oldest(s)) {
+				s->a->stats.slow_closed++;
+				session__close(s, RTG_CLOSE_TRY_LATER, "too far behind: too many gaps");
+				return -1;
+			}
 		}
 	}
 	if (s->q_count == s->q_cap && queue_room(s))
@@ -448,10 +524,8 @@ void session__close(struct session *s, int code, const char *reason)
 	s->closing = true;
 	s->close_code = code;
 	snprintf(s->close_reason, sizeof(s->close_reason), "%s", reason ? reason : "");
-	if (code == RTG_CLOSE_TRY_LATER || code == RTG_CLOSE_INTERNAL) {
-		while (s->q_count)
-			session__pop(s);
-	}
+	if (code == RTG_CLOSE_TRY_LATER || code == RTG_CLOSE_INTERNAL)
+		drop_output(s);
 	if (!s->wsi) /* only in the fuzz harness, which has no sockets */
 		return;
 	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, CLOSE_GRACE_S);

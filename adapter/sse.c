@@ -443,7 +443,7 @@ static int write_events(struct session *s)
 	}
 	if (n && lws_write(s->wsi, (unsigned char *)out, n, LWS_WRITE_HTTP) < (int)n)
 		return -1;
-	if (s->q_count || s->closing)
+	if (session__has_output(s) || s->closing)
 		lws_callback_on_writable(s->wsi);
 	return 0;
 }
@@ -485,7 +485,7 @@ int sse__writeable(struct session *s)
 	default:
 		break;
 	}
-	if (s->closing && !s->q_count)
+	if (s->closing && !session__has_output(s))
 		return end_stream(s);
 	return write_events(s);
 }

@@ -125,6 +125,7 @@ cJSON *stats__json(struct adapter *a)
 		FIGURE(mqtt_messages),
 		FIGURE(mqtt_duplicates),
 		FIGURE(dropped),
+		FIGURE(gaps),
 		FIGURE(errors),
 		FIGURE(auth_failures),
 		FIGURE(http_requests),
@@ -254,6 +255,8 @@ static void counters(struct text *t, const struct adapter *a)
 	metric(t, "mqtt_duplicates_total", "counter",
 		"Extra copies from overlapping broker subscriptions.", st->mqtt_duplicates);
 	metric(t, "dropped_total", "counter", "Messages dropped from send queues.", st->dropped);
+	metric(t, "gaps_total", "counter",
+		"Gap notices sent: runs of dropped messages a client was told of.", st->gaps);
 	metric(t, "errors_total", "counter", "Error replies and refused requests.", st->errors);
 	metric(t, "auth_failures_total", "counter", "Tokens refused.", st->auth_failures);
 	metric(t, "http_requests_total", "counter", "Plain HTTP requests.", st->http_requests);

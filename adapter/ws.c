@@ -317,6 +317,8 @@ void ws__dispatch(struct session *s, const char *text, size_t len)
 		wsub__subscribe(s, type->valuestring, msg, false);
 	} else if (in_list(type->valuestring, unsubscribe_types, 4)) {
 		wsub__subscribe(s, type->valuestring, msg, true);
+	} else if (!strcmp(type->valuestring, "replay")) {
+		wsub__replay(s, msg);
 	} else if (!strcmp(type->valuestring, "publish")) {
 		handle_publish(s, msg, text, len);
 	} else if (!strcmp(type->valuestring, "calculate")) {
@@ -431,7 +433,7 @@ static int on_writeable(struct lws *wsi, struct pss_ws *p)
 {
 	struct session *s = &p->s;
 
-	if (s->closing && s->q_count) { /* what was queued goes first (session__close()) */
+	if (s->closing && session__has_output(s)) { /* what was queued goes first (session__close()) */
 		if (write_frames(wsi, s))
 			return -1;
 		lws_callback_on_writable(wsi);
@@ -454,7 +456,7 @@ static int on_writeable(struct lws *wsi, struct pss_ws *p)
 	} else if (write_frames(wsi, s)) {
 		return -1;
 	}
-	if (s->q_count)
+	if (session__has_output(s))
 		lws_callback_on_writable(wsi);
 	return 0;
 }

@@ -47,11 +47,15 @@ static bool add_topic_params(const struct session *s, cJSON *obj, const char *to
 
 /* ---- history and recovery ---------------------------------------------------------- */
 
+/* No upper bound on the seq of a history. */
+#define ALL_SEQ UINT64_MAX
+
 /*
- * {"type":"history","topic":T,"epoch":E,"messages":[...]} from held messages,
- * each in the session's envelope.
+ * {"type":"history","topic":T,"epoch":E,"messages":[...]} from held messages
+ * up to seq @until, each in the session's envelope.
  */
-static cJSON *history_message(struct session *s, struct topic_hist *th, uint64_t since, bool replay)
+static cJSON *history_message(
+	struct session *s, struct topic_hist *th, uint64_t since, uint64_t until, bool replay)
 {
 	struct adapter *a = s->a;
 	struct out_msg **list = calloc(a->hist.size + 2, sizeof(*list));
@@ -73,7 +77,7 @@ static cJSON *history_message(struct session *s, struct topic_hist *th, uint64_t
 	if (!arr)
 		goto error;
 	/* The messages are already JSON text: splice them in raw, no re-parse. */
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && list[i]->seq <= until; i++) {
 		text = msg__text_env(list[i], s->ep->env, &len);
 		if (text && !cJSON_AddItemToArray(arr, cJSON_CreateRaw(text)))
 			goto error;
@@ -91,20 +95,21 @@ error:
  * whose seed knows no such message ("history messages"), the messages
  * themselves, as if they had just arrived (seq and epoch tell them apart).
  */
-static void send_history(struct session *s, struct topic_hist *th, uint64_t since, bool replay)
+static void send_history(
+	struct session *s, struct topic_hist *th, uint64_t since, uint64_t until, bool replay)
 {
 	struct out_msg **list;
 	unsigned i, n;
 
 	if (!s->ep->history_messages) {
-		session__send_json(s, history_message(s, th, since, replay));
+		session__send_json(s, history_message(s, th, since, until, replay));
 		return;
 	}
 	list = calloc(s->a->hist.size + 2, sizeof(*list));
 	if (!list)
 		return;
 	n = history__collect(&s->a->hist, th, since, list);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && list[i]->seq <= until; i++)
 		session__enqueue(s, list[i]);
 	free(list);
 }
@@ -155,7 +160,7 @@ static void hist_topic(struct topic_hist *th, void *arg)
 		w->recovered = false;
 	/* a stale topic was not followed since: the broker sends its value again (a new epoch) */
 	if (w->send && !th->stale)
-		send_history(w->s, th, resumable ? seq : 0, resumable);
+		send_history(w->s, th, resumable ? seq : 0, ALL_SEQ, resumable);
 }
 
 /*
@@ -319,6 +324,55 @@ void wsub__subscribe(struct session *s, const char *type, const cJSON *msg, bool
 }
 
 /*
+ * {"type":"replay","topic":T,"epoch":E,"from":A,"to":B}: the held messages of
+ * T with seq A..B, asked for after a gap notice (gap.c) that said they could
+ * be had ("fillable"). The answer is a "history" message with "replay":true
+ * and "from"/"to", or an error when the history no longer holds them all. A
+ * client may replay what it may read (the ACL), subscribed or not: a
+ * subscribe with "since" would give it as much.
+ */
+void wsub__replay(struct session *s, const cJSON *msg)
+{
+	const char *topic = str_field(msg, "topic"), *epoch = str_field(msg, "epoch");
+	const cJSON *from = cJSON_GetObjectItemCaseSensitive(msg, "from");
+	const cJSON *to = cJSON_GetObjectItemCaseSensitive(msg, "to");
+	struct topic_hist *th;
+	char why[256];
+	cJSON *obj;
+
+	if (!topic || !epoch || !cJSON_IsNumber(from) || !cJSON_IsNumber(to) ||
+		from->valuedouble < 1 || to->valuedouble < from->valuedouble ||
+		to->valuedouble > (double)(1ull << 53)) {
+		session__send_error(s, "replay needs \"topic\", \"epoch\" and 1 <= \"from\" <= \"to\"");
+		return;
+	}
+	if (!rtg_topic_name_valid(topic) ||
+		!auth__allowed(s->a, s, topic, RTG_ACCESS_READ, why, sizeof(why))) {
+		session__send_error(s, "replay of '%.128s' refused: %s", topic,
+			rtg_topic_name_valid(topic) ? why : "not a topic name");
+		return;
+	}
+	th = history__find(&s->a->hist, topic);
+	if (!th || (uint64_t)to->valuedouble > th->last_seq ||
+		!history__can_resume(th, epoch, (uint64_t)from->valuedouble - 1)) {
+		session__send_error(s, "replay of '%.128s' %.0f..%.0f: no longer held", topic,
+			from->valuedouble, to->valuedouble);
+		return;
+	}
+	if (s->ep->history_messages) {
+		send_history(s, th, (uint64_t)from->valuedouble - 1, (uint64_t)to->valuedouble, true);
+		return;
+	}
+	obj = history_message(s, th, (uint64_t)from->valuedouble - 1, (uint64_t)to->valuedouble, true);
+	if (obj && (!cJSON_AddNumberToObject(obj, "from", from->valuedouble) ||
+			   !cJSON_AddNumberToObject(obj, "to", to->valuedouble))) {
+		cJSON_Delete(obj);
+		obj = NULL;
+	}
+	session__send_json(s, obj);
+}
+
+/*
  * The endpoint's own subscriptions, made on connect as if the client had
  * asked: each confirmed, with its history. A refused one is an error and the
  * connection stays; an anonymous client just goes without those that need a
@@ -366,12 +420,12 @@ void wsub__snapshot(struct session *s, struct out_msg *m)
 	if (!th)
 		return;
 	if (s->ep->history_messages) {
-		send_history(s, th, 0, false);
+		send_history(s, th, 0, ALL_SEQ, false);
 		return;
 	}
 	if (!snap.hist || snap.gseq != m->gseq || snap.env != s->ep->env->id) {
 		wsub__cleanup();
-		obj = history_message(s, th, 0, false);
+		obj = history_message(s, th, 0, ALL_SEQ, false);
 		snap.hist = msg__from_json(obj);
 		cJSON_Delete(obj);
 		snap.gseq = m->gseq;

@@ -69,6 +69,8 @@ struct sub {
 	unsigned backoff_ms;
 	long retry_ms; /* the SSE "retry:" value, 0 if none */
 	char *last_id; /* the SSE id to resume from */
+	char **replays; /* "replay" requests for gaps the server said it can fill, to send */
+	size_t nreplays, capreplays;
 	struct position *pos; /* sorted by topic */
 	size_t npos, cappos;
 	bool pos_full_warned;
@@ -112,6 +114,7 @@ extern const struct lws_protocols sub__protocols[];
 
 /** Frees the table of positions. */
 void sub__positions_free(struct sub *s);
+int sub__push_text(char ***arr, size_t *n, size_t *cap, char *text);
 
 /* ==== sub_sse.c ============================================================================ */
 

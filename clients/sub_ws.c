@@ -186,6 +186,25 @@ void sub__positions_free(struct sub *s)
 		cJSON_Delete(s->pos[i].epoch);
 	}
 	free(s->pos);
+	while (s->nreplays)
+		cJSON_free(s->replays[--s->nreplays]);
+	free(s->replays);
+}
+
+/* Appends @text (taken) to a growing array of strings; returns 0 or -1 (no memory). */
+int sub__push_text(char ***arr, size_t *n, size_t *cap, char *text)
+{
+	if (*n == *cap) {
+		size_t grown = *cap ? *cap * 2 : 8;
+		char **p = realloc(*arr, grown * sizeof(*p));
+
+		if (!p)
+			return -1;
+		*arr = p;
+		*cap = grown;
+	}
+	(*arr)[(*n)++] = text;
+	return 0;
 }
 
 /* ==== WebSocket =============================================================================== */
@@ -195,6 +214,45 @@ static bool is_type(const cJSON *obj, const char *type)
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "type");
 
 	return cJSON_IsString(t) && !strcmp(t->valuestring, type);
+}
+
+/*
+ * A gap notice: messages the server dropped because this client fell behind.
+ * Said on stderr; when the server still holds them ("fillable"), a "replay"
+ * request for exactly that run is queued, and they come back in a "history"
+ * message with "replay":true (after the newer messages already on their way).
+ */
+static void on_gap(struct sub *s, const cJSON *gap)
+{
+	const cJSON *topic = cJSON_GetObjectItemCaseSensitive(gap, "topic");
+	const cJSON *from = cJSON_GetObjectItemCaseSensitive(gap, "from");
+	const cJSON *to = cJSON_GetObjectItemCaseSensitive(gap, "to");
+	const cJSON *epoch = cJSON_GetObjectItemCaseSensitive(gap, "epoch");
+	bool fillable = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(gap, "fillable"));
+	cJSON *req;
+	char *text;
+
+	if (!cJSON_IsString(topic) || !cJSON_IsNumber(from) || !cJSON_IsNumber(to) ||
+		!cJSON_IsString(epoch))
+		return;
+	fprintf(stderr, "rtg-sub: gap on %s: seq %.0f..%.0f dropped by the server%s\n",
+		topic->valuestring, from->valuedouble, to->valuedouble,
+		fillable ? "; asking for a replay" : " and no longer held");
+	if (!fillable)
+		return;
+	req = cJSON_CreateObject();
+	if (req && cJSON_AddStringToObject(req, "type", "replay") &&
+		cJSON_AddStringToObject(req, "topic", topic->valuestring) &&
+		cJSON_AddStringToObject(req, "epoch", epoch->valuestring) &&
+		cJSON_AddNumberToObject(req, "from", from->valuedouble) &&
+		cJSON_AddNumberToObject(req, "to", to->valuedouble) &&
+		(text = cJSON_PrintUnformatted(req))) {
+		if (sub__push_text(&s->replays, &s->nreplays, &s->capreplays, text))
+			cJSON_free(text);
+		else if (s->wsi)
+			lws_callback_on_writable(s->wsi);
+	}
+	cJSON_Delete(req);
 }
 
 /* Handles one whole message in s->rx. */
@@ -212,10 +270,13 @@ static int on_ws_message(struct sub *s, bool binary)
 		sub__print_text(note, strlen(note));
 		return sub__count_line(s);
 	}
-	if (s->o.reconnect || (first && s->o.quiet))
+	if (s->o.reconnect || (first && s->o.quiet) ||
+		memmem(s->rx.p, s->rx.len, "\"type\":\"gap\"", 12))
 		obj = cJSON_ParseWithLength(s->rx.p, s->rx.len);
 	if (obj && s->o.reconnect)
 		remember_positions(s, obj);
+	if (is_type(obj, "gap"))
+		on_gap(s, obj);
 	if (first && s->o.quiet && is_type(obj, "connection")) {
 		cJSON_Delete(obj);
 		return 0;
@@ -286,36 +347,62 @@ static const char *outgoing_text(struct sub *s, int k, char **printed)
 	return *printed ? *printed : msg;
 }
 
-/* Sends the next MESSAGE (the auth message first with --auth-message). */
-static int send_next(struct sub *s, struct lws *wsi)
+/* Writes one text frame; returns 0 or -1 (reported). */
+static int write_text(struct lws *wsi, const char *text)
 {
-	unsigned char *frame;
-	const char *text;
-	char *printed;
-	size_t len;
-	int rc = -1;
+	size_t len = strlen(text);
+	unsigned char *frame = malloc(LWS_PRE + len);
+	int rc = 0;
 
-	if (s->next_out >= s->o.nmessages)
-		return 0;
-	text = outgoing_text(s, s->next_out, &printed);
-	len = text ? strlen(text) : 0;
-	frame = text ? malloc(LWS_PRE + len) : NULL;
 	if (!frame) {
 		fprintf(stderr, "rtg-sub: out of memory\n");
-		sub__finish(s, 1);
-		goto out;
+		return -1;
 	}
 	memcpy(frame + LWS_PRE, text, len);
 	if (lws_write(wsi, frame + LWS_PRE, len, LWS_WRITE_TEXT) < (int)len) {
 		fprintf(stderr, "rtg-sub: write failed\n");
-		goto out;
+		rc = -1;
 	}
-	if (++s->next_out < s->o.nmessages)
-		lws_callback_on_writable(wsi);
-	rc = 0;
-out:
 	free(frame);
+	return rc;
+}
+
+/* Sends the oldest "replay" request on_gap() queued, if any. */
+static int send_replay(struct sub *s, struct lws *wsi)
+{
+	char *text;
+	int rc;
+
+	if (!s->nreplays)
+		return 0;
+	text = s->replays[0];
+	memmove(s->replays, s->replays + 1, --s->nreplays * sizeof(*s->replays));
+	rc = write_text(wsi, text);
+	cJSON_free(text);
+	if (s->nreplays)
+		lws_callback_on_writable(wsi);
+	return rc;
+}
+
+/* Sends the next MESSAGE (the auth message first with --auth-message). */
+static int send_next(struct sub *s, struct lws *wsi)
+{
+	const char *text;
+	char *printed;
+	int rc;
+
+	if (s->next_out >= s->o.nmessages)
+		return send_replay(s, wsi);
+	text = outgoing_text(s, s->next_out, &printed);
+	if (!text) {
+		fprintf(stderr, "rtg-sub: out of memory\n");
+		sub__finish(s, 1);
+		return -1;
+	}
+	rc = write_text(wsi, text);
 	cJSON_free(printed);
+	if (!rc && (++s->next_out < s->o.nmessages || s->nreplays))
+		lws_callback_on_writable(wsi);
 	return rc;
 }
 
