@@ -44,7 +44,8 @@ int gap__note(struct session *s, const struct out_msg *m)
 
 	for (i = s->ngaps; i-- > 0;) {
 		g = &s->gaps[i];
-		if (g->to + 1 == m->seq && !strcmp(g->topic, m->topic) && !strcmp(g->epoch, epoch)) {
+		if (g->to + 1 == m->seq && !strcmp(g->topic, m->topic) &&
+			!strcmp(g->epoch, epoch)) {
 			g->to = m->seq;
 			return 0;
 		}
@@ -83,8 +84,10 @@ static struct out_msg *notice(struct session *s)
 		!cJSON_AddNumberToObject(obj, "from", (double)g->from) ||
 		!cJSON_AddNumberToObject(obj, "to", (double)g->to) ||
 		!cJSON_AddNumberToObject(obj, "count", (double)(g->to - g->from + 1)) ||
-		!cJSON_AddBoolToObject(obj, "fillable", history__can_resume(th, g->epoch, g->from - 1)) ||
-		!cJSON_AddStringToObject(obj, "message", "messages were dropped: this client fell behind")) {
+		!cJSON_AddBoolToObject(
+			obj, "fillable", history__can_resume(th, g->epoch, g->from - 1)) ||
+		!cJSON_AddStringToObject(
+			obj, "message", "messages were dropped: this client fell behind")) {
 		cJSON_Delete(obj);
 		return NULL;
 	}

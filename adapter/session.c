@@ -27,9 +27,6 @@
 /* How far back from the newest queued message conflation looks. */
 #define CONFLATE_WINDOW 64
 
-/* How far from the head of a full queue the oldest data message is looked for. */
-#define DROP_SCAN 64
-
 /* How long a closing connection may take to send its last frames. */
 #define CLOSE_GRACE_S 5
 
@@ -287,17 +284,18 @@ static void conflate(struct session *s, const struct out_msg *m)
 }
 /*
  * Makes room by letting the oldest data message go, noting it as a gap the
- * client will be told of (gap.c). Replies and notices of our own are few and
- * say what happened to a request: they are kept as long as a data message
- * lies within DROP_SCAN slots of the head. Returns 0, or -1 when the gap
- * cannot be noted (too many, or no memory).
+ * client will be told of (gap.c). Replies of our own (a history, a replay, an
+ * error) say what happened to a request and are never let go: a queue full
+ * of them alone belongs to a client that does not read its answers. Returns
+ * 0, or -1 when nothing can go or the gap cannot be noted (too many, or no
+ * memory): the caller closes the connection.
  */
 static int drop_oldest(struct session *s)
 {
 	unsigned i;
 	int rc = 0;
 
-	for (i = 0; i < s->q_count && i < DROP_SCAN; i++) {
+	for (i = 0; i < s->q_count; i++) {
 		struct out_msg **slot = &s->q[(s->q_head + i) % s->q_cap];
 		struct out_msg *old = *slot;
 
@@ -311,10 +309,7 @@ static int drop_oldest(struct session *s)
 		s->a->stats.dropped++;
 		return rc;
 	}
-	queue_pop(s);
-	s->dropped++;
-	s->a->stats.dropped++;
-	return 0;
+	return -1;
 }
 
 static bool queue_full(const struct session *s, const struct out_msg *m)
@@ -427,7 +422,8 @@ int session__enqueue_policy(struct session *s, struct out_msg *m, enum sub_polic
 		while (s->q_live && queue_full(s, m)) {
 			if (drop_oldest(s)) {
 				s->a->stats.slow_closed++;
-				session__close(s, RTG_CLOSE_TRY_LATER, "too far behind: too many gaps");
+				session__close(
+					s, RTG_CLOSE_TRY_LATER, "too far behind: send queue full");
 				return -1;
 			}
 		}

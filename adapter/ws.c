@@ -433,7 +433,8 @@ static int on_writeable(struct lws *wsi, struct pss_ws *p)
 {
 	struct session *s = &p->s;
 
-	if (s->closing && session__has_output(s)) { /* what was queued goes first (session__close()) */
+	if (s->closing &&
+		session__has_output(s)) { /* what was queued goes first (session__close()) */
 		if (write_frames(wsi, s))
 			return -1;
 		lws_callback_on_writable(wsi);

@@ -47,15 +47,34 @@ static bool add_topic_params(const struct session *s, cJSON *obj, const char *to
 
 /* ---- history and recovery ---------------------------------------------------------- */
 
-/* No upper bound on the seq of a history. */
-#define ALL_SEQ UINT64_MAX
+/* Runs of seq a replay asks for, at most. */
+#define REPLAY_MAX_RUNS 64
+
+/* The runs of seq a replay asks for, ascending and apart; NULL: every message held. */
+struct seq_runs {
+	uint64_t from[REPLAY_MAX_RUNS], to[REPLAY_MAX_RUNS];
+	unsigned n;
+};
+
+static bool in_runs(const struct seq_runs *r, uint64_t seq)
+{
+	unsigned i;
+
+	if (!r)
+		return true;
+	for (i = 0; i < r->n; i++) {
+		if (seq >= r->from[i] && seq <= r->to[i])
+			return true;
+	}
+	return false;
+}
 
 /*
  * {"type":"history","topic":T,"epoch":E,"messages":[...]} from held messages
- * up to seq @until, each in the session's envelope.
+ * after @since (and in @runs, when given), each in the session's envelope.
  */
-static cJSON *history_message(
-	struct session *s, struct topic_hist *th, uint64_t since, uint64_t until, bool replay)
+static cJSON *history_message(struct session *s, struct topic_hist *th, uint64_t since,
+	const struct seq_runs *runs, bool replay)
 {
 	struct adapter *a = s->a;
 	struct out_msg **list = calloc(a->hist.size + 2, sizeof(*list));
@@ -77,7 +96,9 @@ static cJSON *history_message(
 	if (!arr)
 		goto error;
 	/* The messages are already JSON text: splice them in raw, no re-parse. */
-	for (i = 0; i < n && list[i]->seq <= until; i++) {
+	for (i = 0; i < n; i++) {
+		if (!in_runs(runs, list[i]->seq))
+			continue;
 		text = msg__text_env(list[i], s->ep->env, &len);
 		if (text && !cJSON_AddItemToArray(arr, cJSON_CreateRaw(text)))
 			goto error;
@@ -95,22 +116,24 @@ error:
  * whose seed knows no such message ("history messages"), the messages
  * themselves, as if they had just arrived (seq and epoch tell them apart).
  */
-static void send_history(
-	struct session *s, struct topic_hist *th, uint64_t since, uint64_t until, bool replay)
+static void send_history(struct session *s, struct topic_hist *th, uint64_t since,
+	const struct seq_runs *runs, bool replay)
 {
 	struct out_msg **list;
 	unsigned i, n;
 
 	if (!s->ep->history_messages) {
-		session__send_json(s, history_message(s, th, since, until, replay));
+		session__send_json(s, history_message(s, th, since, runs, replay));
 		return;
 	}
 	list = calloc(s->a->hist.size + 2, sizeof(*list));
 	if (!list)
 		return;
 	n = history__collect(&s->a->hist, th, since, list);
-	for (i = 0; i < n && list[i]->seq <= until; i++)
-		session__enqueue(s, list[i]);
+	for (i = 0; i < n; i++) {
+		if (in_runs(runs, list[i]->seq))
+			session__enqueue(s, list[i]);
+	}
 	free(list);
 }
 
@@ -160,7 +183,7 @@ static void hist_topic(struct topic_hist *th, void *arg)
 		w->recovered = false;
 	/* a stale topic was not followed since: the broker sends its value again (a new epoch) */
 	if (w->send && !th->stale)
-		send_history(w->s, th, resumable ? seq : 0, ALL_SEQ, resumable);
+		send_history(w->s, th, resumable ? seq : 0, NULL, resumable);
 }
 
 /*
@@ -324,26 +347,68 @@ void wsub__subscribe(struct session *s, const char *type, const cJSON *msg, bool
 }
 
 /*
- * {"type":"replay","topic":T,"epoch":E,"from":A,"to":B}: the held messages of
- * T with seq A..B, asked for after a gap notice (gap.c) that said they could
- * be had ("fillable"). The answer is a "history" message with "replay":true
- * and "from"/"to", or an error when the history no longer holds them all. A
- * client may replay what it may read (the ACL), subscribed or not: a
- * subscribe with "since" would give it as much.
+ * Reads the runs of a replay: "from" and "to", or "runs": [[from, to], ...]
+ * (a client told of several gaps of a topic asks for them at once), each
+ * 1 <= from <= to, in ascending order and not overlapping. Returns false if malformed.
+ */
+static bool replay_runs(const cJSON *msg, struct seq_runs *r)
+{
+	const cJSON *runs = cJSON_GetObjectItemCaseSensitive(msg, "runs"), *run;
+	const cJSON *from = cJSON_GetObjectItemCaseSensitive(msg, "from");
+	const cJSON *to = cJSON_GetObjectItemCaseSensitive(msg, "to");
+
+	r->n = 0;
+	if (!runs) {
+		if (!cJSON_IsNumber(from) || !cJSON_IsNumber(to))
+			return false;
+		r->from[0] = from->valuedouble >= 1 ? (uint64_t)from->valuedouble : 0;
+		r->to[0] = to->valuedouble >= 1 ? (uint64_t)to->valuedouble : 0;
+		r->n = 1;
+	} else if (cJSON_IsArray(runs)) {
+		cJSON_ArrayForEach(run, runs) {
+			const cJSON *a = cJSON_GetArrayItem(run, 0),
+				    *b = cJSON_GetArrayItem(run, 1);
+
+			if (r->n == REPLAY_MAX_RUNS || !cJSON_IsArray(run) ||
+				cJSON_GetArraySize(run) != 2 || !cJSON_IsNumber(a) ||
+				!cJSON_IsNumber(b))
+				return false;
+			r->from[r->n] = a->valuedouble >= 1 ? (uint64_t)a->valuedouble : 0;
+			r->to[r->n] = b->valuedouble >= 1 ? (uint64_t)b->valuedouble : 0;
+			if (r->n && r->from[r->n] <= r->to[r->n - 1])
+				return false;
+			r->n++;
+		}
+	}
+	for (unsigned i = 0; i < r->n; i++) {
+		if (!r->from[i] || r->to[i] < r->from[i] || r->to[i] > (1ull << 53))
+			return false;
+	}
+	return r->n > 0;
+}
+
+/*
+ * {"type":"replay","topic":T,"epoch":E,"from":A,"to":B} (or "runs":[[A,B],...]):
+ * the held messages of T with those seq, asked for after gap notices (gap.c)
+ * that said they could be had ("fillable"). The answer is one "history"
+ * message with "replay":true, "from" (the first run's) and "to" (the last
+ * run's), or an error when the history no longer holds them all. A client may
+ * replay what it may read (the ACL), subscribed or not: a subscribe with
+ * "since" would give it as much.
  */
 void wsub__replay(struct session *s, const cJSON *msg)
 {
 	const char *topic = str_field(msg, "topic"), *epoch = str_field(msg, "epoch");
-	const cJSON *from = cJSON_GetObjectItemCaseSensitive(msg, "from");
-	const cJSON *to = cJSON_GetObjectItemCaseSensitive(msg, "to");
+	struct seq_runs runs;
 	struct topic_hist *th;
 	char why[256];
 	cJSON *obj;
 
-	if (!topic || !epoch || !cJSON_IsNumber(from) || !cJSON_IsNumber(to) ||
-		from->valuedouble < 1 || to->valuedouble < from->valuedouble ||
-		to->valuedouble > (double)(1ull << 53)) {
-		session__send_error(s, "replay needs \"topic\", \"epoch\" and 1 <= \"from\" <= \"to\"");
+	if (!topic || !epoch || !replay_runs(msg, &runs)) {
+		session__send_error(s,
+			"replay needs \"topic\", \"epoch\" and 1 <= \"from\" <= \"to\" (or \"runs\": "
+			"up to %d [from, to] pairs in ascending order, not overlapping)",
+			REPLAY_MAX_RUNS);
 		return;
 	}
 	if (!rtg_topic_name_valid(topic) ||
@@ -353,19 +418,20 @@ void wsub__replay(struct session *s, const cJSON *msg)
 		return;
 	}
 	th = history__find(&s->a->hist, topic);
-	if (!th || (uint64_t)to->valuedouble > th->last_seq ||
-		!history__can_resume(th, epoch, (uint64_t)from->valuedouble - 1)) {
-		session__send_error(s, "replay of '%.128s' %.0f..%.0f: no longer held", topic,
-			from->valuedouble, to->valuedouble);
+	if (!th || runs.to[runs.n - 1] > th->last_seq ||
+		!history__can_resume(th, epoch, runs.from[0] - 1)) {
+		session__send_error(s, "replay of '%.128s' %llu..%llu: no longer held", topic,
+			(unsigned long long)runs.from[0], (unsigned long long)runs.to[runs.n - 1]);
 		return;
 	}
 	if (s->ep->history_messages) {
-		send_history(s, th, (uint64_t)from->valuedouble - 1, (uint64_t)to->valuedouble, true);
+		send_history(s, th, runs.from[0] - 1, &runs, true);
 		return;
 	}
-	obj = history_message(s, th, (uint64_t)from->valuedouble - 1, (uint64_t)to->valuedouble, true);
-	if (obj && (!cJSON_AddNumberToObject(obj, "from", from->valuedouble) ||
-			   !cJSON_AddNumberToObject(obj, "to", to->valuedouble))) {
+	obj = history_message(s, th, runs.from[0] - 1, &runs, true);
+	if (obj &&
+		(!cJSON_AddNumberToObject(obj, "from", (double)runs.from[0]) ||
+			!cJSON_AddNumberToObject(obj, "to", (double)runs.to[runs.n - 1]))) {
 		cJSON_Delete(obj);
 		obj = NULL;
 	}
@@ -420,12 +486,12 @@ void wsub__snapshot(struct session *s, struct out_msg *m)
 	if (!th)
 		return;
 	if (s->ep->history_messages) {
-		send_history(s, th, 0, ALL_SEQ, false);
+		send_history(s, th, 0, NULL, false);
 		return;
 	}
 	if (!snap.hist || snap.gseq != m->gseq || snap.env != s->ep->env->id) {
 		wsub__cleanup();
-		obj = history_message(s, th, 0, ALL_SEQ, false);
+		obj = history_message(s, th, 0, NULL, false);
 		snap.hist = msg__from_json(obj);
 		cJSON_Delete(obj);
 		snap.gseq = m->gseq;

@@ -420,6 +420,7 @@ static void connect_now(lws_sorted_usec_list_t *sul)
 	s->close_code = LWS_CLOSE_STATUS_NORMAL;
 	s->established = false;
 	s->greeting_pending = true;
+	s->replay_asked = false; /* an answer of the last connection will not come */
 	s->next_out = s->o.auth_message ? -1 : 0;
 	memset(&i, 0, sizeof(i));
 	i.context = s->ctx;

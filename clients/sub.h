@@ -71,6 +71,7 @@ struct sub {
 	char *last_id; /* the SSE id to resume from */
 	char **replays; /* "replay" requests for gaps the server said it can fill, to send */
 	size_t nreplays, capreplays;
+	bool replay_asked; /* a replay request is unanswered: the next waits (and takes more runs) */
 	struct position *pos; /* sorted by topic */
 	size_t npos, cappos;
 	bool pos_full_warned;

@@ -218,9 +218,11 @@ static bool is_type(const cJSON *obj, const char *type)
 
 /*
  * A gap notice: messages the server dropped because this client fell behind.
- * Said on stderr; when the server still holds them ("fillable"), a "replay"
- * request for exactly that run is queued, and they come back in a "history"
- * message with "replay":true (after the newer messages already on their way).
+ * Said on stderr; when the server still holds them ("fillable"), the run is
+ * kept for send_replay(), which asks for it (with any other runs of the
+ * topic noted meanwhile: one request, not one per notice). The messages come
+ * back in a "history" message with "replay":true, after the newer ones
+ * already on their way.
  */
 static void on_gap(struct sub *s, const cJSON *gap)
 {
@@ -229,8 +231,7 @@ static void on_gap(struct sub *s, const cJSON *gap)
 	const cJSON *to = cJSON_GetObjectItemCaseSensitive(gap, "to");
 	const cJSON *epoch = cJSON_GetObjectItemCaseSensitive(gap, "epoch");
 	bool fillable = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(gap, "fillable"));
-	cJSON *req;
-	char *text;
+	char *run;
 
 	if (!cJSON_IsString(topic) || !cJSON_IsNumber(from) || !cJSON_IsNumber(to) ||
 		!cJSON_IsString(epoch))
@@ -238,21 +239,27 @@ static void on_gap(struct sub *s, const cJSON *gap)
 	fprintf(stderr, "rtg-sub: gap on %s: seq %.0f..%.0f dropped by the server%s\n",
 		topic->valuestring, from->valuedouble, to->valuedouble,
 		fillable ? "; asking for a replay" : " and no longer held");
-	if (!fillable)
-		return;
-	req = cJSON_CreateObject();
-	if (req && cJSON_AddStringToObject(req, "type", "replay") &&
-		cJSON_AddStringToObject(req, "topic", topic->valuestring) &&
-		cJSON_AddStringToObject(req, "epoch", epoch->valuestring) &&
-		cJSON_AddNumberToObject(req, "from", from->valuedouble) &&
-		cJSON_AddNumberToObject(req, "to", to->valuedouble) &&
-		(text = cJSON_PrintUnformatted(req))) {
-		if (sub__push_text(&s->replays, &s->nreplays, &s->capreplays, text))
-			cJSON_free(text);
-		else if (s->wsi)
-			lws_callback_on_writable(s->wsi);
-	}
-	cJSON_Delete(req);
+	run = fillable ? cJSON_PrintUnformatted(gap) : NULL;
+	if (run && sub__push_text(&s->replays, &s->nreplays, &s->capreplays, run))
+		cJSON_free(run);
+	else if (run && s->wsi)
+		lws_callback_on_writable(s->wsi);
+}
+
+/* The answer to a replay request: a "history" with "replay":true and "from". */
+static bool is_replay_answer(const cJSON *obj)
+{
+	return is_type(obj, "history") &&
+		cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, "replay")) &&
+		cJSON_HasObjectItem(obj, "from");
+}
+
+/* A replay request was answered (or refused): the next may go. */
+static void replay_answered(struct sub *s)
+{
+	s->replay_asked = false;
+	if (s->nreplays && s->wsi)
+		lws_callback_on_writable(s->wsi);
 }
 
 /* Handles one whole message in s->rx. */
@@ -271,12 +278,17 @@ static int on_ws_message(struct sub *s, bool binary)
 		return sub__count_line(s);
 	}
 	if (s->o.reconnect || (first && s->o.quiet) ||
-		memmem(s->rx.p, s->rx.len, "\"type\":\"gap\"", 12))
+		memmem(s->rx.p, s->rx.len, "\"type\":\"gap\"", 12) ||
+		(s->replay_asked &&
+			(memmem(s->rx.p, s->rx.len, "\"replay\":true", 13) ||
+				memmem(s->rx.p, s->rx.len, "\"type\":\"error\"", 14))))
 		obj = cJSON_ParseWithLength(s->rx.p, s->rx.len);
 	if (obj && s->o.reconnect)
 		remember_positions(s, obj);
 	if (is_type(obj, "gap"))
 		on_gap(s, obj);
+	else if (s->replay_asked && (is_replay_answer(obj) || is_type(obj, "error")))
+		replay_answered(s);
 	if (first && s->o.quiet && is_type(obj, "connection")) {
 		cJSON_Delete(obj);
 		return 0;
@@ -367,20 +379,69 @@ static int write_text(struct lws *wsi, const char *text)
 	return rc;
 }
 
-/* Sends the oldest "replay" request on_gap() queued, if any. */
+/* Up to this many runs go in one replay request (the adapter's limit). */
+#define REPLAY_MAX_RUNS 64
+
+/*
+ * Sends one "replay" request for the oldest run on_gap() kept and every other
+ * kept run of the same topic and epoch (they are in seq order), if any and if
+ * no request is awaiting its answer: one at a time, so a client far behind
+ * asks for many runs at once rather than running into the rate limit.
+ */
 static int send_replay(struct sub *s, struct lws *wsi)
 {
-	char *text;
-	int rc;
+	cJSON *first, *req, *runs, *gap;
+	const char *topic, *epoch;
+	size_t i, kept = 0, n = 0;
+	bool first_gone = false;
+	char *text = NULL;
+	int rc = 0;
 
-	if (!s->nreplays)
+	if (!s->nreplays || s->replay_asked)
 		return 0;
-	text = s->replays[0];
-	memmove(s->replays, s->replays + 1, --s->nreplays * sizeof(*s->replays));
-	rc = write_text(wsi, text);
+	first = cJSON_Parse(s->replays[0]);
+	topic = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "topic"));
+	epoch = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "epoch"));
+	req = cJSON_CreateObject();
+	runs = cJSON_AddArrayToObject(req, "runs");
+	if (!topic || !epoch || !runs || !cJSON_AddStringToObject(req, "type", "replay") ||
+		!cJSON_AddStringToObject(req, "topic", topic) ||
+		!cJSON_AddStringToObject(req, "epoch", epoch))
+		goto out;
+	for (i = 0; i < s->nreplays; i++) {
+		const char *t, *e;
+		cJSON *run;
+
+		gap = cJSON_Parse(s->replays[i]);
+		t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(gap, "topic"));
+		e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(gap, "epoch"));
+		if (n < REPLAY_MAX_RUNS && t && e && !strcmp(t, topic) && !strcmp(e, epoch) &&
+			(run = cJSON_CreateArray())) {
+			cJSON_AddItemToArray(run,
+				cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(gap, "from"), 1));
+			cJSON_AddItemToArray(run,
+				cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(gap, "to"), 1));
+			cJSON_AddItemToArray(runs, run);
+			cJSON_free(s->replays[i]);
+			n++;
+		} else {
+			s->replays[kept++] = s->replays[i];
+		}
+		cJSON_Delete(gap);
+	}
+	s->nreplays = kept;
+	first_gone = true;
+	text = cJSON_PrintUnformatted(req);
+	rc = text ? write_text(wsi, text) : -1;
+	s->replay_asked = !rc;
+out:
+	if (!first_gone) { /* malformed or no memory: let this one go rather than loop on it */
+		cJSON_free(s->replays[0]);
+		memmove(s->replays, s->replays + 1, --s->nreplays * sizeof(*s->replays));
+	}
 	cJSON_free(text);
-	if (s->nreplays)
-		lws_callback_on_writable(wsi);
+	cJSON_Delete(req);
+	cJSON_Delete(first);
 	return rc;
 }
 

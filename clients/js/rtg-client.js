@@ -26,6 +26,10 @@
  * - after a reconnect subscribes everything again, telling the server where
  *   it left off ("since"), and reports from the answers whether everything
  *   missed was recovered ('recovered') or not ('gap');
+ * - when the server says it dropped messages because this client fell
+ *   behind (a 'gap' notice: topic, epoch, from, to, fillable), asks for
+ *   exactly those back if the server still holds them, and emits 'recovered'
+ *   ({topic, from, to}) with the "history" that brings them;
  * - never delivers one message twice: a message whose topic, epoch and seq it
  *   has already delivered is dropped (history replays included);
  * - queues what the application sends while disconnected (bounded, the
@@ -117,6 +121,9 @@ const CHANNELS = new Set([
 
 /** Close code of the adapter for a missing, invalid or expired token. */
 const CLOSE_AUTH = 4001;
+
+/** Runs of seq in one replay request, at most (the adapter's limit). */
+const MAX_REPLAY_RUNS = 64;
 
 /** Largest "since" sent (the adapter's default max_message_size is 64 KiB). */
 const MAX_SINCE_BYTES = 32768;
@@ -275,8 +282,8 @@ const KIND_TYPES = {
  * @property {number} errors server errors and client-side failures
  * @property {string|null} lastMessageTime ISO time of the last message received
  * @property {string[]} subscriptions labels, e.g. "ticker:AAPL", "market/+", "notifications"
- * @property {number} gaps resubscriptions that could not recover what was missed
- * @property {number} recovered resubscriptions that recovered everything missed
+ * @property {number} gaps resubscriptions that could not recover what was missed, and gap notices
+ * @property {number} recovered resubscriptions that recovered everything missed, and replays
  * @property {number} duplicates messages dropped as already delivered
  * @property {number} queueSize messages waiting for a connection
  * @property {number} queueDropped messages dropped because the queue was full
@@ -353,6 +360,8 @@ export class RtgClient {
 		this._subs = new Map();
 		/** topic -> {epoch, seq}: the last message delivered */
 		this._positions = new Map();
+		this._gapRuns = new Map(); // JSON [topic, epoch] -> [[from, to], ...] to ask back
+		this._replayInFlight = false;
 		this._queue = [];
 		this._pendingCalcs = new Map();
 		this._pendingPings = [];
@@ -670,6 +679,9 @@ export class RtgClient {
 			case 'history':
 				msg = this._filterHistory(msg);
 				break;
+			case 'gap':
+				this._onGap(msg);
+				break;
 			case 'calculation_accepted': {
 				const p = this._pendingCalcs.get(msg.calculation_id);
 				if (p) {
@@ -715,6 +727,9 @@ export class RtgClient {
 			this.expiresAt = msg.expires_at ?? null;
 		}
 		if (this._everConnected) this._stats.reconnects++;
+		// a replay asked on the last connection gets no answer; what it missed, "since" recovers
+		this._replayInFlight = false;
+		this._gapRuns.clear();
 		this._everConnected = true;
 		this._stats.reconnectAttempts = 0;
 		this._setState('connected');
@@ -732,9 +747,60 @@ export class RtgClient {
 		return true;
 	}
 
+	/**
+	 * The server dropped messages of a topic because this client fell behind
+	 * (a gap notice: topic, epoch, from, to, fillable). When it still holds
+	 * them, asks for exactly those runs: the notices of one burst arrive
+	 * together, so the runs of a topic noted before the next turn of the event
+	 * loop go in one request. They come back in a "history" with "replay":
+	 * true, "from" and "to", after the newer messages already on their way
+	 * (each message has its seq). The notice itself is emitted as 'gap'.
+	 * @private
+	 */
+	_onGap(msg) {
+		this._stats.gaps++;
+		if (msg.fillable !== true || typeof msg.topic !== 'string') return;
+		const key = JSON.stringify([msg.topic, msg.epoch]);
+		const runs = this._gapRuns.get(key) ?? [];
+		runs.push([msg.from, msg.to]);
+		this._gapRuns.set(key, runs);
+		if (!this._replayInFlight) setTimeout(() => this._askReplays(), 0);
+	}
+
+	/**
+	 * Asks for the runs _onGap noted of one topic (at most MAX_REPLAY_RUNS),
+	 * unless a request is awaiting its answer: one at a time, so a client far
+	 * behind asks for many runs at once rather than running into the server's
+	 * rate limit. The answer (or an error) lets the next go.
+	 * @private
+	 */
+	_askReplays() {
+		if (this._replayInFlight) return;
+		for (const [key, runs] of this._gapRuns) {
+			const [topic, epoch] = JSON.parse(key);
+			const ask = runs.splice(0, MAX_REPLAY_RUNS);
+			if (!runs.length) this._gapRuns.delete(key);
+			this._replayInFlight = this._sendNow({ type: 'replay', topic, epoch, runs: ask });
+			return;
+		}
+	}
+
+	/** A replay request was answered or refused: the next may go. @private */
+	_replayAnswered() {
+		this._replayInFlight = false;
+		if (this._gapRuns.size) this._askReplays();
+	}
+
 	/** Drops from a history what was delivered already; tracks the rest. @private */
 	_filterHistory(msg) {
 		if (!Array.isArray(msg.messages)) return msg;
+		if (msg.replay === true && typeof msg.from === 'number') {
+			// the answer to _onGap's replay: exactly what was missed, never seen before
+			this._stats.recovered++;
+			this._replayAnswered();
+			this._emit('recovered', { type: 'recovered', topic: msg.topic, from: msg.from, to: msg.to });
+			return msg;
+		}
 		const fresh = [];
 		for (const m of msg.messages) {
 			if (m && typeof m.topic === 'string' && m.epoch !== undefined && typeof m.seq === 'number' && !this._track(m)) {
@@ -768,6 +834,7 @@ export class RtgClient {
 	/** @private */
 	_onServerError(msg) {
 		const text = String(msg.message || '');
+		if (this._replayInFlight && /^(replay|rate limit)/.test(text)) this._replayAnswered();
 		if (/calculat/i.test(text) && this._pendingCalcs.size) {
 			const [id, p] = this._pendingCalcs.entries().next().value;
 			clearTimeout(p.timer);

@@ -11,11 +11,18 @@ else 4).
 
   ws_client.py URL [--send JSON]... [--send-after N JSON]... [--count N]
                [--timeout S] [--header 'Name: value']... [--raw-bytes N]
+               [--delay S] [--rcvbuf BYTES]
+
+--delay and --rcvbuf make a slow reader: it sleeps S after each message, and
+its socket's receive buffer is BYTES (set before connecting, so the TCP
+window stays small and the server's send queue grows instead).
 """
 import argparse
 import asyncio
 import json
+import socket
 import sys
+from urllib.parse import urlsplit
 
 import websockets
 
@@ -31,6 +38,8 @@ def parse_args():
     p.add_argument("--count", type=int, default=0)
     p.add_argument("--timeout", type=float, default=10.0)
     p.add_argument("--header", action="append", default=[])
+    p.add_argument("--delay", type=float, default=0.0)
+    p.add_argument("--rcvbuf", type=int, default=0)
     p.add_argument("--raw-bytes", type=int, default=0,
                    help="also send one text frame of N bytes (size limits)")
     return p.parse_args()
@@ -50,10 +59,17 @@ async def run(args):
         headers.append((name.strip(), value.strip()))
     got = 0
     pending = [(int(n), text) for n, text in args.send_after]
+    extra = {}
+    if args.rcvbuf:
+        u = urlsplit(args.url)
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, args.rcvbuf)
+        sock.connect((u.hostname, u.port))
+        extra = {"sock": sock, "max_queue": 1}
     try:
         async with websockets.connect(args.url, extra_headers=headers,
                                       max_size=2 ** 24, open_timeout=args.timeout,
-                                      ping_interval=None) as ws:
+                                      ping_interval=None, **extra) as ws:
             for text in args.send:
                 await ws.send(text)
             if args.raw_bytes:
@@ -61,6 +77,8 @@ async def run(args):
             while True:
                 msg = await ws.recv()
                 got += 1
+                if args.delay:
+                    await asyncio.sleep(args.delay)
                 emit(msg if isinstance(msg, str) else msg.decode("utf-8", "replace"))
                 for item in [p for p in pending if p[0] == got]:
                     await ws.send(item[1])
