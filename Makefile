@@ -18,6 +18,7 @@ $(shell mkdir -p $(B) && { [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = "$(FLAGS_NOW
 
 # ---- common/: the policy library shared by the plugin and the adapter -------
 COMMON_SRC := common/rtg_err.c common/rtg_identity.c common/rtg_jwt.c common/rtg_jwt_config.c \
+	common/rtg_jwks.c \
 	common/rtg_text.c \
 	common/rtg_acl.c common/rtg_acl_parse.c \
 	common/rtg_topic.c

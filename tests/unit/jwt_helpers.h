@@ -97,7 +97,7 @@ static inline char *sign(const char *alg, enum key_id k, const char *claims)
 static inline struct rtg_jwt_verifier *verifier_full(
 	const char *algs, const char *pub, const char *iss, const char *aud, long leeway)
 {
-	struct rtg_jwt_config cfg = {NULL, NULL, algs, iss, aud, leeway};
+	struct rtg_jwt_config cfg = {NULL, NULL, algs, iss, aud, leeway, NULL};
 	struct rtg_jwt_verifier *v = NULL;
 	char secret[4096], err[256];
 
