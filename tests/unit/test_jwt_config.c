@@ -11,21 +11,6 @@
 
 #include <unistd.h>
 
-/* ==================== helpers ==================== */
-
-/* Writes @p len bytes to a new file in $TMPDIR (or /tmp) whose name goes to @p path. */
-static void write_temp(const char *data, size_t len, char *path, size_t pathlen)
-{
-	const char *dir = getenv("TMPDIR");
-	int fd;
-
-	snprintf(path, pathlen, "%s/rtg_jwt_test_XXXXXX", dir && dir[0] ? dir : "/tmp");
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, len), (ssize_t)len);
-	close(fd);
-}
-
 /* ==================== configuration cases ==================== */
 
 struct config_case {
