@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <openssl/bn.h>
@@ -178,25 +180,34 @@ static const char *jwks_read(const char *path, cJSON **out)
 	return NULL;
 }
 
-/* Writes jwks to path through path.tmp (mode 0600: it may hold secrets) and rename(). */
+/* Writes jwks to path through path.tmp and rename(). A new file is 0600 (it may hold
+ * secrets); a file that exists keeps its mode and, where we may, its owner and group, so
+ * that the broker's user can still read it after the edit. */
 static const char *jwks_write(const char *path, const cJSON *jwks)
 {
 	char tmp[4096];
 	char *text = cJSON_Print(jwks);
+	struct stat st;
+	bool existed = stat(path, &st) == 0;
 	FILE *fp = NULL;
 	const char *err = NULL;
-	mode_t old;
+	int fd;
 
 	if (!text)
 		return "out of memory";
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	old = umask(077);
-	fp = fopen(tmp, "w");
-	umask(old);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, existed ? (st.st_mode & 07777) : 0600);
+	if (fd >= 0 && existed) {
+		(void)fchmod(fd, st.st_mode & 07777); /* open() applied the umask */
+		(void)!fchown(fd, st.st_uid, st.st_gid); /* EPERM unless root: then ours */
+	}
+	fp = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!fp || fprintf(fp, "%s\n", text) < 0 || fflush(fp) != 0)
 		err = strerror(errno);
 	if (fp && fclose(fp) != 0 && !err)
 		err = strerror(errno);
+	else if (!fp && fd >= 0)
+		close(fd);
 	if (!err && rename(tmp, path) != 0)
 		err = strerror(errno);
 	if (err)
