@@ -471,13 +471,19 @@ static void on_expiry_timer(struct wheel_timer *t);
  */
 static void arm_expiry(struct session *s)
 {
-	time_t left = rtg_jwt_end_time(s->a->verifier, s->id) - time(NULL);
+	struct timespec ts;
+	int64_t at_us, now_us, delay_us;
 
+	/* In microseconds of the wall clock (exp is a wall-clock second): the wheel rounds the
+	 * due time up to its next second, and a delay counted in whole seconds from time(NULL)
+	 * would add up to a second more. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	at_us = (int64_t)rtg_jwt_end_time(s->a->verifier, s->id) * 1000000;
 	if (!s->expiry_warned)
-		left -= EXPIRY_WARNING_S;
-	if (left < 0)
-		left = 0;
-	timers__schedule(s->a, &s->t_expiry, on_expiry_timer, (lws_usec_t)left * LWS_US_PER_SEC);
+		at_us -= (int64_t)EXPIRY_WARNING_S * 1000000;
+	delay_us = at_us > now_us ? at_us - now_us : 0;
+	timers__schedule(s->a, &s->t_expiry, on_expiry_timer, (lws_usec_t)delay_us);
 }
 
 /* Ends a session whose token no longer counts: SSE gets a last event of @p type (with the id
