@@ -106,8 +106,9 @@ int auth__reload(struct adapter *a)
 			subs__recheck(a, s, "access revoked by an ACL change");
 	}
 	lws_end_foreach_dll_safe(d, d1);
-	lwsl_notice("reloaded keys (%zu), ACL from %s (%zu rules) and profiles from %s; %zu sessions "
-		    "ended for a removed key\n",
+	lwsl_notice(
+		"reloaded keys (%zu), ACL from %s (%zu rules) and profiles from %s; %zu sessions "
+		"ended for a removed key\n",
 		rtg_jwt_verifier_key_count(a->verifier), a->cfg.acl_file,
 		rtg_acl_rule_count(a->acl), a->cfg.profiles_file, ended);
 	return 0;

@@ -17,6 +17,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/param_build.h>
@@ -71,8 +72,8 @@ const struct jwt_key *jwt__key_by_kid(const struct rtg_jwt_verifier *v, const ch
 
 /* The fingerprint: SHA-256 of a type tag and the key material, cut to RTG_JWT_KEY_FP_LEN. The
  * tag keeps a secret from ever matching a public key's DER. */
-static enum rtg_err fingerprint(struct jwt_key *k, const char *tag, const unsigned char *data,
-	size_t len)
+static enum rtg_err fingerprint(
+	struct jwt_key *k, const char *tag, const unsigned char *data, size_t len)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
@@ -131,8 +132,8 @@ out:
 	return rc;
 }
 
-enum rtg_err jwt__key_set_pkey(struct jwt_key *k, EVP_PKEY *pkey, const char *what,
-	char *errbuf, size_t errlen)
+enum rtg_err jwt__key_set_pkey(
+	struct jwt_key *k, EVP_PKEY *pkey, const char *what, char *errbuf, size_t errlen)
 {
 	char group[64];
 	size_t i;
@@ -155,8 +156,8 @@ enum rtg_err jwt__key_set_pkey(struct jwt_key *k, EVP_PKEY *pkey, const char *wh
 			;
 		if (i == RTG_ARRAY_SIZE(curves)) {
 			jwt__set_error(errbuf, errlen,
-				"%s: EC key on curve \"%s\"; ES256/384/512 need P-256/384/521", what,
-				group);
+				"%s: EC key on curve \"%s\"; ES256/384/512 need P-256/384/521",
+				what, group);
 			return RTG_ERR_PARSE;
 		}
 		break;
@@ -181,8 +182,8 @@ void jwt__key_cleanup(struct jwt_key *k)
 /* ==================== JWK members ==================== */
 
 /* A JWK member that must be a non-empty base64url string: decoded into *out (malloc'd). */
-static enum rtg_err get_b64(const cJSON *jwk, const char *name, unsigned char **out,
-	size_t *len, const char *what, char *errbuf, size_t errlen)
+static enum rtg_err get_b64(const cJSON *jwk, const char *name, unsigned char **out, size_t *len,
+	const char *what, char *errbuf, size_t errlen)
 {
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(jwk, name);
 	enum rtg_err rc;
@@ -203,39 +204,45 @@ static enum rtg_err get_b64(const cJSON *jwk, const char *name, unsigned char **
 	return rc == RTG_ERR_MALFORMED ? RTG_ERR_PARSE : rc;
 }
 
-/* Builds an EVP_PKEY of type @p type from params; returns NULL if OpenSSL refuses them. */
-static EVP_PKEY *pkey_from_params(const char *type, OSSL_PARAM_BLD *bld)
+/* Makes k an RSA or EC key (type) from the parameters in bld, or refuses them with "what:
+ * refusal" when OpenSSL does: fromdata takes what it is given, and the public check refuses
+ * e.g. a point that is not on the curve, or an even exponent. */
+static enum rtg_err key_from_params(struct jwt_key *k, const char *type, OSSL_PARAM_BLD *bld,
+	const char *what, const char *refusal, char *errbuf, size_t errlen)
 {
 	OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
 	EVP_PKEY_CTX *check = NULL;
 	EVP_PKEY *pkey = NULL;
+	enum rtg_err rc = RTG_ERR_NOMEM;
 
-	if (params && ctx && EVP_PKEY_fromdata_init(ctx) == 1 &&
-		EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) == 1) {
-		/* fromdata takes what it is given; the public check refuses e.g. a point that
-		 * is not on the curve, or an even modulus. */
+	if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) != 1)
+		goto out;
+	rc = RTG_ERR_PARSE;
+	if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) == 1)
 		check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-		if (!check || EVP_PKEY_public_check(check) != 1) {
-			EVP_PKEY_free(pkey);
-			pkey = NULL;
-		}
+	if (check && EVP_PKEY_public_check(check) == 1) {
+		rc = jwt__key_set_pkey(k, pkey, what, errbuf, errlen);
+	} else {
+		jwt__set_error(errbuf, errlen, "%s: %s", what, refusal);
+		ERR_clear_error(); /* the broker's TLS code reads the thread's error queue */
 	}
+out:
+	EVP_PKEY_free(pkey);
 	EVP_PKEY_CTX_free(check);
 	EVP_PKEY_CTX_free(ctx);
 	OSSL_PARAM_free(params);
-	return pkey;
+	return rc;
 }
 
 /* kty "RSA": "n" and "e" (RFC 7518 6.3.1). */
-static enum rtg_err rsa_key(struct jwt_key *k, const cJSON *jwk, const char *what,
-	char *errbuf, size_t errlen)
+static enum rtg_err rsa_key(
+	struct jwt_key *k, const cJSON *jwk, const char *what, char *errbuf, size_t errlen)
 {
 	unsigned char *n = NULL, *e = NULL;
 	size_t nlen = 0, elen = 0;
 	BIGNUM *bn_n = NULL, *bn_e = NULL;
 	OSSL_PARAM_BLD *bld = NULL;
-	EVP_PKEY *pkey = NULL;
 	enum rtg_err rc;
 
 	rc = get_b64(jwk, "n", &n, &nlen, what, errbuf, errlen);
@@ -250,15 +257,9 @@ static enum rtg_err rsa_key(struct jwt_key *k, const cJSON *jwk, const char *wha
 	if (!bn_n || !bn_e || !bld || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) ||
 		!OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e))
 		goto out;
-	pkey = pkey_from_params("RSA", bld);
-	if (!pkey) {
-		jwt__set_error(errbuf, errlen, "%s: \"n\" and \"e\" are not an RSA public key", what);
-		rc = RTG_ERR_PARSE;
-		goto out;
-	}
-	rc = jwt__key_set_pkey(k, pkey, what, errbuf, errlen);
+	rc = key_from_params(
+		k, "RSA", bld, what, "\"n\" and \"e\" are not an RSA public key", errbuf, errlen);
 out:
-	EVP_PKEY_free(pkey);
 	OSSL_PARAM_BLD_free(bld);
 	BN_free(bn_n);
 	BN_free(bn_e);
@@ -282,13 +283,13 @@ static int curve_of(const cJSON *jwk, const char *what, char *errbuf, size_t err
 }
 
 /* kty "EC": "crv", "x", "y" (RFC 7518 6.2.1), the point as 04 || x || y. */
-static enum rtg_err ec_key(struct jwt_key *k, const cJSON *jwk, const char *what,
-	char *errbuf, size_t errlen)
+static enum rtg_err ec_key(
+	struct jwt_key *k, const cJSON *jwk, const char *what, char *errbuf, size_t errlen)
 {
 	unsigned char *x = NULL, *y = NULL, point[1 + 2 * 66];
 	size_t xlen = 0, ylen = 0, clen;
 	OSSL_PARAM_BLD *bld = NULL;
-	EVP_PKEY *pkey = NULL;
+	char refusal[64];
 	int c = curve_of(jwk, what, errbuf, errlen);
 	enum rtg_err rc = RTG_ERR_PARSE;
 
@@ -311,19 +312,14 @@ static enum rtg_err ec_key(struct jwt_key *k, const cJSON *jwk, const char *what
 	rc = RTG_ERR_NOMEM;
 	bld = OSSL_PARAM_BLD_new();
 	if (!bld ||
-		!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, curves[c].group, 0) ||
-		!OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * clen))
+		!OSSL_PARAM_BLD_push_utf8_string(
+			bld, OSSL_PKEY_PARAM_GROUP_NAME, curves[c].group, 0) ||
+		!OSSL_PARAM_BLD_push_octet_string(
+			bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * clen))
 		goto out;
-	pkey = pkey_from_params("EC", bld);
-	if (!pkey) {
-		jwt__set_error(errbuf, errlen, "%s: \"x\" and \"y\" are not a point on %s", what,
-			curves[c].crv);
-		rc = RTG_ERR_PARSE;
-		goto out;
-	}
-	rc = jwt__key_set_pkey(k, pkey, what, errbuf, errlen);
+	snprintf(refusal, sizeof(refusal), "\"x\" and \"y\" are not a point on %s", curves[c].crv);
+	rc = key_from_params(k, "EC", bld, what, refusal, errbuf, errlen);
 out:
-	EVP_PKEY_free(pkey);
 	OSSL_PARAM_BLD_free(bld);
 	free(x);
 	free(y);
@@ -331,8 +327,8 @@ out:
 }
 
 /* kty "oct": "k", the HMAC secret (RFC 7518 6.4.1). */
-static enum rtg_err oct_key(struct jwt_key *k, const cJSON *jwk, const char *what,
-	char *errbuf, size_t errlen)
+static enum rtg_err oct_key(
+	struct jwt_key *k, const cJSON *jwk, const char *what, char *errbuf, size_t errlen)
 {
 	unsigned char *secret = NULL;
 	size_t len = 0;
@@ -350,8 +346,8 @@ static enum rtg_err oct_key(struct jwt_key *k, const cJSON *jwk, const char *wha
 
 /* "kid" (required here: rotation selects keys by it), "use" and "alg" (optional), and no
  * member that only a private key has. Sets k->kid and k->alg. */
-static enum rtg_err jwk_header(struct jwt_key *k, const cJSON *jwk, const char *what,
-	char *errbuf, size_t errlen)
+static enum rtg_err jwk_header(
+	struct jwt_key *k, const cJSON *jwk, const char *what, char *errbuf, size_t errlen)
 {
 	const cJSON *kid = cJSON_GetObjectItemCaseSensitive(jwk, "kid");
 	const cJSON *use = cJSON_GetObjectItemCaseSensitive(jwk, "use");
@@ -360,8 +356,8 @@ static enum rtg_err jwk_header(struct jwt_key *k, const cJSON *jwk, const char *
 
 	if (!cJSON_IsString(kid) || !kid->valuestring[0] ||
 		strlen(kid->valuestring) > RTG_JWT_KID_MAX) {
-		jwt__set_error(errbuf, errlen, "%s: \"kid\" must be a string of 1 to %d bytes", what,
-			RTG_JWT_KID_MAX);
+		jwt__set_error(errbuf, errlen, "%s: \"kid\" must be a string of 1 to %d bytes",
+			what, RTG_JWT_KID_MAX);
 		return RTG_ERR_PARSE;
 	}
 	if (use && (!cJSON_IsString(use) || strcmp(use->valuestring, "sig") != 0)) {
@@ -376,8 +372,9 @@ static enum rtg_err jwk_header(struct jwt_key *k, const cJSON *jwk, const char *
 			return RTG_ERR_PARSE;
 		}
 	}
-	if (alg && (!cJSON_IsString(alg) ||
-			   !(k->alg = jwt__alg_find(alg->valuestring, strlen(alg->valuestring))))) {
+	if (alg &&
+		(!cJSON_IsString(alg) ||
+			!(k->alg = jwt__alg_find(alg->valuestring, strlen(alg->valuestring))))) {
 		jwt__set_error(errbuf, errlen, "%s: unknown \"alg\"", what);
 		return RTG_ERR_PARSE;
 	}
@@ -386,16 +383,16 @@ static enum rtg_err jwk_header(struct jwt_key *k, const cJSON *jwk, const char *
 }
 
 /* Reads one JWK into k (which the caller cleans up, also on error). */
-static enum rtg_err jwk_read(struct jwt_key *k, const cJSON *jwk, const char *what,
-	char *errbuf, size_t errlen)
+static enum rtg_err jwk_read(
+	struct jwt_key *k, const cJSON *jwk, const char *what, char *errbuf, size_t errlen)
 {
 	const cJSON *kty = cJSON_GetObjectItemCaseSensitive(jwk, "kty");
 	enum rtg_err rc;
 
 	k->origin = "jwks_file";
 	if (!cJSON_IsObject(jwk) || jwt__has_duplicate_names(jwk)) {
-		jwt__set_error(errbuf, errlen, "%s: not a JSON object with unique member names",
-			what);
+		jwt__set_error(
+			errbuf, errlen, "%s: not a JSON object with unique member names", what);
 		return RTG_ERR_PARSE;
 	}
 	rc = jwk_header(k, jwk, what, errbuf, errlen);
@@ -442,8 +439,7 @@ enum rtg_err jwt__jwks_parse(struct rtg_jwt_verifier *v, const char *json, size_
 			"%s: not a JWKS (a JSON object with a non-empty \"keys\" array)", what);
 		goto out;
 	}
-	cJSON_ArrayForEach(jwk, keys)
-	{
+	cJSON_ArrayForEach(jwk, keys) {
 		const cJSON *kid = cJSON_GetObjectItemCaseSensitive(jwk, "kid");
 		struct jwt_key *k = &v->keys[v->nkeys];
 
@@ -453,8 +449,8 @@ enum rtg_err jwt__jwks_parse(struct rtg_jwt_verifier *v, const char *json, size_
 			snprintf(where, sizeof(where), "%s: key %d", what, i);
 		i++;
 		if (v->nkeys == RTG_JWT_MAX_KEYS) {
-			jwt__set_error(errbuf, errlen, "%s: more than %d keys", what,
-				RTG_JWT_MAX_KEYS);
+			jwt__set_error(
+				errbuf, errlen, "%s: more than %d keys", what, RTG_JWT_MAX_KEYS);
 			rc = RTG_ERR_PARSE;
 			goto out;
 		}

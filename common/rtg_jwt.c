@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 #include <jwt.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -185,7 +186,8 @@ static enum rtg_err check_hmac(const struct jwt_key *k, const char *token, const
 
 /* Checks the signature with key k, which fits the algorithm: an HS* token is never checked
  * against a public key, which defeats HS/RS confusion. */
-static enum rtg_err check_signature(const struct jwt_key *k, const char *token, const struct token *t)
+static enum rtg_err check_signature(
+	const struct jwt_key *k, const char *token, const struct token *t)
 {
 	jwt_t *jwt = NULL;
 	enum rtg_err rc;
@@ -197,8 +199,12 @@ static enum rtg_err check_signature(const struct jwt_key *k, const char *token, 
 			return rc;
 	}
 	err = jwt_decode(&jwt, token, k->material, (int)k->len);
-	if (err)
+	if (err) {
+		/* A failed OpenSSL verification leaves errors on the thread's queue; the broker's
+		 * TLS code (SSL_get_error) reads that queue, so none may be left behind. */
+		ERR_clear_error();
 		return err == ENOMEM ? RTG_ERR_NOMEM : RTG_ERR_BADSIG;
+	}
 	/* Our header parse and libjwt's must agree on the algorithm it used. */
 	rc = jwt_get_alg(jwt) == t->alg->jwt ? RTG_OK : RTG_ERR_ALG;
 	jwt_free(jwt);
@@ -425,7 +431,8 @@ bool rtg_jwt_key_present(const struct rtg_jwt_verifier *v, const struct rtg_iden
 		return false;
 	if (id->kid && v->named) {
 		k = jwt__key_by_kid(v, id->kid);
-		return k && jwt__key_fits(k, a) && memcmp(k->fp, id->key_fp, sizeof(id->key_fp)) == 0;
+		return k && jwt__key_fits(k, a) &&
+			memcmp(k->fp, id->key_fp, sizeof(id->key_fp)) == 0;
 	}
 	for (i = 0; i < v->nkeys; i++) {
 		k = &v->keys[i];

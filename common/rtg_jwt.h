@@ -43,7 +43,8 @@ struct rtg_jwt_config {
 	const char *issuer; /* required "iss" value, or NULL not to check */
 	const char *audience; /* value "aud" must equal or contain, or NULL not to check */
 	long leeway; /* seconds of clock skew allowed; < 0 means the default */
-	const char *jwks_file; /* a JWKS (RFC 7517) of verification keys, each with a kid; or NULL */
+	const char
+		*jwks_file; /* a JWKS (RFC 7517) of verification keys, each with a kid; or NULL */
 };
 
 struct rtg_jwt_verifier;

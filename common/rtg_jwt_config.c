@@ -20,6 +20,7 @@
 #include <jwt.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
@@ -101,7 +102,8 @@ static enum rtg_err load_secret(
 	enum rtg_err rc = load_file("secret_file", path, true, &buf, &len, errbuf, errlen);
 
 	if (rc == RTG_OK && memmem(buf, len, "-----BEGIN", 10)) {
-		jwt__set_error(errbuf, errlen, "secret_file %s: holds a PEM key, not a secret", path);
+		jwt__set_error(
+			errbuf, errlen, "secret_file %s: holds a PEM key, not a secret", path);
 		rc = RTG_ERR_INVAL;
 	}
 	if (rc == RTG_OK) {
@@ -137,6 +139,7 @@ static enum rtg_err load_public_key(
 	pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
 	if (!pkey) {
 		jwt__set_error(errbuf, errlen, "public_key_file %s: not a PEM public key", path);
+		ERR_clear_error(); /* the broker's TLS code reads the thread's error queue */
 		goto out;
 	}
 	snprintf(what, sizeof(what), "public_key_file %s", path);
@@ -186,11 +189,14 @@ static enum rtg_err parse_alg_list(
 		a = jwt__alg_find(p, n);
 		if (!a) {
 			if (n == 0)
-				jwt__set_error(errbuf, errlen, "algorithms: empty name in the list");
+				jwt__set_error(
+					errbuf, errlen, "algorithms: empty name in the list");
 			else if (n == 4 && strncasecmp(p, "none", 4) == 0)
-				jwt__set_error(errbuf, errlen, "algorithms: \"none\" is never allowed");
+				jwt__set_error(
+					errbuf, errlen, "algorithms: \"none\" is never allowed");
 			else
-				jwt__set_error(errbuf, errlen, "algorithms: unknown algorithm \"%.*s\"",
+				jwt__set_error(errbuf, errlen,
+					"algorithms: unknown algorithm \"%.*s\"",
 					(int)(n > 32 ? 32 : n), p);
 			return RTG_ERR_INVAL;
 		}
@@ -233,8 +239,8 @@ static enum rtg_err derive_algs(struct rtg_jwt_verifier *v, char *errbuf, size_t
 
 /* Why no key of the set fits the allowed algorithm a, in the words of the single-key
  * options (the most common setup). */
-static void explain_no_key(const struct rtg_jwt_verifier *v, const struct alg_info *a,
-	char *errbuf, size_t errlen)
+static void explain_no_key(
+	const struct rtg_jwt_verifier *v, const struct alg_info *a, char *errbuf, size_t errlen)
 {
 	const struct jwt_key *k = NULL;
 	size_t i;
@@ -249,7 +255,8 @@ static void explain_no_key(const struct rtg_jwt_verifier *v, const struct alg_in
 		jwt__set_error(errbuf, errlen, "%s needs a secret of at least %zu bytes, not %zu",
 			a->name, a->min_secret, k->len);
 	else if (a->family == FAM_RSA)
-		jwt__set_error(errbuf, errlen, "%s needs an RSA public_key_file or RSA key", a->name);
+		jwt__set_error(
+			errbuf, errlen, "%s needs an RSA public_key_file or RSA key", a->name);
 	else if (!k)
 		jwt__set_error(errbuf, errlen, "%s needs an EC public_key_file or EC key", a->name);
 	else
@@ -307,8 +314,8 @@ static enum rtg_err copy_claim_config(
 }
 
 /* Reads the three key sources, in this order (the order a token without kid tries them). */
-static enum rtg_err load_keys(struct rtg_jwt_verifier *v, const struct rtg_jwt_config *cfg,
-	char *errbuf, size_t errlen)
+static enum rtg_err load_keys(
+	struct rtg_jwt_verifier *v, const struct rtg_jwt_config *cfg, char *errbuf, size_t errlen)
 {
 	enum rtg_err rc = RTG_OK;
 

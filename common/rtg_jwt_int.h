@@ -35,7 +35,8 @@ struct jwt_key {
 	const char *origin; /* "secret_file", "public_key_file" or "jwks_file" (static) */
 	enum alg_family family;
 	const struct alg_info *alg; /* the JWK's "alg", the only one the key then fits; or NULL */
-	unsigned char *material; /* HS*: the secret; RS* and ES*: the public key as PEM, for libjwt */
+	unsigned char
+		*material; /* HS*: the secret; RS* and ES*: the public key as PEM, for libjwt */
 	size_t len;
 	int curve_nid; /* FAM_EC: the key's curve */
 	unsigned char fp[RTG_JWT_KEY_FP_LEN]; /* identifies the key material */
@@ -97,8 +98,8 @@ enum rtg_err jwt__key_set_secret(struct jwt_key *k, const unsigned char *secret,
  * @param what names the key in @p errbuf ("public_key_file x.pem", "jwks_file x: key 'k'")
  * @return RTG_OK, RTG_ERR_PARSE (another kind of key, too short, unknown curve), RTG_ERR_NOMEM
  */
-enum rtg_err jwt__key_set_pkey(struct jwt_key *k, EVP_PKEY *pkey, const char *what,
-	char *errbuf, size_t errlen);
+enum rtg_err jwt__key_set_pkey(
+	struct jwt_key *k, EVP_PKEY *pkey, const char *what, char *errbuf, size_t errlen);
 
 /** Releases what @p k holds (the secret is wiped) and zeroes it. */
 void jwt__key_cleanup(struct jwt_key *k);

@@ -107,7 +107,7 @@ static const char *add_public(cJSON *jwk, const unsigned char *pem, size_t len)
 			!add_bn(jwk, "e", pkey, OSSL_PKEY_PARAM_RSA_E, 0))
 			err = "out of memory";
 	} else if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC &&
-		   EVP_PKEY_get_group_name(pkey, group, sizeof(group), NULL) == 1) {
+		EVP_PKEY_get_group_name(pkey, group, sizeof(group), NULL) == 1) {
 		if (!strcmp(group, "prime256v1"))
 			crv = "P-256", coord = 32;
 		else if (!strcmp(group, "secp384r1"))
@@ -117,9 +117,9 @@ static const char *add_public(cJSON *jwk, const unsigned char *pem, size_t len)
 		if (!crv)
 			err = "an EC key on a curve other than P-256, P-384 or P-521";
 		else if (!cJSON_AddStringToObject(jwk, "kty", "EC") ||
-			 !cJSON_AddStringToObject(jwk, "crv", crv) ||
-			 !add_bn(jwk, "x", pkey, OSSL_PKEY_PARAM_EC_PUB_X, coord) ||
-			 !add_bn(jwk, "y", pkey, OSSL_PKEY_PARAM_EC_PUB_Y, coord))
+			!cJSON_AddStringToObject(jwk, "crv", crv) ||
+			!add_bn(jwk, "x", pkey, OSSL_PKEY_PARAM_EC_PUB_X, coord) ||
+			!add_bn(jwk, "y", pkey, OSSL_PKEY_PARAM_EC_PUB_Y, coord))
 			err = "out of memory";
 	} else {
 		err = "not an RSA or EC key";
@@ -139,8 +139,8 @@ const char *jwk__from_key(const unsigned char *key, size_t len, bool is_secret, 
 		!cJSON_AddStringToObject(jwk, "use", "sig") ||
 		(alg && !cJSON_AddStringToObject(jwk, "alg", alg)))
 		err = "out of memory";
-	else if (is_secret && (!cJSON_AddStringToObject(jwk, "kty", "oct") ||
-				      !add_b64(jwk, "k", key, len)))
+	else if (is_secret &&
+		(!cJSON_AddStringToObject(jwk, "kty", "oct") || !add_b64(jwk, "k", key, len)))
 		err = "out of memory";
 	else if (!is_secret)
 		err = add_public(jwk, key, len);
@@ -223,8 +223,7 @@ static int find_kid(const cJSON *keys, const char *kid)
 	const cJSON *jwk;
 	int i = 0;
 
-	cJSON_ArrayForEach(jwk, keys)
-	{
+	cJSON_ArrayForEach(jwk, keys) {
 		const cJSON *k = cJSON_GetObjectItemCaseSensitive(jwk, "kid");
 
 		if (cJSON_IsString(k) && strcmp(k->valuestring, kid) == 0)

@@ -191,7 +191,8 @@ static bool check_opts(struct token_opts *o)
 		return false;
 	}
 	if (key_mode && !o->kid) {
-		fprintf(stderr, "rtg-token: --kid is required with --jwk, --jwks-add, --jwks-remove\n");
+		fprintf(stderr,
+			"rtg-token: --kid is required with --jwk, --jwks-add, --jwks-remove\n");
 		return false;
 	}
 	if (o->jwks_remove)
@@ -310,8 +311,8 @@ static int key_command(const struct token_opts *o)
 	if (!read_key(o, &key, &keylen))
 		return EXIT_FAILURE;
 	file = o->secret_file ? o->secret_file : o->key_file;
-	err = jwk__from_key(key, keylen, o->secret_file != NULL, o->kid,
-		o->alg_given ? o->alg : NULL, &jwk);
+	err = jwk__from_key(
+		key, keylen, o->secret_file != NULL, o->kid, o->alg_given ? o->alg : NULL, &jwk);
 	if (!err && o->jwks_add) {
 		file = o->jwks_add;
 		err = jwk__jwks_add(o->jwks_add, jwk); /* takes jwk */

@@ -74,8 +74,7 @@ static cJSON *fixture_key(const char *kid)
 {
 	cJSON *set = fixture_set(), *jwk, *copy = NULL;
 
-	cJSON_ArrayForEach(jwk, cJSON_GetObjectItemCaseSensitive(set, "keys"))
-	{
+	cJSON_ArrayForEach(jwk, cJSON_GetObjectItemCaseSensitive(set, "keys")) {
 		if (!strcmp(cJSON_GetObjectItemCaseSensitive(jwk, "kid")->valuestring, kid))
 			copy = cJSON_Duplicate(jwk, 1);
 	}
@@ -101,8 +100,8 @@ static void write_set(char *path, size_t pathlen, cJSON *jwk1, cJSON *jwk2)
 
 /* Expects the JWKS text (or the set in path when text is NULL) to be refused with want and an
  * error mentioning needle. */
-static void expect_refused(const char *text, const char *path_in, enum rtg_err want,
-	const char *needle)
+static void expect_refused(
+	const char *text, const char *path_in, enum rtg_err want, const char *needle)
 {
 	struct rtg_jwt_config cfg = {.leeway = -1};
 	struct rtg_jwt_verifier *v = NULL;
@@ -146,7 +145,9 @@ static struct bad_key bad_keys[] = {
 	{"test_jwks_key_without_kid_is_refused", "hs-a", "kid", NULL, "\"kid\""},
 	{"test_jwks_key_with_an_empty_kid_is_refused", "hs-a", "kid", "\"\"", "\"kid\""},
 	{"test_jwks_key_with_a_kid_over_64_bytes_is_refused", "hs-a", "kid",
-		"\"" "0123456789012345678901234567890123456789012345678901234567890123456789" "\"",
+		"\""
+		"0123456789012345678901234567890123456789012345678901234567890123456789"
+		"\"",
 		"\"kid\""},
 	{"test_jwks_key_without_kty_is_refused", "hs-a", "kty", NULL, "\"kty\" missing"},
 	{"test_jwks_okp_key_is_refused_as_unsupported", "hs-a", "kty", "\"OKP\"", "not supported"},
@@ -165,7 +166,8 @@ static struct bad_key bad_keys[] = {
 		"\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\"", "not a point"},
 	{"test_jwks_key_with_an_unknown_alg_is_refused", "hs-a", "alg", "\"XS256\"", "\"alg\""},
 	{"test_jwks_oct_key_with_alg_rs256_is_refused", "hs-a", "alg", "\"RS256\"", "does not fit"},
-	{"test_jwks_p256_key_with_alg_es384_is_refused", "ec-a", "alg", "\"ES384\"", "does not fit"},
+	{"test_jwks_p256_key_with_alg_es384_is_refused", "ec-a", "alg", "\"ES384\"",
+		"does not fit"},
 };
 
 static void run_bad_key(void **state)
@@ -190,7 +192,8 @@ static void test_jwks_oct_key_of_16_bytes_fits_no_algorithm(void **state)
 	char path[4096];
 
 	UNUSED(state);
-	cJSON_ReplaceItemInObjectCaseSensitive(jwk, "k", cJSON_CreateString("MDEyMzQ1Njc4OWFiY2RlZg"));
+	cJSON_ReplaceItemInObjectCaseSensitive(
+		jwk, "k", cJSON_CreateString("MDEyMzQ1Njc4OWFiY2RlZg"));
 	write_set(path, sizeof(path), jwk, NULL);
 	expect_refused(NULL, path, RTG_ERR_INVAL, "at least 32 bytes, not 16");
 }
@@ -302,8 +305,11 @@ static void test_jwks_each_key_verifies_its_tokens_by_kid(void **state)
 		const char *alg, *kid;
 		enum key_id k;
 	} rows[] = {
-		{"HS256", "hs-a", K_SECRET}, {"HS256", "hs-b", K_OTHER_SECRET},
-		{"RS256", "rsa-a", K_RSA}, {"RS256", "rsa-b", K_RSA_OTHER}, {"ES256", "ec-a", K_EC},
+		{"HS256", "hs-a", K_SECRET},
+		{"HS256", "hs-b", K_OTHER_SECRET},
+		{"RS256", "rsa-a", K_RSA},
+		{"RS256", "rsa-b", K_RSA_OTHER},
+		{"ES256", "ec-a", K_EC},
 	};
 	struct rtg_jwt_verifier *v = jwks_verifier("jwks.json", NULL, false);
 	struct rtg_identity *id;
