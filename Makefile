@@ -18,6 +18,7 @@ $(shell mkdir -p $(B) && { [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = "$(FLAGS_NOW
 
 # ---- common/: the policy library shared by the plugin and the adapter -------
 COMMON_SRC := common/rtg_err.c common/rtg_identity.c common/rtg_jwt.c common/rtg_jwt_config.c \
+	common/rtg_jwks.c \
 	common/rtg_text.c \
 	common/rtg_acl.c common/rtg_acl_parse.c \
 	common/rtg_topic.c
@@ -54,7 +55,7 @@ $(B)/obj/tools/%.o: tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(COMMON_CFLAGS) -MMD -MP -c $< -o $@
 
-$(TOKEN): $(B)/obj/tools/rtg_token.o $(COMMON_LIB)
+$(TOKEN): $(B)/obj/tools/rtg_token.o $(B)/obj/tools/jwk.o $(COMMON_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(JWT_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS) $(MOSQ_LIBS)
 
 # ---- adapter/: the WebSocket / SSE / HTTP gateway ------------------------------
@@ -137,7 +138,7 @@ $(B)/tests/test_trading_shapes: $(B)/obj/tests/test_trading_shapes.o $(TRADING_O
 
 # ---- tests/unit: cmocka, one binary per common/ module -----------------------
 UNIT_TESTS := $(B)/tests/test_topic $(B)/tests/test_jwt $(B)/tests/test_jwt_config \
-	$(B)/tests/test_acl $(B)/tests/test_acl_parse
+	$(B)/tests/test_jwks $(B)/tests/test_acl $(B)/tests/test_acl_parse
 
 $(B)/obj/tests/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)

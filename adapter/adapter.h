@@ -343,6 +343,7 @@ bool session__has_output(const struct session *s);
 #define SESSION_OTHER_SUBJECT -1
 #define SESSION_USER_LIMIT -2
 int session__set_identity(struct session *s, struct rtg_identity *id);
+bool session__recheck_key(struct session *s);
 cJSON *session__json_base(const char *type);
 const char *session__iso_time(char *buf, size_t len);
 

@@ -5,8 +5,9 @@
  *
  * Tokens come from an "Authorization: Bearer" header, the "rtg_token"
  * cookie (EventSource cannot set headers) or "?token=". SIGHUP re-reads keys,
- * ACL and profiles (a broken file keeps the old ones) and ends every live
- * subscription the new rules no longer allow. Tokens are never logged.
+ * ACL and profiles (a broken file keeps the old ones), ends the sessions whose
+ * token's key was removed and every live subscription the new rules no longer
+ * allow. Tokens are never logged.
  * lws thread only.
  */
 #include <stdio.h>
@@ -33,6 +34,7 @@ static int load_policy(struct adapter *a)
 		.issuer = a->cfg.jwt_issuer,
 		.audience = a->cfg.jwt_audience,
 		.leeway = a->cfg.jwt_leeway,
+		.jwks_file = a->cfg.jwt_jwks_file,
 	};
 	struct rtg_jwt_verifier *v = NULL;
 	struct profiles *prof = NULL;
@@ -82,24 +84,33 @@ void auth__cleanup(struct adapter *a)
 }
 
 /*
- * SIGHUP: new keys and rules, then every session's subscriptions are checked
- * again and those no longer allowed end with an "unsubscribed" message.
+ * SIGHUP: new keys and rules. A session whose token's key the new set no
+ * longer holds ends (session__recheck_key(), with a reason); every other
+ * session's subscriptions are checked again and those no longer allowed end
+ * with an "unsubscribed" message.
  */
 int auth__reload(struct adapter *a)
 {
+	size_t ended = 0;
+
 	if (load_policy(a)) {
 		lwsl_warn("reload failed; keeping the previous keys and ACL\n");
 		return -1;
 	}
-	lwsl_notice("reloaded keys, ACL from %s (%zu rules) and profiles from %s\n",
-		a->cfg.acl_file, rtg_acl_rule_count(a->acl), a->cfg.profiles_file);
 	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&a->sessions)) {
 		struct session *s = lws_container_of(d, struct session, in_all);
 
-		if (s->id || s->anonymous)
+		if (session__recheck_key(s))
+			ended++;
+		else if (s->id || s->anonymous)
 			subs__recheck(a, s, "access revoked by an ACL change");
 	}
 	lws_end_foreach_dll_safe(d, d1);
+	lwsl_notice(
+		"reloaded keys (%zu), ACL from %s (%zu rules) and profiles from %s; %zu sessions "
+		"ended for a removed key\n",
+		rtg_jwt_verifier_key_count(a->verifier), a->cfg.acl_file,
+		rtg_acl_rule_count(a->acl), a->cfg.profiles_file, ended);
 	return 0;
 }
 

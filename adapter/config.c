@@ -72,6 +72,8 @@ static const struct option_def options[] = {
 		"broker keeps subscriptions and queued messages this long; 0: clean"),
 	STR(jwt_secret_file, NULL, "FILE", "HS256/384/512 secret; this or a public key"),
 	STR(jwt_public_key_file, NULL, "FILE", "RS256/ES256 public key (PEM)"),
+	STR(jwt_jwks_file, NULL, "FILE",
+		"JWKS of keys picked by the token's kid (SIGHUP re-reads)"),
 	STR(jwt_algorithms, NULL, "LIST", "allow-list, e.g. HS256,RS256 (default: from the keys)"),
 	STR(jwt_issuer, NULL, "ISS", "required \"iss\" (default: not checked)"),
 	STR(jwt_audience, NULL, "AUD", "required in \"aud\" (default: not checked)"),
@@ -454,10 +456,11 @@ static int validate(const struct adapter_config *cfg, char *err, size_t errlen)
 			cfg->socket_sndbuf);
 		return -1;
 	}
-	if (!cfg->jwt_secret_file && !cfg->jwt_public_key_file) {
+	if (!cfg->jwt_secret_file && !cfg->jwt_public_key_file && !cfg->jwt_jwks_file) {
 		seterr(err, errlen,
-			"jwt_secret_file or jwt_public_key_file is required (set one in the config "
-			"file or with --jwt-secret-file / --jwt-public-key-file)");
+			"jwt_secret_file, jwt_public_key_file or jwt_jwks_file is required (set one "
+			"in the config file or with --jwt-secret-file / --jwt-public-key-file / "
+			"--jwt-jwks-file)");
 		return -1;
 	}
 	return 0;

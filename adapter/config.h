@@ -42,6 +42,7 @@ struct adapter_config {
 	/* tokens and ACL (the same files as the broker plugin) */
 	char *jwt_secret_file;
 	char *jwt_public_key_file;
+	char *jwt_jwks_file; /* JWKS: keys by kid, for rotation */
 	char *jwt_algorithms;
 	char *jwt_issuer;
 	char *jwt_audience;

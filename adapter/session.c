@@ -530,23 +530,60 @@ void session__close(struct session *s, int code, const char *reason)
 
 /* ---- identity and token expiry ------------------------------------------------------ */
 
+static void on_expiry_timer(struct wheel_timer *t);
+
+/*
+ * Arms the expiry timer: for the warning EXPIRY_WARNING_S ahead while not yet
+ * warned, then for the end. The end is rtg_jwt_end_time(), exp + leeway: the
+ * first second at which the token would no longer verify, and the moment the
+ * broker plugin disconnects an MQTT client with the same token, so a token
+ * ends at the same time on MQTT, WebSocket and SSE.
+ */
+static void arm_expiry(struct session *s)
+{
+	struct timespec ts;
+	int64_t at_us, now_us, delay_us;
+
+	/* In microseconds of the wall clock (exp is a wall-clock second): the wheel rounds the
+	 * due time up to its next second, and a delay counted in whole seconds from time(NULL)
+	 * would add up to a second more. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	at_us = (int64_t)rtg_jwt_end_time(s->a->verifier, s->id) * 1000000;
+	if (!s->expiry_warned)
+		at_us -= (int64_t)EXPIRY_WARNING_S * 1000000;
+	delay_us = at_us > now_us ? at_us - now_us : 0;
+	timers__schedule(s->a, &s->t_expiry, on_expiry_timer, (lws_usec_t)delay_us);
+}
+
+/* Ends a session whose token no longer counts: SSE gets a last event of @p type (with the id
+ * to resume from, sse.c), WebSocket the close 4001 with @p why as reason. */
+static void end_auth(struct session *s, const char *type, const char *why)
+{
+	cJSON *obj;
+
+	if (s->kind == SESSION_SSE) {
+		obj = session__json_base(type);
+		if (obj && !cJSON_AddStringToObject(obj, "message", why)) {
+			cJSON_Delete(obj);
+			obj = NULL;
+		}
+		session__send_json(s, obj);
+	}
+	session__close(s, RTG_CLOSE_AUTH, why);
+}
+
 static void on_expiry_timer(struct wheel_timer *t)
 {
 	struct session *s = lws_container_of(t, struct session, t_expiry);
-	time_t now = time(NULL), left;
+	time_t left;
 	cJSON *obj;
 
 	if (!s->id)
 		return;
-	left = s->id->exp - now;
+	left = rtg_jwt_end_time(s->a->verifier, s->id) - time(NULL);
 	if (left <= 0) {
-		if (s->kind == SESSION_SSE) {
-			obj = session__json_base("auth_expired");
-			if (obj)
-				cJSON_AddStringToObject(obj, "message", "token expired");
-			session__send_json(s, obj);
-		}
-		session__close(s, RTG_CLOSE_AUTH, "token expired");
+		end_auth(s, "auth_expired", "token expired");
 		return;
 	}
 	if (!s->expiry_warned) {
@@ -556,20 +593,19 @@ static void on_expiry_timer(struct wheel_timer *t)
 			cJSON_AddNumberToObject(obj, "expires_in", (double)left);
 		session__send_json(s, obj);
 	}
-	timers__schedule(s->a, &s->t_expiry, on_expiry_timer, (lws_usec_t)left * LWS_US_PER_SEC);
+	arm_expiry(s);
 }
 
 /*
  * Sets (or refreshes) the session's identity, taking ownership of id, and
- * arms the expiry timer: a warning EXPIRY_WARNING_S before, the close at exp.
- * A refresh must keep the same subject. Returns 0, SESSION_OTHER_SUBJECT if
- * the subject differs, or SESSION_USER_LIMIT if the user already has
- * max_connections_per_user connections; id is freed on error.
+ * arms the expiry timer: a warning EXPIRY_WARNING_S before, the close at the
+ * end (exp + leeway). A refresh must keep the same subject. Returns 0,
+ * SESSION_OTHER_SUBJECT if the subject differs, or SESSION_USER_LIMIT if the
+ * user already has max_connections_per_user connections; id is freed on error.
  */
 int session__set_identity(struct session *s, struct rtg_identity *id)
 {
 	struct rtg_identity *old = s->id;
-	time_t left;
 
 	if (s->id && strcmp(s->id->sub, id->sub) != 0) {
 		rtg_identity_free(id);
@@ -583,9 +619,26 @@ int session__set_identity(struct session *s, struct rtg_identity *id)
 	}
 	rtg_identity_free(old);
 	s->expiry_warned = false;
-	left = id->exp - time(NULL) - EXPIRY_WARNING_S;
-	if (left < 0)
-		left = 0;
-	timers__schedule(s->a, &s->t_expiry, on_expiry_timer, (lws_usec_t)left * LWS_US_PER_SEC);
+	arm_expiry(s);
 	return 0;
+}
+
+/*
+ * After a reload (auth.c): a session whose token was verified with a key the
+ * new set no longer holds ends now (SSE: an auth_revoked event; WebSocket:
+ * 4001 "token key removed"); the others stay, their end recomputed with the
+ * new leeway. Returns true if the session was ended.
+ */
+bool session__recheck_key(struct session *s)
+{
+	if (!s->id || s->closing)
+		return false;
+	if (rtg_jwt_key_present(s->a->verifier, s->id)) {
+		arm_expiry(s);
+		return false;
+	}
+	lwsl_notice("ending a session of '%s': the key of its token (kid '%s', %s) was removed\n",
+		s->id->sub, s->id->kid ? s->id->kid : "none", s->id->alg);
+	end_auth(s, "auth_revoked", "token key removed");
+	return true;
 }

@@ -379,13 +379,14 @@ static int write_headers(struct session *s)
 
 /*
  * The id: line of an event: data messages carry "<adapter epoch>-<gseq>"; the
- * final auth_expired event repeats the last one, the place to resume from.
+ * final auth_expired or auth_revoked event repeats the last one, the place to
+ * resume from.
  */
 static const char *event_id(const struct session *s, const struct out_msg *m, char *buf, size_t len)
 {
 	uint64_t gseq = m->gseq;
 
-	if (!gseq && !strcmp(m->type, "auth_expired"))
+	if (!gseq && (!strcmp(m->type, "auth_expired") || !strcmp(m->type, "auth_revoked")))
 		gseq = s->sse_last_gseq;
 	if (!gseq)
 		return NULL;

@@ -37,6 +37,10 @@ const char *rtg_strerror(enum rtg_err err)
 		return "wrong audience";
 	case RTG_ERR_CLAIM:
 		return "missing or invalid claim";
+	case RTG_ERR_KID:
+		return "unknown key id (kid)";
+	case RTG_ERR_KEY_ALG:
+		return "the key named by kid does not fit the algorithm";
 	case RTG_ERR_DENIED:
 		return "access denied";
 	case RTG_ERR__COUNT:

@@ -22,6 +22,8 @@ enum rtg_err {
 	RTG_ERR_ISSUER, /* iss does not match the configured issuer */
 	RTG_ERR_AUDIENCE, /* aud does not contain the configured audience */
 	RTG_ERR_CLAIM, /* a required claim is missing or has the wrong type */
+	RTG_ERR_KID, /* the token's kid names no key of the set */
+	RTG_ERR_KEY_ALG, /* the key the token's kid names does not fit its alg */
 	RTG_ERR_DENIED, /* the ACL refuses the access */
 	RTG_ERR__COUNT
 };

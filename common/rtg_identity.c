@@ -1,5 +1,5 @@
 /*
- * rtg_identity.c - the verified identity a token yields (sub, roles, exp).
+ * rtg_identity.c - the verified identity a token yields (sub, roles, exp, the key).
  *
  * Only ownership helpers live here; verification is in rtg_jwt.c. Plain
  * malloc/free, no shared state: safe from any thread.
@@ -19,6 +19,7 @@ void rtg_identity_free(struct rtg_identity *id)
 		free(id->roles[i]);
 	free(id->roles);
 	free(id->sub);
+	free(id->kid);
 	free(id);
 }
 
@@ -34,8 +35,12 @@ struct rtg_identity *rtg_identity_dup(const struct rtg_identity *id)
 		return NULL;
 	copy->exp = id->exp;
 	copy->iat = id->iat;
+	memcpy(copy->alg, id->alg, sizeof(copy->alg));
+	memcpy(copy->key_fp, id->key_fp, sizeof(copy->key_fp));
 	copy->sub = strdup(id->sub ? id->sub : "");
 	if (!copy->sub)
+		goto error;
+	if (id->kid && !(copy->kid = strdup(id->kid)))
 		goto error;
 	if (id->nroles) {
 		copy->roles = calloc(id->nroles, sizeof(*copy->roles));

@@ -3,8 +3,9 @@
  *
  * libjwt 1.10.2 only checks signatures: it takes the algorithm from the token and checks no
  * claim. So this file parses the header itself, refuses any algorithm outside the allow-list,
- * hands libjwt only the key of that algorithm's family, and then checks the claims. It never
- * fetches keys (jku, x5u and kid are ignored) and refuses tokens that name "crit" extensions.
+ * picks the key ("kid" names one of the set; without it, each key that fits the algorithm is
+ * tried), hands libjwt only a key that fits the algorithm, and then checks the claims. It never
+ * fetches keys (jku, x5u and jwk are ignored) and refuses tokens that name "crit" extensions.
  * Making verifiers, reading key files and signing are in rtg_jwt_config.c. A verifier is
  * read-only once made: rtg_jwt_verify() may run from any thread.
  */
@@ -17,6 +18,7 @@
 #include <cjson/cJSON.h>
 #include <jwt.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -34,6 +36,8 @@ struct token {
 	cJSON *header;
 	cJSON *claims;
 	const struct alg_info *alg;
+	const char *kid; /* the header's "kid" (in header), or NULL */
+	const struct jwt_key *key; /* the key that verified the signature */
 };
 
 /* ==================== helpers: base64url, JSON ==================== */
@@ -45,8 +49,9 @@ static int b64url_value(char c)
 	return p ? (int)(p - B64URL_CHARS) : -1;
 }
 
-/* Decodes s[0..len), which split_token() checked, into a malloc'd NUL-terminated buffer. */
-static enum rtg_err b64url_decode(const char *s, size_t len, unsigned char **out, size_t *outlen)
+/* Decodes s[0..len) into a malloc'd NUL-terminated buffer; split_token() has already checked
+ * the segments of a token, a JWK's members are checked here. */
+enum rtg_err jwt__b64url_decode(const char *s, size_t len, unsigned char **out, size_t *outlen)
 {
 	unsigned char *buf;
 	unsigned int acc = 0, bits = 0;
@@ -54,6 +59,8 @@ static enum rtg_err b64url_decode(const char *s, size_t len, unsigned char **out
 
 	*out = NULL;
 	*outlen = 0;
+	if (len % 4 == 1 || strspn(s, B64URL_CHARS) < len)
+		return RTG_ERR_MALFORMED;
 	buf = malloc(len / 4 * 3 + 3);
 	if (!buf)
 		return RTG_ERR_NOMEM;
@@ -73,7 +80,7 @@ static enum rtg_err b64url_decode(const char *s, size_t len, unsigned char **out
 
 /* Returns true if an object has two members of the same name. cJSON would read the first and
  * libjwt's jansson the last, so such a header could make the two disagree on "alg". */
-static bool has_duplicate_names(const cJSON *obj)
+bool jwt__has_duplicate_names(const cJSON *obj)
 {
 	const cJSON *a, *b;
 
@@ -92,7 +99,7 @@ static enum rtg_err parse_json_segment(const char *s, size_t len, cJSON **out)
 {
 	unsigned char *buf;
 	size_t n;
-	enum rtg_err rc = b64url_decode(s, len, &buf, &n);
+	enum rtg_err rc = jwt__b64url_decode(s, len, &buf, &n);
 
 	*out = NULL;
 	if (rc != RTG_OK)
@@ -101,7 +108,7 @@ static enum rtg_err parse_json_segment(const char *s, size_t len, cJSON **out)
 	if (!memchr(buf, '\0', n))
 		*out = cJSON_ParseWithLengthOpts((const char *)buf, n + 1, NULL, 1);
 	free(buf);
-	if (cJSON_IsObject(*out) && !has_duplicate_names(*out))
+	if (cJSON_IsObject(*out) && !jwt__has_duplicate_names(*out))
 		return RTG_OK;
 	cJSON_Delete(*out);
 	*out = NULL;
@@ -129,11 +136,11 @@ static enum rtg_err split_token(const char *token, struct token *t)
 }
 
 /* Parses the header and picks the algorithm: it must be named in the allow-list exactly.
- * "typ", if present, must be "JWT"; "crit" names extensions we do not implement (RFC 7515
- * 4.1.11 says to refuse the token then). */
+ * "typ", if present, must be "JWT"; "kid", if present, a string; "crit" names extensions we
+ * do not implement (RFC 7515 4.1.11 says to refuse the token then). */
 static enum rtg_err check_header(const struct rtg_jwt_verifier *v, struct token *t)
 {
-	const cJSON *alg, *typ;
+	const cJSON *alg, *typ, *kid;
 	enum rtg_err rc;
 
 	rc = parse_json_segment(t->seg[0], t->len[0], &t->header);
@@ -141,8 +148,12 @@ static enum rtg_err check_header(const struct rtg_jwt_verifier *v, struct token 
 		return rc;
 	alg = cJSON_GetObjectItemCaseSensitive(t->header, "alg");
 	typ = cJSON_GetObjectItemCaseSensitive(t->header, "typ");
+	kid = cJSON_GetObjectItemCaseSensitive(t->header, "kid");
 	if (!cJSON_IsString(alg) || cJSON_HasObjectItem(t->header, "crit"))
 		return RTG_ERR_MALFORMED;
+	if (kid && !cJSON_IsString(kid))
+		return RTG_ERR_MALFORMED;
+	t->kid = kid ? kid->valuestring : NULL;
 	if (typ && (!cJSON_IsString(typ) || strcasecmp(typ->valuestring, "JWT") != 0))
 		return RTG_ERR_MALFORMED;
 	t->alg = jwt__alg_find(alg->valuestring, strlen(alg->valuestring));
@@ -154,18 +165,17 @@ static enum rtg_err check_header(const struct rtg_jwt_verifier *v, struct token 
 /* libjwt 1.10.2 compares HMACs with strcmp(), whose running time tells an attacker how much
  * of a forged signature is right. So HS* signatures are first compared here in constant
  * time, and libjwt only ever sees HMACs that already match. */
-static enum rtg_err check_hmac(
-	const struct rtg_jwt_verifier *v, const char *token, const struct token *t)
+static enum rtg_err check_hmac(const struct jwt_key *k, const char *token, const struct token *t)
 {
 	unsigned char mac[EVP_MAX_MD_SIZE], *sig = NULL;
 	unsigned int maclen = 0;
 	size_t siglen = 0;
 	enum rtg_err rc;
 
-	if (!HMAC(t->alg->md(), v->secret, (int)v->secret_len, (const unsigned char *)token,
+	if (!HMAC(t->alg->md(), k->material, (int)k->len, (const unsigned char *)token,
 		    t->len[0] + 1 + t->len[1], mac, &maclen))
 		return RTG_ERR_BADSIG;
-	rc = b64url_decode(t->seg[2], t->len[2], &sig, &siglen);
+	rc = jwt__b64url_decode(t->seg[2], t->len[2], &sig, &siglen);
 	if (rc != RTG_OK)
 		return rc;
 	if (siglen != maclen || CRYPTO_memcmp(sig, mac, maclen) != 0)
@@ -174,30 +184,66 @@ static enum rtg_err check_hmac(
 	return rc;
 }
 
-/* Checks the signature with the key of the algorithm's family only: an HS* token is never
- * checked against the public key, which defeats HS/RS confusion. */
+/* Checks the signature with key k, which fits the algorithm: an HS* token is never checked
+ * against a public key, which defeats HS/RS confusion. */
 static enum rtg_err check_signature(
-	const struct rtg_jwt_verifier *v, const char *token, const struct token *t)
+	const struct jwt_key *k, const char *token, const struct token *t)
 {
-	const unsigned char *key = v->pubkey;
-	size_t keylen = v->pubkey_len;
 	jwt_t *jwt = NULL;
 	enum rtg_err rc;
 	int err;
 
 	if (t->alg->family == FAM_HMAC) {
-		rc = check_hmac(v, token, t);
+		rc = check_hmac(k, token, t);
 		if (rc != RTG_OK)
 			return rc;
-		key = v->secret;
-		keylen = v->secret_len;
 	}
-	err = jwt_decode(&jwt, token, key, (int)keylen);
-	if (err)
+	err = jwt_decode(&jwt, token, k->material, (int)k->len);
+	if (err) {
+		/* A failed OpenSSL verification leaves errors on the thread's queue; the broker's
+		 * TLS code (SSL_get_error) reads that queue, so none may be left behind. */
+		ERR_clear_error();
 		return err == ENOMEM ? RTG_ERR_NOMEM : RTG_ERR_BADSIG;
+	}
 	/* Our header parse and libjwt's must agree on the algorithm it used. */
 	rc = jwt_get_alg(jwt) == t->alg->jwt ? RTG_OK : RTG_ERR_ALG;
 	jwt_free(jwt);
+	return rc;
+}
+
+/*
+ * Picks the key and checks the signature with it. When the set names its keys, a token's
+ * "kid" must name one, and that key must fit the algorithm. A token without "kid" (or any
+ * token, when no key has a kid: the single-key options ignore it, as they always did) is
+ * tried against each key that fits its algorithm, in the order of the set; the first that
+ * verifies it is the token's key.
+ */
+static enum rtg_err check_key_and_signature(
+	const struct rtg_jwt_verifier *v, const char *token, struct token *t)
+{
+	const struct jwt_key *k;
+	enum rtg_err rc = RTG_ERR_ALG; /* no key fits: check_keys() makes it impossible */
+	size_t i;
+
+	if (t->kid && v->named) {
+		k = jwt__key_by_kid(v, t->kid);
+		if (!k)
+			return RTG_ERR_KID;
+		if (!jwt__key_fits(k, t->alg))
+			return RTG_ERR_KEY_ALG;
+		rc = check_signature(k, token, t);
+		t->key = rc == RTG_OK ? k : NULL;
+		return rc;
+	}
+	for (i = 0; i < v->nkeys; i++) {
+		if (!jwt__key_fits(&v->keys[i], t->alg))
+			continue;
+		rc = check_signature(&v->keys[i], token, t);
+		if (rc == RTG_OK)
+			t->key = &v->keys[i];
+		if (rc == RTG_OK || rc == RTG_ERR_NOMEM)
+			return rc;
+	}
 	return rc;
 }
 
@@ -313,9 +359,20 @@ static enum rtg_err check_claims(const struct rtg_jwt_verifier *v, const cJSON *
 	return RTG_OK;
 }
 
+/* Records in the identity which key verified it (see rtg_jwt_key_present()). */
+static enum rtg_err note_key(struct rtg_identity *id, const struct token *t)
+{
+	snprintf(id->alg, sizeof(id->alg), "%s", t->alg->name);
+	memcpy(id->key_fp, t->key->fp, sizeof(id->key_fp));
+	if (t->kid && !(id->kid = strdup(t->kid)))
+		return RTG_ERR_NOMEM;
+	return RTG_OK;
+}
+
 /*
  * The checks run in a fixed order and the first failure is returned: length, shape, header
- * and algorithm, payload JSON, signature (libjwt, with the family's key), then claims.
+ * and algorithm, payload JSON, key and signature (libjwt, with a key that fits the
+ * algorithm), then claims.
  * Nothing about the token is trusted before its signature is checked except "alg", and that
  * only to look it up in the allow-list.
  */
@@ -337,10 +394,50 @@ enum rtg_err rtg_jwt_verify(
 	if (rc == RTG_OK)
 		rc = parse_json_segment(t.seg[1], t.len[1], &t.claims);
 	if (rc == RTG_OK)
-		rc = check_signature(v, token, &t);
+		rc = check_key_and_signature(v, token, &t);
 	if (rc == RTG_OK)
 		rc = check_claims(v, t.claims, now, out);
+	if (rc == RTG_OK)
+		rc = note_key(*out, &t);
+	if (rc != RTG_OK) {
+		rtg_identity_free(*out);
+		*out = NULL;
+	}
 	cJSON_Delete(t.claims);
 	cJSON_Delete(t.header);
 	return rc;
+}
+
+/* ==================== the key behind a live identity ==================== */
+
+time_t rtg_jwt_end_time(const struct rtg_jwt_verifier *v, const struct rtg_identity *id)
+{
+	if (!v || !id)
+		return 0;
+	return id->exp + (time_t)v->leeway;
+}
+
+/* The same choice check_key_and_signature() would make for the token again. */
+bool rtg_jwt_key_present(const struct rtg_jwt_verifier *v, const struct rtg_identity *id)
+{
+	const struct alg_info *a;
+	const struct jwt_key *k;
+	size_t i;
+
+	if (!v || !id)
+		return false;
+	a = jwt__alg_find(id->alg, strlen(id->alg));
+	if (!a || !(v->allowed & jwt__alg_bit(a)))
+		return false;
+	if (id->kid && v->named) {
+		k = jwt__key_by_kid(v, id->kid);
+		return k && jwt__key_fits(k, a) &&
+			memcmp(k->fp, id->key_fp, sizeof(id->key_fp)) == 0;
+	}
+	for (i = 0; i < v->nkeys; i++) {
+		k = &v->keys[i];
+		if (jwt__key_fits(k, a) && memcmp(k->fp, id->key_fp, sizeof(id->key_fp)) == 0)
+			return true;
+	}
+	return false;
 }

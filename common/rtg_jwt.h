@@ -2,13 +2,18 @@
  * rtg_jwt.h - JSON Web Token verification (and signing, for tools and tests).
  *
  * Verification is fail-closed and does not trust the token to choose its own
- * key: the header's "alg" must be in the configured allow-list, the key is
- * picked by algorithm family (HS* use the secret file only, RS* and ES* the public
- * key file only), libjwt checks the signature with that key, and the claims
+ * key: the header's "alg" must be in the configured allow-list, and a key is
+ * used only for the algorithms it fits (an HMAC secret for HS*, an RSA key for
+ * RS*, an EC key on the algorithm's curve for ES*, and only the JWK's "alg"
+ * when it names one). A verifier holds a key set: the secret file, the public
+ * key file and the keys of a JWKS file (RFC 7517). A token's "kid" picks its
+ * key from the set; a token without "kid" is tried against each key that fits
+ * its algorithm. libjwt checks the signature with that key, and the claims
  * (exp, nbf, iat, iss, aud, sub, roles) are checked here. "alg":"none" is
  * never allowed. A verifier is immutable once made, so rtg_jwt_verify() may
  * run from any thread. Verification is in rtg_jwt.c; making verifiers,
- * reading key files and signing are in rtg_jwt_config.c.
+ * reading key files and signing are in rtg_jwt_config.c; JWKS files are read
+ * by rtg_jwks.c.
  */
 #ifndef RTG_JWT_H
 #define RTG_JWT_H
@@ -23,6 +28,12 @@
 #define RTG_JWT_MAX_LEN 8192
 /** Default clock-skew allowance for exp, nbf and iat, in seconds. */
 #define RTG_JWT_DEFAULT_LEEWAY 30
+/** Most keys one verifier holds (a token without "kid" may be tried against each). */
+#define RTG_JWT_MAX_KEYS 16
+/** Longest "kid" of a JWKS key, in bytes. */
+#define RTG_JWT_KID_MAX 64
+/** Bytes of a key fingerprint (the start of a SHA-256 of the key). */
+#define RTG_JWT_KEY_FP_LEN 16
 
 /* What a verifier needs. Strings are copied by rtg_jwt_verifier_new(). */
 struct rtg_jwt_config {
@@ -32,6 +43,8 @@ struct rtg_jwt_config {
 	const char *issuer; /* required "iss" value, or NULL not to check */
 	const char *audience; /* value "aud" must equal or contain, or NULL not to check */
 	long leeway; /* seconds of clock skew allowed; < 0 means the default */
+	const char
+		*jwks_file; /* a JWKS (RFC 7517) of verification keys, each with a kid; or NULL */
 };
 
 struct rtg_jwt_verifier;
@@ -43,12 +56,18 @@ struct rtg_identity {
 	size_t nroles;
 	time_t exp; /* expiry, seconds since the epoch; a fractional "exp" is rounded down */
 	time_t iat; /* issued-at, or 0 when absent */
+	/* Which key verified it, so that a reload can tell whether the key is still there. */
+	char *kid; /* the token header's "kid", or NULL when it had none */
+	char alg[8]; /* the token header's "alg" */
+	unsigned char key_fp[RTG_JWT_KEY_FP_LEN]; /* fingerprint of the key that verified it */
 };
 
 /**
- * Makes a verifier from @p cfg: reads the key files, parses the allow-list
- * and checks that every allowed algorithm has a suitable key (a secret at
- * least as long as the hash for HS*, an RSA key for RS*, an EC key for ES*).
+ * Makes a verifier from @p cfg: reads the key files (secret file, public key
+ * file and JWKS file, any of them), parses the allow-list and checks that
+ * every allowed algorithm has a key it fits (a secret at least as long as the
+ * hash for HS*, an RSA key for RS*, an EC key on its curve for ES*) and that
+ * every key fits an allowed algorithm.
  * @param out set to the new verifier, or NULL on error; free with
  *        rtg_jwt_verifier_free()
  * @param errbuf if not NULL, receives a one-line reason on error
@@ -56,7 +75,9 @@ struct rtg_identity {
  *         empty "" issuer or audience (use NULL not to check), a secret file
  *         holding a PEM key, a bad allow-list, no key, or a key unfit for an
  *         allowed algorithm), RTG_ERR_IO (unreadable file), RTG_ERR_PARSE
- *         (bad public key), RTG_ERR_NOMEM
+ *         (bad public key, or a JWKS file that is not JSON, holds a bad key,
+ *         a private key, a duplicate kid or more than RTG_JWT_MAX_KEYS keys),
+ *         RTG_ERR_NOMEM
  */
 enum rtg_err rtg_jwt_verifier_new(struct rtg_jwt_verifier **out, const struct rtg_jwt_config *cfg,
 	char *errbuf, size_t errlen);
@@ -67,6 +88,25 @@ void rtg_jwt_verifier_free(struct rtg_jwt_verifier *v);
 /** Returns the verifier's leeway in seconds, or 0 for a NULL @p v. */
 long rtg_jwt_verifier_leeway(const struct rtg_jwt_verifier *v);
 
+/** Returns how many keys the verifier holds, or 0 for a NULL @p v. */
+size_t rtg_jwt_verifier_key_count(const struct rtg_jwt_verifier *v);
+
+/**
+ * The moment a live connection authenticated as @p id ends: exp + the leeway,
+ * the first second at which rtg_jwt_verify() refuses the token as expired.
+ * The plugin and the adapter both end connections at this time.
+ * @return exp + leeway, or 0 for NULL arguments
+ */
+time_t rtg_jwt_end_time(const struct rtg_jwt_verifier *v, const struct rtg_identity *id);
+
+/**
+ * Returns true if @p v still holds the key that verified @p id and would pick
+ * it again: the algorithm is still allowed, and a key with the same
+ * fingerprint fits it (under the token's "kid" when the set names its keys).
+ * A reload uses it to end only the connections whose key it removed.
+ */
+bool rtg_jwt_key_present(const struct rtg_jwt_verifier *v, const struct rtg_identity *id);
+
 /**
  * Verifies @p token at time @p now. With L the verifier's leeway, the token
  * is expired when now >= exp + L (RFC 7519 4.1.4: "on or after" exp), and not
@@ -75,7 +115,10 @@ long rtg_jwt_verifier_leeway(const struct rtg_jwt_verifier *v);
  *        rtg_identity_free()
  * @return RTG_OK, or the precise reason: RTG_ERR_TOO_LONG, RTG_ERR_MALFORMED
  *         (bad shape or JSON, duplicate member names in the header or the
- *         claims, or a "crit" header), RTG_ERR_ALG, RTG_ERR_BADSIG,
+ *         claims, a "kid" that is not a string, or a "crit" header),
+ *         RTG_ERR_ALG, RTG_ERR_KID (its "kid" names no key of the set),
+ *         RTG_ERR_KEY_ALG (the key its "kid" names does not fit its "alg"),
+ *         RTG_ERR_BADSIG,
  *         RTG_ERR_EXPIRED, RTG_ERR_NOT_YET_VALID, RTG_ERR_ISSUER,
  *         RTG_ERR_AUDIENCE, RTG_ERR_CLAIM, RTG_ERR_NOMEM,
  *         RTG_ERR_INVAL (NULL arguments)
@@ -113,5 +156,13 @@ enum rtg_err rtg_jwt_read_key_file(
  */
 enum rtg_err rtg_jwt_sign(const char *alg, const unsigned char *key, size_t keylen,
 	const char *claims_json, char **out);
+
+/**
+ * rtg_jwt_sign() with a "kid" header naming the key.
+ * @param kid the key id, 1 to RTG_JWT_KID_MAX bytes, or NULL for no "kid"
+ * @return as rtg_jwt_sign(); RTG_ERR_INVAL also for an empty or too long @p kid
+ */
+enum rtg_err rtg_jwt_sign_kid(const char *alg, const char *kid, const unsigned char *key,
+	size_t keylen, const char *claims_json, char **out);
 
 #endif /* RTG_JWT_H */

@@ -1,8 +1,10 @@
 /*
  * rtg_jwt_config.c - verifier construction (key files, allow-list, key checks) and signing.
  *
- * rtg_jwt_verifier_new() reads the key files once, parses the allow-list and refuses any
- * algorithm without a suitable key, so that rtg_jwt.c can verify without further checks.
+ * rtg_jwt_verifier_new() reads the key files once (the secret file, the public key file and
+ * the JWKS file, whose keys rtg_jwks.c reads), parses the allow-list and refuses any algorithm
+ * without a key that fits it and any key that fits no allowed algorithm, so that rtg_jwt.c
+ * can verify without further checks.
  * It does not verify tokens (rtg_jwt.c does) and never fetches keys from anywhere but the
  * configured files. rtg_jwt_sign() is for tools and tests. No shared state: a verifier is
  * read-only once made, and every function here may run from any thread.
@@ -18,6 +20,7 @@
 #include <jwt.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
@@ -27,8 +30,6 @@
 #include "rtg_util.h"
 
 #define KEY_FILE_MAX (64 * 1024)
-/* RFC 7518 3.3: RSA keys for RS* must have at least 2048 bits. */
-#define RSA_MIN_BITS 2048
 
 static const struct alg_info algs[] = {
 	{"HS256", JWT_ALG_HS256, FAM_HMAC, EVP_sha256, 32, 0},
@@ -44,8 +45,7 @@ static const struct alg_info algs[] = {
 
 /* ==================== helpers: errors, algorithm names ==================== */
 
-__attribute__((format(printf, 3, 4))) static void set_error(
-	char *errbuf, size_t errlen, const char *fmt, ...)
+void jwt__set_error(char *errbuf, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -84,55 +84,90 @@ static enum rtg_err load_file(const char *what, const char *path, bool is_secret
 	enum rtg_err rc = rtg_jwt_read_key_file(path, is_secret, buf, len);
 
 	if (rc == RTG_ERR_IO)
-		set_error(errbuf, errlen, "%s %s: %s", what, path, strerror(errno));
+		jwt__set_error(errbuf, errlen, "%s %s: %s", what, path, strerror(errno));
 	else if (rc == RTG_ERR_INVAL)
-		set_error(errbuf, errlen, "%s %s: empty or larger than 64 KiB", what, path);
+		jwt__set_error(errbuf, errlen, "%s %s: empty or larger than 64 KiB", what, path);
 	else if (rc != RTG_OK)
-		set_error(errbuf, errlen, "%s %s: %s", what, path, rtg_strerror(rc));
+		jwt__set_error(errbuf, errlen, "%s %s: %s", what, path, rtg_strerror(rc));
 	return rc;
 }
 
-/* Reads the public key file and records whether it holds an RSA key (of at least 2048 bits)
- * or an EC key, and on which curve. libjwt gets the PEM text itself at each verification. */
+/* The secret file: one HMAC key without a kid. A PEM key as the HMAC secret would let whoever
+ * has the public key sign tokens, so it is refused. */
+static enum rtg_err load_secret(
+	struct rtg_jwt_verifier *v, const char *path, char *errbuf, size_t errlen)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	enum rtg_err rc = load_file("secret_file", path, true, &buf, &len, errbuf, errlen);
+
+	if (rc == RTG_OK && memmem(buf, len, "-----BEGIN", 10)) {
+		jwt__set_error(
+			errbuf, errlen, "secret_file %s: holds a PEM key, not a secret", path);
+		rc = RTG_ERR_INVAL;
+	}
+	if (rc == RTG_OK) {
+		v->keys[v->nkeys].origin = "secret_file";
+		rc = jwt__key_set_secret(&v->keys[v->nkeys], buf, len);
+		v->nkeys++; /* cleaned up with the verifier, also on error */
+	}
+	if (buf)
+		OPENSSL_cleanse(buf, len);
+	free(buf);
+	return rc;
+}
+
+/* The public key file: one RSA (of at least 2048 bits) or EC key without a kid. */
 static enum rtg_err load_public_key(
 	struct rtg_jwt_verifier *v, const char *path, char *errbuf, size_t errlen)
 {
+	unsigned char *pem = NULL;
+	size_t len = 0;
 	BIO *bio = NULL;
 	EVP_PKEY *pkey = NULL;
-	char group[64];
+	char what[300];
 	enum rtg_err rc;
 
-	rc = load_file("public_key_file", path, false, &v->pubkey, &v->pubkey_len, errbuf, errlen);
+	rc = load_file("public_key_file", path, false, &pem, &len, errbuf, errlen);
 	if (rc != RTG_OK)
 		return rc;
 	rc = RTG_ERR_NOMEM;
-	bio = BIO_new_mem_buf(v->pubkey, (int)v->pubkey_len);
+	bio = BIO_new_mem_buf(pem, (int)len);
 	if (!bio)
 		goto out;
 	rc = RTG_ERR_PARSE;
 	pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
 	if (!pkey) {
-		set_error(errbuf, errlen, "public_key_file %s: not a PEM public key", path);
+		jwt__set_error(errbuf, errlen, "public_key_file %s: not a PEM public key", path);
+		ERR_clear_error(); /* the broker's TLS code reads the thread's error queue */
 		goto out;
 	}
-	v->pkey_type = EVP_PKEY_get_base_id(pkey);
-	if (v->pkey_type == EVP_PKEY_RSA && EVP_PKEY_get_bits(pkey) < RSA_MIN_BITS) {
-		set_error(errbuf, errlen, "public_key_file %s: RSA key of %d bits, below %d", path,
-			EVP_PKEY_get_bits(pkey), RSA_MIN_BITS);
-		goto out;
-	}
-	if (v->pkey_type == EVP_PKEY_EC) {
-		if (EVP_PKEY_get_group_name(pkey, group, sizeof(group), NULL) != 1)
-			group[0] = '\0';
-		v->curve_nid = OBJ_sn2nid(group);
-	} else if (v->pkey_type != EVP_PKEY_RSA) {
-		set_error(errbuf, errlen, "public_key_file %s: not an RSA or EC key", path);
-		goto out;
-	}
-	rc = RTG_OK;
+	snprintf(what, sizeof(what), "public_key_file %s", path);
+	v->keys[v->nkeys].origin = "public_key_file";
+	rc = jwt__key_set_pkey(&v->keys[v->nkeys], pkey, what, errbuf, errlen);
+	v->nkeys++;
 out:
 	EVP_PKEY_free(pkey);
 	BIO_free(bio);
+	free(pem);
+	return rc;
+}
+
+/* The JWKS file: its keys join the set, each with its kid. */
+static enum rtg_err load_jwks(
+	struct rtg_jwt_verifier *v, const char *path, char *errbuf, size_t errlen)
+{
+	unsigned char *json = NULL;
+	size_t len = 0;
+	char what[300];
+	enum rtg_err rc = load_file("jwks_file", path, false, &json, &len, errbuf, errlen);
+
+	if (rc != RTG_OK)
+		return rc;
+	snprintf(what, sizeof(what), "jwks_file %s", path);
+	rc = jwt__jwks_parse(v, (const char *)json, len, what, errbuf, errlen);
+	OPENSSL_cleanse(json, len); /* oct keys are secrets */
+	free(json);
 	return rc;
 }
 
@@ -154,11 +189,14 @@ static enum rtg_err parse_alg_list(
 		a = jwt__alg_find(p, n);
 		if (!a) {
 			if (n == 0)
-				set_error(errbuf, errlen, "algorithms: empty name in the list");
+				jwt__set_error(
+					errbuf, errlen, "algorithms: empty name in the list");
 			else if (n == 4 && strncasecmp(p, "none", 4) == 0)
-				set_error(errbuf, errlen, "algorithms: \"none\" is never allowed");
+				jwt__set_error(
+					errbuf, errlen, "algorithms: \"none\" is never allowed");
 			else
-				set_error(errbuf, errlen, "algorithms: unknown algorithm \"%.*s\"",
+				jwt__set_error(errbuf, errlen,
+					"algorithms: unknown algorithm \"%.*s\"",
 					(int)(n > 32 ? 32 : n), p);
 			return RTG_ERR_INVAL;
 		}
@@ -169,54 +207,92 @@ static enum rtg_err parse_alg_list(
 	}
 }
 
-/* With no explicit list: HS256 for a secret, RS256 for an RSA key, the ES* of an EC key's
- * curve (ES256 for P-256). */
+/* With no explicit list, each key allows its own algorithm: the JWK's "alg" if it names one,
+ * else HS256 for a secret, RS256 for an RSA key, the ES* of an EC key's curve. */
 static enum rtg_err derive_algs(struct rtg_jwt_verifier *v, char *errbuf, size_t errlen)
 {
-	size_t i;
+	const struct jwt_key *k;
+	size_t i, j;
 
-	if (v->secret)
-		v->allowed |= jwt__alg_bit(jwt__alg_find("HS256", 5));
-	if (v->pkey_type == EVP_PKEY_RSA)
-		v->allowed |= jwt__alg_bit(jwt__alg_find("RS256", 5));
-	for (i = 0; v->pkey_type == EVP_PKEY_EC && i < RTG_ARRAY_SIZE(algs); i++) {
-		if (algs[i].family == FAM_EC && algs[i].curve_nid == v->curve_nid)
-			v->allowed |= jwt__alg_bit(&algs[i]);
+	for (i = 0; i < v->nkeys; i++) {
+		k = &v->keys[i];
+		if (k->alg) {
+			v->allowed |= jwt__alg_bit(k->alg);
+			continue;
+		}
+		for (j = 0; j < RTG_ARRAY_SIZE(algs); j++) {
+			if (algs[j].family != k->family)
+				continue;
+			if (k->family != FAM_EC || algs[j].curve_nid == k->curve_nid) {
+				v->allowed |= jwt__alg_bit(&algs[j]);
+				break; /* the first of the family: HS256, RS256; ES* by curve */
+			}
+		}
 	}
 	if (!v->allowed) {
-		set_error(errbuf, errlen, "no usable key: set secret_file and/or public_key_file");
+		jwt__set_error(errbuf, errlen,
+			"no usable key: set secret_file, public_key_file and/or jwks_file");
 		return RTG_ERR_INVAL;
 	}
 	return RTG_OK;
 }
 
-/* Checks that every allowed algorithm has a key it can use. */
-static enum rtg_err check_keys(const struct rtg_jwt_verifier *v, char *errbuf, size_t errlen)
+/* Why no key of the set fits the allowed algorithm a, in the words of the single-key
+ * options (the most common setup). */
+static void explain_no_key(
+	const struct rtg_jwt_verifier *v, const struct alg_info *a, char *errbuf, size_t errlen)
 {
-	const struct alg_info *a;
+	const struct jwt_key *k = NULL;
 	size_t i;
 
+	for (i = 0; i < v->nkeys && !k; i++) {
+		if (v->keys[i].family == a->family)
+			k = &v->keys[i];
+	}
+	if (a->family == FAM_HMAC && !k)
+		jwt__set_error(errbuf, errlen, "%s needs a secret_file or an oct key", a->name);
+	else if (a->family == FAM_HMAC)
+		jwt__set_error(errbuf, errlen, "%s needs a secret of at least %zu bytes, not %zu",
+			a->name, a->min_secret, k->len);
+	else if (a->family == FAM_RSA)
+		jwt__set_error(
+			errbuf, errlen, "%s needs an RSA public_key_file or RSA key", a->name);
+	else if (!k)
+		jwt__set_error(errbuf, errlen, "%s needs an EC public_key_file or EC key", a->name);
+	else
+		jwt__set_error(errbuf, errlen, "%s needs an EC key on curve %s", a->name,
+			EC_curve_nid2nist(a->curve_nid));
+}
+
+/* Checks that every allowed algorithm has a key that fits it, and that every JWKS key fits an
+ * allowed algorithm (such a key no token can use is a mistake in the file). The single-key
+ * options may hold a key the allow-list leaves unused, as they always could. */
+static enum rtg_err check_keys(const struct rtg_jwt_verifier *v, char *errbuf, size_t errlen)
+{
+	size_t i, j;
+	bool used;
+
 	for (i = 0; i < RTG_ARRAY_SIZE(algs); i++) {
-		a = &algs[i];
-		if (!(v->allowed & jwt__alg_bit(a)))
+		if (!(v->allowed & jwt__alg_bit(&algs[i])))
 			continue;
-		if (a->family == FAM_HMAC && !v->secret) {
-			set_error(errbuf, errlen, "%s needs a secret_file", a->name);
-		} else if (a->family == FAM_HMAC && v->secret_len < a->min_secret) {
-			set_error(errbuf, errlen,
-				"%s needs a secret of at least %zu bytes, not %zu", a->name,
-				a->min_secret, v->secret_len);
-		} else if (a->family == FAM_RSA && v->pkey_type != EVP_PKEY_RSA) {
-			set_error(errbuf, errlen, "%s needs an RSA public_key_file", a->name);
-		} else if (a->family == FAM_EC && v->pkey_type != EVP_PKEY_EC) {
-			set_error(errbuf, errlen, "%s needs an EC public_key_file", a->name);
-		} else if (a->family == FAM_EC && v->curve_nid != a->curve_nid) {
-			set_error(errbuf, errlen, "%s needs an EC key on curve %s", a->name,
-				EC_curve_nid2nist(a->curve_nid));
-		} else {
-			continue;
+		for (j = 0; j < v->nkeys && !jwt__key_fits(&v->keys[j], &algs[i]); j++)
+			;
+		if (j == v->nkeys) {
+			explain_no_key(v, &algs[i], errbuf, errlen);
+			return RTG_ERR_INVAL;
 		}
-		return RTG_ERR_INVAL;
+	}
+	for (j = 0; j < v->nkeys; j++) {
+		used = !v->keys[j].kid;
+		for (i = 0; i < RTG_ARRAY_SIZE(algs) && !used; i++)
+			used = (v->allowed & jwt__alg_bit(&algs[i])) &&
+				jwt__key_fits(&v->keys[j], &algs[i]);
+		if (!used) {
+			jwt__set_error(errbuf, errlen,
+				"jwks_file: key '%s' fits none of the allowed algorithms",
+				v->keys[j].kid);
+			return RTG_ERR_INVAL;
+		}
 	}
 	return RTG_OK;
 }
@@ -227,7 +303,7 @@ static enum rtg_err copy_claim_config(
 	/* An empty string would silently mean "not checked" to some and "must be empty" to
 	 * others: refuse it and ask for NULL. */
 	if ((cfg->issuer && !cfg->issuer[0]) || (cfg->audience && !cfg->audience[0])) {
-		set_error(errbuf, errlen, "issuer and audience must be NULL or non-empty");
+		jwt__set_error(errbuf, errlen, "issuer and audience must be NULL or non-empty");
 		return RTG_ERR_INVAL;
 	}
 	if (cfg->issuer && !(v->issuer = strdup(cfg->issuer)))
@@ -235,6 +311,21 @@ static enum rtg_err copy_claim_config(
 	if (cfg->audience && !(v->audience = strdup(cfg->audience)))
 		return RTG_ERR_NOMEM;
 	return RTG_OK;
+}
+
+/* Reads the three key sources, in this order (the order a token without kid tries them). */
+static enum rtg_err load_keys(
+	struct rtg_jwt_verifier *v, const struct rtg_jwt_config *cfg, char *errbuf, size_t errlen)
+{
+	enum rtg_err rc = RTG_OK;
+
+	if (cfg->secret_file)
+		rc = load_secret(v, cfg->secret_file, errbuf, errlen);
+	if (rc == RTG_OK && cfg->public_key_file)
+		rc = load_public_key(v, cfg->public_key_file, errbuf, errlen);
+	if (rc == RTG_OK && cfg->jwks_file)
+		rc = load_jwks(v, cfg->jwks_file, errbuf, errlen);
+	return rc;
 }
 
 enum rtg_err rtg_jwt_verifier_new(struct rtg_jwt_verifier **out, const struct rtg_jwt_config *cfg,
@@ -248,27 +339,18 @@ enum rtg_err rtg_jwt_verifier_new(struct rtg_jwt_verifier **out, const struct rt
 	if (errbuf && errlen)
 		errbuf[0] = '\0';
 	if (!out || !cfg) {
-		set_error(errbuf, errlen, "no configuration");
+		jwt__set_error(errbuf, errlen, "no configuration");
 		return RTG_ERR_INVAL;
 	}
 	v = calloc(1, sizeof(*v));
 	if (!v) {
-		set_error(errbuf, errlen, "out of memory");
+		jwt__set_error(errbuf, errlen, "out of memory");
 		return RTG_ERR_NOMEM;
 	}
 	v->leeway = cfg->leeway < 0 ? RTG_JWT_DEFAULT_LEEWAY : cfg->leeway;
 	rc = copy_claim_config(v, cfg, errbuf, errlen);
-	if (rc == RTG_OK && cfg->secret_file)
-		rc = load_file("secret_file", cfg->secret_file, true, &v->secret, &v->secret_len,
-			errbuf, errlen);
-	/* A PEM key as the HMAC secret would let whoever has the public key sign tokens. */
-	if (rc == RTG_OK && v->secret && memmem(v->secret, v->secret_len, "-----BEGIN", 10)) {
-		set_error(errbuf, errlen, "secret_file %s: holds a PEM key, not a secret",
-			cfg->secret_file);
-		rc = RTG_ERR_INVAL;
-	}
-	if (rc == RTG_OK && cfg->public_key_file)
-		rc = load_public_key(v, cfg->public_key_file, errbuf, errlen);
+	if (rc == RTG_OK)
+		rc = load_keys(v, cfg, errbuf, errlen);
 	if (rc == RTG_OK && cfg->algorithms && cfg->algorithms[0])
 		rc = parse_alg_list(v, cfg->algorithms, errbuf, errlen);
 	else if (rc == RTG_OK)
@@ -282,19 +364,19 @@ enum rtg_err rtg_jwt_verifier_new(struct rtg_jwt_verifier **out, const struct rt
 
 error:
 	if (rc == RTG_ERR_NOMEM)
-		set_error(errbuf, errlen, "out of memory");
+		jwt__set_error(errbuf, errlen, "out of memory");
 	rtg_jwt_verifier_free(v);
 	return rc;
 }
 
 void rtg_jwt_verifier_free(struct rtg_jwt_verifier *v)
 {
+	size_t i;
+
 	if (!v)
 		return;
-	if (v->secret)
-		OPENSSL_cleanse(v->secret, v->secret_len);
-	free(v->secret);
-	free(v->pubkey);
+	for (i = 0; i < v->nkeys; i++)
+		jwt__key_cleanup(&v->keys[i]);
 	free(v->issuer);
 	free(v->audience);
 	free(v);
@@ -303,6 +385,11 @@ void rtg_jwt_verifier_free(struct rtg_jwt_verifier *v)
 long rtg_jwt_verifier_leeway(const struct rtg_jwt_verifier *v)
 {
 	return v ? v->leeway : 0;
+}
+
+size_t rtg_jwt_verifier_key_count(const struct rtg_jwt_verifier *v)
+{
+	return v ? v->nkeys : 0;
 }
 
 /* ==================== key files and signing ==================== */
@@ -363,6 +450,12 @@ out:
 enum rtg_err rtg_jwt_sign(const char *alg, const unsigned char *key, size_t keylen,
 	const char *claims_json, char **out)
 {
+	return rtg_jwt_sign_kid(alg, NULL, key, keylen, claims_json, out);
+}
+
+enum rtg_err rtg_jwt_sign_kid(const char *alg, const char *kid, const unsigned char *key,
+	size_t keylen, const char *claims_json, char **out)
+{
 	const struct alg_info *a;
 	jwt_t *jwt = NULL;
 	char *str;
@@ -373,6 +466,8 @@ enum rtg_err rtg_jwt_sign(const char *alg, const unsigned char *key, size_t keyl
 		*out = NULL;
 	if (!alg || !key || !keylen || keylen > INT_MAX || !claims_json || !out)
 		return RTG_ERR_INVAL;
+	if (kid && (!kid[0] || strlen(kid) > RTG_JWT_KID_MAX))
+		return RTG_ERR_INVAL;
 	a = jwt__alg_find(alg, strlen(alg));
 	if (!a)
 		return RTG_ERR_INVAL;
@@ -380,6 +475,10 @@ enum rtg_err rtg_jwt_sign(const char *alg, const unsigned char *key, size_t keyl
 		return RTG_ERR_NOMEM;
 	if (jwt_add_grants_json(jwt, claims_json))
 		goto out;
+	if (kid && jwt_add_header(jwt, "kid", kid)) {
+		rc = RTG_ERR_NOMEM;
+		goto out;
+	}
 	err = jwt_set_alg(jwt, a->jwt, key, (int)keylen);
 	if (err) {
 		rc = err == ENOMEM ? RTG_ERR_NOMEM : RTG_ERR_INVAL;

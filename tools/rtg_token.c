@@ -2,8 +2,10 @@
  * rtg_token.c - rtg-token, mints a JWT for ops and tests.
  *
  * Builds the claims (sub, iat, exp, and roles, iss, aud, nbf when asked) with cJSON, signs
- * them with rtg_jwt_sign() and prints the token and a newline on stdout. It verifies nothing
- * and checks no policy: a negative --ttl mints an expired token on purpose, for tests.
+ * them with rtg_jwt_sign_kid() (a "kid" header with --kid) and prints the token and a newline
+ * on stdout. It verifies nothing and checks no policy: a negative --ttl mints an expired token
+ * on purpose, for tests. For key rotation it also prints a key's JWK (--jwk) and adds it to
+ * or removes it from a JWKS file (--jwks-add, --jwks-remove; jwk.c).
  * Command-line handling follows mosquitto's client/sub_client.c. Single-threaded.
  */
 #include <errno.h>
@@ -16,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "jwk.h"
 #include "rtg_jwt.h"
 #include "rtg_util.h"
 
@@ -30,6 +33,11 @@ struct token_opts {
 	const char *alg;
 	const char *iss;
 	const char *aud;
+	const char *kid;
+	const char *jwks_add; /* --jwks-add FILE */
+	const char *jwks_remove; /* --jwks-remove FILE */
+	bool jwk; /* --jwk: print the key's JWK instead of a token */
+	bool alg_given;
 	long ttl;
 	long nbf_offset;
 	bool has_nbf;
@@ -40,7 +48,10 @@ static void print_usage(void)
 	printf("rtg-token mints a JSON Web Token for the realtime gateway and prints it.\n\n");
 	printf("Usage: rtg-token --sub ID [--roles a,b] [--ttl SECONDS]\n");
 	printf("                 {--secret-file FILE | --key-file PRIVATE.pem} [--alg ALG]\n");
-	printf("                 [--iss ISSUER] [--aud AUDIENCE] [--nbf-offset SECONDS]\n");
+	printf("                 [--iss ISSUER] [--aud AUDIENCE] [--nbf-offset SECONDS] [--kid ID]\n");
+	printf("       rtg-token {--jwk | --jwks-add JWKS} --kid ID\n");
+	printf("                 {--secret-file FILE | --key-file KEY.pem} [--alg ALG]\n");
+	printf("       rtg-token --jwks-remove JWKS --kid ID\n");
 	printf("       rtg-token --help\n\n");
 	printf(" -s, --sub ID          the user id (\"sub\" claim); required\n");
 	printf(" -r, --roles a,b       the \"roles\" claim; omitted when not given\n");
@@ -54,6 +65,11 @@ static void print_usage(void)
 	printf(" -i, --iss ISSUER      the \"iss\" claim\n");
 	printf(" -u, --aud AUDIENCE    the \"aud\" claim\n");
 	printf(" -n, --nbf-offset S    nbf = now + S (may be negative)\n");
+	printf(" -K, --kid ID          the key id: a \"kid\" header in the token; the JWK's kid\n");
+	printf(" -J, --jwk             print the key's JWK (the public half of a PEM key; an\n");
+	printf("                       HMAC secret as \"oct\", as secret as the file) and exit\n");
+	printf(" -A, --jwks-add JWKS   add the key's JWK to the JWKS file (made if missing)\n");
+	printf(" -R, --jwks-remove JWKS  remove the key named by --kid from the JWKS file\n");
 	printf(" -h, --help            this text\n");
 }
 
@@ -88,12 +104,16 @@ static int parse_args(int argc, char *argv[], struct token_opts *o)
 		{"iss", required_argument, NULL, 'i'},
 		{"aud", required_argument, NULL, 'u'},
 		{"nbf-offset", required_argument, NULL, 'n'},
+		{"kid", required_argument, NULL, 'K'},
+		{"jwk", no_argument, NULL, 'J'},
+		{"jwks-add", required_argument, NULL, 'A'},
+		{"jwks-remove", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:r:t:S:k:a:i:u:n:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:r:t:S:k:a:i:u:n:K:JA:R:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			o->sub = optarg;
@@ -113,6 +133,19 @@ static int parse_args(int argc, char *argv[], struct token_opts *o)
 			break;
 		case 'a':
 			o->alg = optarg;
+			o->alg_given = true;
+			break;
+		case 'K':
+			o->kid = optarg;
+			break;
+		case 'J':
+			o->jwk = true;
+			break;
+		case 'A':
+			o->jwks_add = optarg;
+			break;
+		case 'R':
+			o->jwks_remove = optarg;
 			break;
 		case 'i':
 			o->iss = optarg;
@@ -139,15 +172,32 @@ static int parse_args(int argc, char *argv[], struct token_opts *o)
 	return 0;
 }
 
-/* Checks what getopt cannot: a sub, exactly one key, and an algorithm of that key's family. */
+/* Checks what getopt cannot: a sub (for a token), a kid (for a key), exactly one key, and an
+ * algorithm of that key's family. */
 static bool check_opts(struct token_opts *o)
 {
 	static const char *const hs[] = {"HS256", "HS384", "HS512"};
 	static const char *const pk[] = {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"};
 	const char *const *list = o->secret_file ? hs : pk;
 	size_t i, n = o->secret_file ? RTG_ARRAY_SIZE(hs) : RTG_ARRAY_SIZE(pk);
+	bool key_mode = o->jwk || o->jwks_add || o->jwks_remove;
 
-	if (!o->sub || !o->sub[0]) {
+	if ((o->jwk + !!o->jwks_add + !!o->jwks_remove) > 1) {
+		fprintf(stderr, "rtg-token: give one of --jwk, --jwks-add and --jwks-remove\n");
+		return false;
+	}
+	if (o->kid && (!o->kid[0] || strlen(o->kid) > RTG_JWT_KID_MAX)) {
+		fprintf(stderr, "rtg-token: --kid must be 1 to %d bytes\n", RTG_JWT_KID_MAX);
+		return false;
+	}
+	if (key_mode && !o->kid) {
+		fprintf(stderr,
+			"rtg-token: --kid is required with --jwk, --jwks-add, --jwks-remove\n");
+		return false;
+	}
+	if (o->jwks_remove)
+		return true;
+	if (!key_mode && (!o->sub || !o->sub[0])) {
 		fprintf(stderr, "rtg-token: --sub is required\n");
 		return false;
 	}
@@ -245,6 +295,42 @@ static bool read_key(const struct token_opts *o, unsigned char **key, size_t *ke
 	return rc == RTG_OK;
 }
 
+/* --jwk, --jwks-add, --jwks-remove. Returns EXIT_SUCCESS or EXIT_FAILURE (reported). */
+static int key_command(const struct token_opts *o)
+{
+	unsigned char *key = NULL;
+	size_t keylen = 0;
+	cJSON *jwk = NULL;
+	char *text = NULL;
+	const char *err = NULL, *file = o->jwks_add ? o->jwks_add : o->jwks_remove;
+
+	if (o->jwks_remove) {
+		err = jwk__jwks_remove(o->jwks_remove, o->kid);
+		goto out;
+	}
+	if (!read_key(o, &key, &keylen))
+		return EXIT_FAILURE;
+	file = o->secret_file ? o->secret_file : o->key_file;
+	err = jwk__from_key(
+		key, keylen, o->secret_file != NULL, o->kid, o->alg_given ? o->alg : NULL, &jwk);
+	if (!err && o->jwks_add) {
+		file = o->jwks_add;
+		err = jwk__jwks_add(o->jwks_add, jwk); /* takes jwk */
+		jwk = NULL;
+	} else if (!err) {
+		text = cJSON_PrintUnformatted(jwk);
+		if (!text || printf("%s\n", text) < 0 || fflush(stdout) != 0)
+			err = "cannot print the JWK";
+	}
+out:
+	if (err)
+		fprintf(stderr, "rtg-token: %s: %s\n", file, err);
+	cJSON_free(text);
+	cJSON_Delete(jwk);
+	free(key);
+	return err ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 int main(int argc, char *argv[])
 {
 	struct token_opts o = {.ttl = 3600};
@@ -261,12 +347,14 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "Use 'rtg-token --help' to see usage.\n");
 		return EXIT_FAILURE;
 	}
+	if (o.jwk || o.jwks_add || o.jwks_remove)
+		return key_command(&o);
 	if (!read_key(&o, &key, &keylen))
 		goto out;
 	claims = build_claims(&o, time(NULL));
 	if (!claims)
 		goto out;
-	rc = rtg_jwt_sign(o.alg, key, keylen, claims, &token);
+	rc = rtg_jwt_sign_kid(o.alg, o.kid, key, keylen, claims, &token);
 	if (rc != RTG_OK) {
 		fprintf(stderr, "rtg-token: cannot sign with %s and %s: %s\n", o.alg,
 			o.secret_file ? o.secret_file : o.key_file,

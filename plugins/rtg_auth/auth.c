@@ -33,6 +33,30 @@ static int refuse(
 	return MOSQ_ERR_AUTH;
 }
 
+/*
+ * mosquitto's re-check pass after a reload (plugin.c, on_reload) also runs
+ * for sessions that are offline: a persistent session, or a client the
+ * reload has just disconnected. Refusing one makes mosquitto 2.0.11 run its
+ * disconnect again on a context already disconnected (a second will, a second
+ * session-expiry entry), and keeps no client out: any reconnection
+ * authenticates afresh. So an offline session passes, but loses its identity
+ * if its key was removed, so that nothing more is queued for it (the ACL
+ * refuses a client without identity). Returns true if ed was such a call.
+ */
+static bool offline_recheck(struct auth_state *st, const struct mosquitto_evt_basic_auth *ed)
+{
+	struct client_entry *e;
+
+	if (!st->reload_recheck)
+		return false;
+	e = clients__find(st, ed->client);
+	if (e && e->connected)
+		return false;
+	if (e && !rtg_jwt_key_present(st->policy.verifier, e->id))
+		clients__remove(st, ed->client);
+	return true;
+}
+
 int auth__on_basic_auth(int event, void *event_data, void *userdata)
 {
 	struct mosquitto_evt_basic_auth *ed = event_data;
@@ -43,6 +67,8 @@ int auth__on_basic_auth(int event, void *event_data, void *userdata)
 	UNUSED(event);
 	if (!ed->client)
 		return MOSQ_ERR_AUTH;
+	if (offline_recheck(st, ed))
+		return MOSQ_ERR_SUCCESS;
 	if (!ed->password || !ed->password[0])
 		return refuse(st, ed->client, ed->username, "no token in the password field");
 

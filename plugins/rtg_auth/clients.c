@@ -98,12 +98,38 @@ void clients__mark_disconnected(struct auth_state *st, const struct mosquitto *c
 		mosquitto_client_protocol_version(client) == 5;
 }
 
-/* Returns true if the token is expired, by the same rule as rtg_jwt_verify(). */
+/* Returns true if the token is expired, by the same rule as rtg_jwt_verify() and the moment
+ * the adapter ends its connections (rtg_jwt_end_time(): exp + leeway). */
 bool clients__expired(const struct auth_state *st, const struct client_entry *e, time_t now)
 {
-	long leeway = rtg_jwt_verifier_leeway(st->policy.verifier);
+	return now >= rtg_jwt_end_time(st->policy.verifier, e->id);
+}
 
-	return now >= e->id->exp + leeway;
+/*
+ * After a reload: disconnects every connected client whose token was verified
+ * with a key that the new set no longer holds (rtg_jwt_key_present()), with
+ * the reason in the log. Clients of the keys that stayed are not touched.
+ * Returns how many were disconnected.
+ */
+size_t clients__end_removed_keys(struct auth_state *st)
+{
+	struct client_entry *e, *tmp;
+	size_t n = 0;
+
+	HASH_ITER(hh, st->clients, e, tmp) {
+		// cppcheck-suppress uninitvar
+		if (!e->connected || rtg_jwt_key_present(st->policy.verifier, e->id))
+			continue;
+		mosquitto_log_printf(MOSQ_LOG_NOTICE,
+			"rtg_auth: disconnecting client '%s' (sub '%s'): the key of its token "
+			"(kid '%s', %s) was removed from the key set",
+			e->client_id, e->id->sub, e->id->kid ? e->id->kid : "none", e->id->alg);
+		/* MQTT 5 clients get DISCONNECT 0x98; NOT_FOUND if already gone. */
+		(void)mosquitto_kick_client_by_clientid(e->client_id, false);
+		e->connected = false;
+		n++;
+	}
+	return n;
 }
 
 /*

@@ -33,6 +33,7 @@ struct option_def {
 static const struct option_def string_options[] = {
 	{"jwt_secret_file", offsetof(struct auth_config, jwt_secret_file)},
 	{"jwt_public_key_file", offsetof(struct auth_config, jwt_public_key_file)},
+	{"jwt_jwks_file", offsetof(struct auth_config, jwt_jwks_file)},
 	{"jwt_algorithms", offsetof(struct auth_config, jwt_algorithms)},
 	{"jwt_issuer", offsetof(struct auth_config, jwt_issuer)},
 	{"jwt_audience", offsetof(struct auth_config, jwt_audience)},
@@ -111,10 +112,10 @@ static int config_read(struct auth_config *cfg, struct mosquitto_opt *opts, int 
 		mosquitto_log_printf(MOSQ_LOG_ERR, "rtg_auth: plugin_opt_acl_file is required");
 		return MOSQ_ERR_INVAL;
 	}
-	if (!cfg->jwt_secret_file && !cfg->jwt_public_key_file) {
+	if (!cfg->jwt_secret_file && !cfg->jwt_public_key_file && !cfg->jwt_jwks_file) {
 		mosquitto_log_printf(MOSQ_LOG_ERR,
-			"rtg_auth: plugin_opt_jwt_secret_file or "
-			"plugin_opt_jwt_public_key_file is required");
+			"rtg_auth: plugin_opt_jwt_secret_file, plugin_opt_jwt_public_key_file or "
+			"plugin_opt_jwt_jwks_file is required");
 		return MOSQ_ERR_INVAL;
 	}
 	return MOSQ_ERR_SUCCESS;
@@ -144,6 +145,7 @@ enum rtg_err plugin__load_policy(const struct auth_config *cfg, struct auth_poli
 		.issuer = cfg->jwt_issuer,
 		.audience = cfg->jwt_audience,
 		.leeway = cfg->jwt_leeway,
+		.jwks_file = cfg->jwt_jwks_file,
 	};
 	char err[4096];
 	char *line, *save = NULL;
@@ -176,11 +178,21 @@ error:
 /*
  * SIGHUP: re-read keys and ACL. A broken new file must not open or close the
  * broker, so the new policy replaces the old one only if all of it loaded.
+ * Then the connections whose token was verified with a key the new set no
+ * longer has are ended here, each with its reason in the log and, for MQTT 5,
+ * a DISCONNECT with reason code 0x98 (administrative action: what
+ * mosquitto_kick_client_by_clientid() sends). The others stay.
+ *
+ * Right after this returns, mosquitto 2.0.11 re-runs basic auth for every
+ * session it holds with the password it kept (security_apply), and
+ * disconnects those refused: that, with a replaced key, is what used to drop
+ * every client. reload_recheck tells auth.c that these calls are that pass.
  */
 static int on_reload(int event, void *event_data, void *userdata)
 {
 	struct auth_state *st = userdata;
 	struct auth_policy fresh;
+	size_t ended;
 
 	UNUSED(event);
 	UNUSED(event_data);
@@ -191,8 +203,13 @@ static int on_reload(int event, void *event_data, void *userdata)
 	}
 	plugin__free_policy(&st->policy);
 	st->policy = fresh;
-	mosquitto_log_printf(MOSQ_LOG_NOTICE, "rtg_auth: reloaded keys and ACL from %s (%zu rules)",
-		st->config.acl_file, rtg_acl_rule_count(st->policy.acl));
+	st->reload_recheck = true;
+	ended = clients__end_removed_keys(st);
+	mosquitto_log_printf(MOSQ_LOG_NOTICE,
+		"rtg_auth: reloaded keys (%zu) and ACL from %s (%zu rules); %zu connections ended "
+		"for a removed key",
+		rtg_jwt_verifier_key_count(st->policy.verifier), st->config.acl_file,
+		rtg_acl_rule_count(st->policy.acl), ended);
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -204,6 +221,8 @@ static int on_tick(int event, void *event_data, void *userdata)
 
 	UNUSED(event);
 	UNUSED(event_data);
+	/* The first tick after a reload follows mosquitto's re-check pass, before any packet. */
+	st->reload_recheck = false;
 	if (now == st->last_sweep)
 		return MOSQ_ERR_SUCCESS;
 	st->last_sweep = now;

@@ -22,6 +22,7 @@ struct mosquitto;
 struct auth_config {
 	char *jwt_secret_file;
 	char *jwt_public_key_file;
+	char *jwt_jwks_file;
 	char *jwt_algorithms;
 	char *jwt_issuer;
 	char *jwt_audience;
@@ -56,6 +57,9 @@ struct auth_state {
 	struct auth_policy policy;
 	struct client_entry *clients; /* uthash head */
 	time_t last_sweep;
+	/* Set by on_reload until the next tick: mosquitto is re-running basic auth for every
+	 * session it holds (security_apply), not taking new logins. */
+	bool reload_recheck;
 };
 
 /* plugin.c */
@@ -75,6 +79,7 @@ enum rtg_err clients__set(
 void clients__remove(struct auth_state *st, const struct mosquitto *client);
 void clients__mark_disconnected(struct auth_state *st, const struct mosquitto *client);
 void clients__sweep(struct auth_state *st, time_t now);
+size_t clients__end_removed_keys(struct auth_state *st);
 void clients__free_all(struct auth_state *st);
 bool clients__expired(const struct auth_state *st, const struct client_entry *e, time_t now);
 

@@ -7,14 +7,18 @@
  * signatures). Odd: the rest is "<header JSON>\0<claims JSON>" (or only the
  * claims, under an HS256 header), which the harness signs with the fixture
  * secret, so the fuzzer's claims get past the signature and reach the
- * claim checks (exp, nbf, iat, iss, aud, sub, roles). Besides crashes it
- * checks that an accepted identity is well formed. One thread.
+ * claim checks (exp, nbf, iat, iss, aud, sub, roles). Byte 0 'J' (even, so
+ * taken from the token mode): the rest is a JWKS file's text, read into a key
+ * set by jwt__jwks_parse() (common/rtg_jwks.c: cJSON, base64url, OpenSSL key
+ * building). Besides crashes it checks that an accepted identity is well
+ * formed and that a parsed set's keys are complete. One thread.
  */
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include "fuzz_util.h"
 #include "rtg_jwt.h"
+#include "rtg_jwt_int.h"
 
 /* A fixed clock, so that a saved input replays the same way. */
 #define NOW ((time_t)2000000000)
@@ -136,6 +140,24 @@ static char *sign_hs256(const uint8_t *hdr, size_t hlen, const uint8_t *claims, 
 	return tok;
 }
 
+/* Reads text as a JWKS into a fresh key set and checks what it made; every key is freed. */
+static void parse_jwks(const uint8_t *text, size_t len)
+{
+	struct rtg_jwt_verifier *v = calloc(1, sizeof(*v));
+	char err[512];
+	size_t i;
+
+	if (!v)
+		abort();
+	if (jwt__jwks_parse(v, (const char *)text, len, "fuzz", err, sizeof(err)) == RTG_OK)
+		FUZZ_ASSERT(v->nkeys > 0 && v->named);
+	for (i = 0; i < v->nkeys; i++) {
+		FUZZ_ASSERT(v->keys[i].kid && v->keys[i].material && v->keys[i].len);
+		FUZZ_ASSERT(!v->keys[i].alg || jwt__key_fits(&v->keys[i], v->keys[i].alg));
+	}
+	rtg_jwt_verifier_free(v); /* frees the keys it holds, also after an error */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -150,6 +172,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	if (!size || rlen > RTG_JWT_MAX_LEN + 16)
 		return 0;
+	if (data[0] == 'J') {
+		parse_jwks(rest, rlen);
+		return 0;
+	}
 	if (!(data[0] & 1)) {
 		token = fuzz_strndup(rest, rlen);
 		for (i = 0; i < NVERIFIERS; i++)

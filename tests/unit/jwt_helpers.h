@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rtg_jwt.h"
 #include "rtg_util.h"
@@ -83,6 +84,19 @@ static inline int group_teardown(void **state)
 	return 0;
 }
 
+/* Writes data to a new temporary file and puts its name in path; the caller unlinks it. */
+static inline void write_temp(const char *data, size_t len, char *path, size_t pathlen)
+{
+	const char *dir = getenv("TMPDIR");
+	int fd;
+
+	snprintf(path, pathlen, "%s/rtg_jwt_test_XXXXXX", dir && dir[0] ? dir : "/tmp");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
 /* Signs @p claims with @p alg and key @p k, failing the test on error; the caller frees. */
 static inline char *sign(const char *alg, enum key_id k, const char *claims)
 {
@@ -97,7 +111,7 @@ static inline char *sign(const char *alg, enum key_id k, const char *claims)
 static inline struct rtg_jwt_verifier *verifier_full(
 	const char *algs, const char *pub, const char *iss, const char *aud, long leeway)
 {
-	struct rtg_jwt_config cfg = {NULL, NULL, algs, iss, aud, leeway};
+	struct rtg_jwt_config cfg = {NULL, NULL, algs, iss, aud, leeway, NULL};
 	struct rtg_jwt_verifier *v = NULL;
 	char secret[4096], err[256];
 

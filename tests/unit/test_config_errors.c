@@ -176,8 +176,9 @@ static void test_mqtt_token_file_is_required(void **state)
 static void test_a_jwt_secret_or_public_key_is_required(void **state)
 {
 	(void)state;
-	load_fails("jwt_secret_file or jwt_public_key_file is required (set one in the config "
-		   "file or with --jwt-secret-file / --jwt-public-key-file)",
+	load_fails("jwt_secret_file, jwt_public_key_file or jwt_jwks_file is required (set one "
+		   "in the config file or with --jwt-secret-file / --jwt-public-key-file / "
+		   "--jwt-jwks-file)",
 		"--acl-file", "a", "--mqtt-token-file", "t", END);
 }
 

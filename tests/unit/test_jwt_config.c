@@ -11,21 +11,6 @@
 
 #include <unistd.h>
 
-/* ==================== helpers ==================== */
-
-/* Writes @p len bytes to a new file in $TMPDIR (or /tmp) whose name goes to @p path. */
-static void write_temp(const char *data, size_t len, char *path, size_t pathlen)
-{
-	const char *dir = getenv("TMPDIR");
-	int fd;
-
-	snprintf(path, pathlen, "%s/rtg_jwt_test_XXXXXX", dir && dir[0] ? dir : "/tmp");
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, data, len), (ssize_t)len);
-	close(fd);
-}
-
 /* ==================== configuration cases ==================== */
 
 struct config_case {
@@ -67,7 +52,7 @@ static struct config_case config_cases[] = {
 static void expect_config_rc(const char *secret, const char *pub, const char *algs,
 	enum rtg_err want, const char *needle)
 {
-	struct rtg_jwt_config cfg = {NULL, NULL, algs, NULL, NULL, -1};
+	struct rtg_jwt_config cfg = {NULL, NULL, algs, NULL, NULL, -1, NULL};
 	struct rtg_jwt_verifier *v = (struct rtg_jwt_verifier *)&cfg;
 	char secret_path[4096], pub_path[4096], err[256] = "";
 
@@ -179,7 +164,7 @@ static void test_key_file_over_64_kib_is_invalid_even_ending_in_a_newline(void *
 static void test_config_hs512_with_a_short_secret_is_refused(void **state)
 {
 	char path[4096];
-	struct rtg_jwt_config cfg = {path, NULL, "HS256", NULL, NULL, -1};
+	struct rtg_jwt_config cfg = {path, NULL, "HS256", NULL, NULL, -1, NULL};
 	struct rtg_jwt_verifier *v = NULL;
 
 	UNUSED(state);
@@ -231,7 +216,8 @@ static void test_strerror_gives_distinct_non_empty_strings(void **state)
 static void test_identity_dup_copies_and_has_role_finds_roles(void **state)
 {
 	char *roles[] = {"ops", "calc"};
-	struct rtg_identity id = {"alice", roles, 2, 1700003600, 1699999990};
+	struct rtg_identity id = {
+		.sub = "alice", .roles = roles, .nroles = 2, .exp = 1700003600, .iat = 1699999990};
 	struct rtg_identity *copy = rtg_identity_dup(&id);
 
 	UNUSED(state);
