@@ -235,7 +235,8 @@ ended() {
 	local name=$1 pid=${PID[$1]} status=0 how up t recent=()
 	{ wait "$pid"; } 2>/dev/null || status=$?
 	if [ "$status" -gt 128 ]; then
-		how="was killed by SIG$(kill -l "$status")"
+		# (the $( ) forks: bash may reap another child meanwhile, see supervise)
+		{ how="was killed by SIG$(kill -l "$status")"; } 2>/dev/null
 	else
 		how="exited with status $status"
 	fi
@@ -263,10 +264,11 @@ ended() {
 
 # supervise: polls every process twice a second, forever; only a signal or
 # a process that keeps failing ends it. Polling with kill -0, not `wait -n`:
-# bash 5.2's `wait -n` never reports a child killed by a signal that was
-# reaped while a foreground command ran (a sleep, a tail), and such a child
-# would go unnoticed. The { } 2>/dev/null around the sleep silences bash's own
-# "Killed" notice, printed when it reaps such a child; ended says it better.
+# when bash 5.2 reaps a child killed by a signal while it waits for a
+# foreground command (a sleep, a tail), it prints a "Killed" notice and its
+# `wait -n` never reports that child, whose death would go unnoticed; kill -0
+# and `wait PID` still see it. The { } 2>/dev/null around the sleep silences
+# that notice; ended says it better.
 supervise() {
 	local name
 	while :; do

@@ -65,6 +65,23 @@ since_restart() {
 	tac "$RUN_DIR/$1.log" | sed '/^---- run: restarted at /q' | grep -qF -- "$2"
 }
 
+# all_have_pid_files: each process of the stack runs under its pid file's pid.
+all_have_pid_files() {
+	local name
+	for name in mosquitto adapter market-sim notify-sim trading-sim calc-worker-1 calc-worker-2; do
+		kill -0 "$(pid_of "$name")" 2>/dev/null || return 1
+	done
+}
+
+# backed_off NAME DELAY...: run.sh announced NAME's restart after each DELAY.
+backed_off() {
+	local name=$1 delay
+	shift
+	for delay; do
+		said "$name \\(pid [0-9]+\\) .* restarting it in $delay s" || return 1
+	done
+}
+
 stack_ended() {
 	! kill -0 "$STACK_PID" 2>/dev/null
 }
@@ -76,9 +93,7 @@ stack_status() {
 }
 
 start_stack
-check "run.sh keeps a pid file per process" eval \
-	'for n in mosquitto adapter market-sim notify-sim trading-sim calc-worker-1 calc-worker-2; do
-		kill -0 "$(pid_of $n)" 2>/dev/null || exit 1; done'
+check "run.sh keeps a pid file per process" all_have_pid_files
 note_pids
 
 OLD=$(pid_of adapter)
@@ -114,8 +129,7 @@ stack_status
 check "... with a non-zero status" test "$STATUS" -ne 0
 check "... naming it and its log" said \
 	"notify-sim \\(pid [0-9]+\\) exited with status 1 after [0-9]+ s, its 5-th end within 60 s: giving up \\(log: $RUN_DIR/notify-sim.log\\)"
-check "... after backing off 1, 2, 4 and 8 s" eval \
-	'for d in 1 2 4 8; do said "notify-sim .*restarting it in $d s" || exit 1; done'
+check "... after backing off 1, 2, 4 and 8 s" backed_off notify-sim 1 2 4 8
 expect "... leaving no process it started" wait_until 10 none_left
 check "... and no pid file" no_pid_file
 
