@@ -1,5 +1,5 @@
 #!/bin/bash
-# run.sh - starts the whole stack on this machine (`make run`).
+# run.sh - starts the whole stack on this machine (`make run`) and supervises it.
 #
 # Installs what is missing, builds, creates a development JWT secret under
 # run/ on first use, starts mosquitto with the rtg_auth plugin on
@@ -7,13 +7,22 @@
 # serving the endpoint profiles of profiles/gateway.conf (the canonical
 # protocol and the five seed applications' paths), the market, notification
 # and trading simulators and two calc workers, prints the dashboard URL with a
-# demo token and ready-to-paste client commands, and on Ctrl-C stops every
-# process it started. Logs go to run/*.log.
+# demo token and ready-to-paste client commands. Logs go to run/NAME.log, pids
+# to run/NAME.pid.
+#
+# Then it supervises: a process that ends is named (pid, exit status or
+# signal, log) and started again after a backoff of 1 s doubling to 30 s (back
+# to 1 s once it had stayed up for 60 s); one that ends 5 times within 60 s
+# stops everything, and run.sh exits 1. A process that fails while the stack
+# starts is not retried: run.sh prints its log and exits 1. Ctrl-C, SIGTERM or
+# SIGHUP stops every process it started, by pid, and exits 0. It does not
+# survive its own SIGKILL: the next start finds the leftovers by their pid
+# files and refuses to run beside them.
 #
 # Environment (all optional):
 #   ALLOWED_ORIGINS=https://app.example.com,...   pages elsewhere that may connect (CORS, WebSocket)
 #   MQTT_PORT=1883 HTTP_PORT=8000                 the broker's and the adapter's ports
-#   RTG_RUN_DIR=run                               secret, tokens, logs, broker persistence
+#   RTG_RUN_DIR=run                               secret, tokens, logs, pids, broker persistence
 #   RTG_BUILD=build                               the binaries (not rebuilt when set)
 #   MOSQUITTO_USER=mosquitto                      the user mosquitto runs as when started as root
 # The compat tests (tests/compat/) start this very stack on free ports that way.
@@ -25,6 +34,10 @@ MQTT_PORT=${MQTT_PORT:-1883}
 HTTP_PORT=${HTTP_PORT:-8000}
 cd "$ROOT"
 
+# Supervision: restart delays, and the start limit (systemd's StartLimitBurst
+# within StartLimitIntervalSec) beyond which a process is taken as broken.
+DELAY_FIRST=1 DELAY_MAX=30 STABLE_AFTER=60 BURST=5 BURST_WINDOW=60
+
 scripts/setup.sh
 if [ -z "${RTG_BUILD:-}" ]; then
 	make --no-print-directory all >/dev/null
@@ -32,6 +45,17 @@ fi
 B=${RTG_BUILD:-$ROOT/build}
 
 mkdir -p "$RUN/mosquitto"
+# A run.sh that was SIGKILLed leaves its processes running: a second stack
+# beside them would fight them for client ids and ports.
+for f in "$RUN"/*.pid; do
+	[ -f "$f" ] || continue
+	pid=$(<"$f")
+	if kill -0 "$pid" 2>/dev/null && grep -qa -e rtg- -e mosquitto "/proc/$pid/cmdline"; then
+		echo "run: $(basename "$f" .pid) of an earlier run still runs (pid $pid, $f); stop it first" >&2
+		exit 1
+	fi
+	rm -f "$f"
+done
 if [ ! -s "$RUN/jwt_secret" ]; then
 	(umask 077 && openssl rand -hex 32 >"$RUN/jwt_secret")
 	echo "run: created a development JWT secret in $RUN/jwt_secret"
@@ -41,16 +65,6 @@ fi
 if [ "$(id -u)" = 0 ] && id mosquitto >/dev/null 2>&1; then
 	chown mosquitto "$RUN/jwt_secret" "$RUN/mosquitto"
 fi
-
-PIDS=()
-stop_all() {
-	trap - INT TERM EXIT
-	echo
-	echo "run: stopping"
-	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap stop_all INT TERM EXIT
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -64,60 +78,223 @@ if [ "$MQTT_PORT" != 1883 ] || [ "$RUN" != "$ROOT/run" ] || [ "$B" != "$ROOT/bui
 		"$ROOT/mosquitto.conf" >"$CONF"
 	[ -n "${MOSQUITTO_USER:-}" ] && echo "user $MOSQUITTO_USER" >>"$CONF"
 fi
-if port_busy "$MQTT_PORT"; then
-	echo "run: something already listens on 127.0.0.1:$MQTT_PORT; stop it first" >&2
-	exit 1
-fi
-/usr/sbin/mosquitto -c "$CONF" >"$RUN/mosquitto.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do
-	port_busy "$MQTT_PORT" && break
-	kill -0 "${PIDS[0]}" 2>/dev/null || { cat "$RUN/mosquitto.log" >&2; exit 1; }
-	sleep 0.1
+for port in "$MQTT_PORT" "$HTTP_PORT"; do
+	if port_busy "$port"; then
+		echo "run: something already listens on 127.0.0.1:$port; stop it first" >&2
+		exit 1
+	fi
 done
 
-# The adapter: its own token (role gateway), re-read on every reconnect.
-(umask 077 && "$B/rtg-token" --sub adapter --roles gateway --ttl 2592000 \
-	--secret-file "$RUN/jwt_secret" >"$RUN/adapter_token")
-if port_busy "$HTTP_PORT"; then
-	echo "run: something already listens on 127.0.0.1:$HTTP_PORT; stop it first" >&2
-	exit 1
-fi
-ORIGINS=()
-[ -n "${ALLOWED_ORIGINS:-}" ] && ORIGINS=(--allowed-origins "$ALLOWED_ORIGINS")
-"$B/rtg-adapter" --http-port "$HTTP_PORT" --mqtt-port "$MQTT_PORT" \
-	--mqtt-token-file "$RUN/adapter_token" --jwt-secret-file "$RUN/jwt_secret" \
-	--acl-file "$ROOT/acl/acl.conf" --profiles-file "$ROOT/profiles/gateway.conf" \
-	--static-dir "$ROOT/static" "${ORIGINS[@]}" >"$RUN/adapter.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do
-	grep -q '^listening ' "$RUN/adapter.log" 2>/dev/null && break
-	kill -0 "${PIDS[1]}" 2>/dev/null || { cat "$RUN/adapter.log" >&2; exit 1; }
-	sleep 0.1
-done
-
-# The simulators and two calc workers, each with its own identity and role.
+# Each process's token, with its own identity and role. The adapter re-reads
+# its own on every reconnect.
 mint() { (umask 077 && "$B/rtg-token" --sub "$1" --roles "$2" --ttl 2592000 \
 	--secret-file "$RUN/jwt_secret" >"$RUN/$1.token"); }
+mint adapter gateway
 mint market-sim publisher
 mint notify-sim notifier
 mint trading-sim publisher,notifier
 mint calc-worker calc
+ORIGINS=()
+[ -n "${ALLOWED_ORIGINS:-}" ] && ORIGINS=(--allowed-origins "$ALLOWED_ORIGINS")
 MQTT=(--mqtt-port "$MQTT_PORT")
-"$B/rtg-market-sim" "${MQTT[@]}" --token-file "$RUN/market-sim.token" \
-	--tickers AAPL,MSFT,GOOGL,AMZN,TSLA,NVDA,META,NIFTY,BANKNIFTY >"$RUN/market-sim.log" 2>&1 &
-PIDS+=($!)
-"$B/rtg-notify-sim" "${MQTT[@]}" --token-file "$RUN/notify-sim.token" --users alice,bob \
-	>"$RUN/notify-sim.log" 2>&1 &
-PIDS+=($!)
-"$B/rtg-trading-sim" "${MQTT[@]}" --token-file "$RUN/trading-sim.token" --users alice,bob \
-	>"$RUN/trading-sim.log" 2>&1 &
-PIDS+=($!)
-for n in 1 2; do
-	"$B/rtg-calc-worker" "${MQTT[@]}" --token-file "$RUN/calc-worker.token" \
-		--client-id "calc-worker-$n" >"$RUN/calc-worker-$n.log" 2>&1 &
-	PIDS+=($!)
-done
+
+# program NAME: runs the process NAME in place of the calling (sub)shell, so
+# the pid run.sh keeps is the program's own. NAME also names its log and pid
+# file (run/NAME.log, run/NAME.pid).
+program() {
+	case $1 in
+	mosquitto) exec /usr/sbin/mosquitto -c "$CONF" ;;
+	adapter)
+		exec "$B/rtg-adapter" --http-port "$HTTP_PORT" --mqtt-port "$MQTT_PORT" \
+			--mqtt-token-file "$RUN/adapter.token" --jwt-secret-file "$RUN/jwt_secret" \
+			--acl-file "$ROOT/acl/acl.conf" --profiles-file "$ROOT/profiles/gateway.conf" \
+			--static-dir "$ROOT/static" "${ORIGINS[@]}"
+		;;
+	market-sim)
+		exec "$B/rtg-market-sim" "${MQTT[@]}" --token-file "$RUN/market-sim.token" \
+			--tickers AAPL,MSFT,GOOGL,AMZN,TSLA,NVDA,META,NIFTY,BANKNIFTY
+		;;
+	notify-sim)
+		exec "$B/rtg-notify-sim" "${MQTT[@]}" --token-file "$RUN/notify-sim.token" \
+			--users alice,bob
+		;;
+	trading-sim)
+		exec "$B/rtg-trading-sim" "${MQTT[@]}" --token-file "$RUN/trading-sim.token" \
+			--users alice,bob
+		;;
+	calc-worker-*)
+		exec "$B/rtg-calc-worker" "${MQTT[@]}" --token-file "$RUN/calc-worker.token" \
+			--client-id "$1"
+		;;
+	esac
+}
+
+# ---- the processes' table -----------------------------------------------------------
+#
+# NAMES in start order; per name its pid (empty while it waits for a restart),
+# start time, next restart delay, restart time and recent end times (ms).
+NAMES=()
+declare -A PID=() STARTED=() DELAY=() DUE=() ENDS=()
+
+# clock: NOW, in milliseconds (a builtin: no process to fork, see supervise).
+clock() {
+	local t=${EPOCHREALTIME//[!0-9]/}
+	NOW=$((10#$t / 1000))
+}
+
+say() {
+	printf 'run: %(%T)T %s\n' -1 "$*"
+}
+
+# launch NAME: starts NAME in the background, output appended to its log.
+launch() {
+	local name=$1
+	program "$name" >>"$RUN/$name.log" 2>&1 &
+	PID[$name]=$!
+	echo "$!" >"$RUN/$name.pid"
+	clock
+	STARTED[$name]=$NOW
+}
+
+# start NAME [CMD...]: the first start of NAME, with a fresh log. With CMD, waits
+# up to 20 s for CMD to succeed (the process is ready); if NAME ends first or
+# the time runs out, prints its log and exits 1.
+start() {
+	local name=$1 deadline
+	shift
+	NAMES+=("$name")
+	DELAY[$name]=$DELAY_FIRST
+	: >"$RUN/$name.log"
+	launch "$name"
+	[ $# -gt 0 ] || return 0
+	deadline=$((SECONDS + 20))
+	until "$@"; do
+		if ! kill -0 "${PID[$name]}" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
+			echo "run: $name did not start (log: $RUN/$name.log):" >&2
+			tail -n 20 "$RUN/$name.log" >&2
+			exit 1
+		fi
+		{ sleep 0.1; } 2>/dev/null
+	done
+}
+
+adapter_listens() { grep -q '^listening ' "$RUN/adapter.log"; }
+
+# ---- stopping ------------------------------------------------------------------------
+
+# stop NAME...: SIGTERM to each running NAME, then up to 10 s for all of them
+# to end; what is left gets SIGKILL. Removes their pid files.
+stop() {
+	local name pid deadline
+	for name; do
+		[ -z "${PID[$name]:-}" ] || kill "${PID[$name]}" 2>/dev/null || true
+	done
+	deadline=$((SECONDS + 10))
+	for name; do
+		pid=${PID[$name]:-}
+		[ -n "$pid" ] || continue
+		while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+			{ sleep 0.1; } 2>/dev/null
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			say "$name (pid $pid) did not stop within 10 s: SIGKILL"
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+		{ wait "$pid"; } 2>/dev/null || true
+		PID[$name]=
+		rm -f "$RUN/$name.pid"
+	done
+	return 0
+}
+
+# stop_all: stops every process run.sh started, the broker last (the adapter
+# flushes its broker connection at SIGTERM). A process waiting for its restart
+# has none to stop.
+stop_all() {
+	local name others=()
+	trap - INT TERM HUP EXIT
+	echo
+	say "stopping"
+	for name in "${NAMES[@]}"; do
+		[ "$name" = mosquitto ] || others+=("$name")
+	done
+	stop "${others[@]}"
+	stop mosquitto
+}
+trap stop_all EXIT
+trap 'stop_all; exit 0' INT TERM HUP
+
+# ---- supervision ---------------------------------------------------------------------
+
+# ended NAME: NAME's process has ended. Says which (pid, how, after how long,
+# its log) and schedules its restart, or, at its BURST-th end within
+# BURST_WINDOW, stops everything and exits 1: a process that keeps failing is
+# broken (a missing file, a taken port, a broker that cannot come back), and
+# a stack that flaps forever would hide it.
+ended() {
+	local name=$1 pid=${PID[$1]} status=0 how up t recent=()
+	{ wait "$pid"; } 2>/dev/null || status=$?
+	if [ "$status" -gt 128 ]; then
+		# (the $( ) forks: bash may reap another child meanwhile, see supervise)
+		{ how="was killed by SIG$(kill -l "$status")"; } 2>/dev/null
+	else
+		how="exited with status $status"
+	fi
+	clock
+	up=$(((NOW - STARTED[$name]) / 1000))
+	PID[$name]=
+	rm -f "$RUN/$name.pid"
+	for t in ${ENDS[$name]:-} "$NOW"; do
+		[ "$t" -gt $((NOW - BURST_WINDOW * 1000)) ] && recent+=("$t")
+	done
+	ENDS[$name]=${recent[*]}
+	if [ "${#recent[@]}" -ge "$BURST" ]; then
+		say "$name (pid $pid) $how after $up s, its $BURST-th end within $BURST_WINDOW s:" \
+			"giving up (log: $RUN/$name.log)" >&2
+		tail -n 10 "$RUN/$name.log" | sed 's/^/    /' >&2
+		stop_all
+		exit 1
+	fi
+	[ "$up" -ge "$STABLE_AFTER" ] && DELAY[$name]=$DELAY_FIRST
+	say "$name (pid $pid) $how after $up s; restarting it in ${DELAY[$name]} s" \
+		"(log: $RUN/$name.log)"
+	DUE[$name]=$((NOW + DELAY[$name] * 1000))
+	DELAY[$name]=$((DELAY[$name] * 2 > DELAY_MAX ? DELAY_MAX : DELAY[$name] * 2))
+}
+
+# supervise: polls every process twice a second, forever; only a signal or
+# a process that keeps failing ends it. Polling with kill -0, not `wait -n`:
+# when bash 5.2 reaps a child killed by a signal while it waits for a
+# foreground command (a sleep, a tail), it prints a "Killed" notice and its
+# `wait -n` never reports that child, whose death would go unnoticed; kill -0
+# and `wait PID` still see it. The { } 2>/dev/null around the sleep silences
+# that notice; ended says it better.
+supervise() {
+	local name
+	while :; do
+		{ sleep 0.5; } 2>/dev/null
+		clock
+		for name in "${NAMES[@]}"; do
+			if [ -n "${PID[$name]}" ]; then
+				kill -0 "${PID[$name]}" 2>/dev/null || ended "$name"
+			elif [ "$NOW" -ge "${DUE[$name]}" ]; then
+				printf -- '---- run: restarted at %(%F %T)T ----\n' -1 >>"$RUN/$name.log"
+				launch "$name"
+				say "$name restarted (pid ${PID[$name]})"
+			fi
+		done
+	done
+}
+
+# ---- start-up ------------------------------------------------------------------------
+
+start mosquitto port_busy "$MQTT_PORT"
+start adapter adapter_listens
+start market-sim
+start notify-sim
+start trading-sim
+start calc-worker-1
+start calc-worker-2
 
 TOKEN=$("$B/rtg-token" --sub alice --secret-file "$RUN/jwt_secret" --ttl 86400)
 OPS=$("$B/rtg-token" --sub ops --roles ops --secret-file "$RUN/jwt_secret" --ttl 86400)
@@ -146,6 +323,8 @@ Ops (publish anything):
     -d '{"user_id":"alice","title":"Hi","message":"From curl","type":"security"}' \\
     http://localhost:$HTTP_PORT/api/broadcast/notification
 
-Logs: $RUN/*.log.  Ctrl-C stops everything.
+Logs: $RUN/NAME.log, pids: $RUN/NAME.pid. A process that ends is restarted (after
+1 s, doubling to 30 s); one that ends $BURST times within $BURST_WINDOW s stops everything.
+Ctrl-C stops everything.
 EOF
-wait "${PIDS[0]}"
+supervise
