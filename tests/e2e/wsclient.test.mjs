@@ -410,6 +410,44 @@ try {
 		console.log(`# throttle: ${at1s.handled} handled in the first second (${at1s.stats.queueSize} queued), all 50 in ${Math.round(r.span)} ms`);
 	});
 
+	await step('RtgClient told of gaps asks for the runs back: a slow page gets every one of a burst of 5000, none twice', async () => {
+		const N = 5000;
+		await page.evaluate(async () => {
+			const { RtgClient } = await import('/rtg-client.js');
+			const c = new RtgClient({ token: window.RTG_TOKEN });
+			window.gapRun = { seqs: [], gaps: 0, recovered: 0, subscribed: false };
+			const take = (m) => {
+				if (m.topic === 'rooms/jsgap') window.gapRun.seqs.push(m.seq);
+			};
+			c.on('chat', (m) => {
+				take(m);
+				const t = performance.now();
+				while (performance.now() - t < 0.5); // a page with work to do per message
+			});
+			c.on('history', (m) => {
+				if (m.replay) for (const x of m.messages) take(x);
+			});
+			c.on('gap', () => window.gapRun.gaps++);
+			c.on('recovered', () => window.gapRun.recovered++);
+			c.on('subscription', (m) => {
+				if (m.topic === 'rooms/jsgap') window.gapRun.subscribed = true;
+			});
+			c.connect();
+			c.subscribe('room', 'jsgap');
+			window.gapClient = c;
+		});
+		await until(() => page.evaluate(() => window.gapRun.subscribed), 10000, 'rooms/jsgap was not confirmed');
+		const lines = Array.from({ length: N }, (_, n) => ({ type: 'chat', n, pad: 'x'.repeat(200) }));
+		await mqttPub('rooms/jsgap', null, { lines });
+		await until(() => page.evaluate((n) => new Set(window.gapRun.seqs).size >= n, N), 60000,
+			async () => `got ${await page.evaluate(() => JSON.stringify({ n: new Set(window.gapRun.seqs).size, gaps: window.gapRun.gaps, recovered: window.gapRun.recovered }))}`);
+		const r = await page.evaluate(() => ({ n: window.gapRun.seqs.length, distinct: new Set(window.gapRun.seqs).size, gaps: window.gapRun.gaps, recovered: window.gapRun.recovered, max: Math.max(...window.gapRun.seqs) }));
+		assert(r.n === N && r.distinct === N && r.max === N, `every seq once: ${JSON.stringify(r)}`);
+		assert(r.gaps >= 1 && r.recovered >= 1, `the burst should have made gaps, all recovered: ${JSON.stringify(r)}`);
+		await page.evaluate(() => window.gapClient.close());
+		console.log(`# gaps: ${r.gaps} gap notices, ${r.recovered} replays, all ${N} once`);
+	});
+
 	await step('a WebSocketClient without a token is greeted on /api/ws', async () => {
 		const r = await page.evaluate(async () => {
 			const c = new window.WebSocketClient({ maxMessagesPerSecond: 0 });

@@ -38,7 +38,8 @@ for f in "$RTG_ROOT"/static/*; do
 	ln -s "$f" "$WWW/"
 done
 # a fixed port: the restart comes back on it; the later --static-dir wins over lib.sh's
-ADAPTER_ARGS=(--http-port "$(free_port)" --static-dir "$WWW")
+# a deep history and a short queue: the gap step's burst overflows the queue and every run can be replayed
+ADAPTER_ARGS=(--http-port "$(free_port)" --static-dir "$WWW" --history-size 10000 --queue-max-messages 128)
 start_adapter "${ADAPTER_ARGS[@]}"
 
 USER_ID=trader
