@@ -485,6 +485,34 @@ const char *jtext__value_end(const char *p, const char *end)
 	return value_end(p, end, (unsigned long)-1);
 }
 
+bool jtext__numbers_ok(const char *text, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)text;
+	bool in_string = false;
+	size_t i = 0, k;
+
+	while (i < len) {
+		if (in_string) {
+			if (u[i] == '\\')
+				i++; /* the escaped byte cannot end the string */
+			else if (u[i] == '"')
+				in_string = false;
+			i++;
+		} else if (u[i] == '"') {
+			in_string = true;
+			i++;
+		} else if (u[i] == '-' || is_digit(u[i])) {
+			k = number_len(u + i, len - i);
+			if (!k)
+				return false;
+			i += k;
+		} else {
+			i++;
+		}
+	}
+	return true;
+}
+
 bool jtext__depth_ok(const char *text, size_t len, unsigned max)
 {
 	const char *end = text + len, *p = skip_space(text, end);

@@ -150,6 +150,13 @@ const char *jtext__value_end(const char *p, const char *end);
 bool jtext__utf8_valid(const void *s, size_t n);
 
 /**
+ * Returns true if every number in the JSON text (outside its strings) is an
+ * RFC 8259 number: cJSON also reads 01, 1. and -.5 (with strtod()), which
+ * the copies above refuse, so a payload must pass both to be spliced.
+ */
+bool jtext__numbers_ok(const char *text, size_t len);
+
+/**
  * Returns true if the JSON text is one whole value (whitespace before it)
  * whose arrays and objects nest at most @p max deep, strings skipped; false
  * if deeper or cut short. cJSON refuses texts deeper than 1000, so a text

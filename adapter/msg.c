@@ -45,12 +45,14 @@ struct msg_form {
  * that: payload[len] is a NUL, which cJSON must find right after the value
  * and its whitespace ("12abc" would otherwise give 12). Only valid UTF-8 is
  * parsed: cJSON copies string bytes unchecked, and a text frame with invalid
- * UTF-8 makes browsers drop the WebSocket. A payload too long to be shallow
- * is checked for depth first (each level takes two bytes).
+ * UTF-8 makes browsers drop the WebSocket, and only RFC 8259 numbers: the
+ * spliced forms copy them as they are and refuse others (a payload with
+ * "price":01 is text, in every form). A payload too long to be shallow is
+ * checked for depth first (each level takes two bytes).
  */
 static cJSON *parse_payload(const char *payload, size_t len)
 {
-	if (!len || !jtext__utf8_valid(payload, len))
+	if (!len || !jtext__utf8_valid(payload, len) || !jtext__numbers_ok(payload, len))
 		return NULL;
 	if (len >= 2 * MSG_MAX_DEPTH && !jtext__depth_ok(payload, len, MSG_MAX_DEPTH))
 		return NULL;
