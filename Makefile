@@ -64,7 +64,7 @@ ADAPTER_SRC := adapter/main.c adapter/config.c adapter/msg.c adapter/history.c a
 	adapter/sse.c adapter/http.c adapter/http_api.c adapter/stats.c adapter/reqparse.c \
 	adapter/limits.c adapter/calcs.c adapter/history_file.c adapter/bridge_session.c \
 	adapter/listen.c adapter/loop.c adapter/timers.c adapter/jtext.c adapter/request.c \
-	adapter/publish.c adapter/gap.c
+	adapter/publish.c adapter/gap.c adapter/config_brokers.c adapter/bridge_failover.c
 # The endpoint profiles (docs/profiles.md): parsed and matched without lws or MQTT.
 PROFILE_SRC := adapter/profile.c adapter/profile_global.c adapter/profile_section.c \
 	adapter/profile_match.c
@@ -202,11 +202,13 @@ $(B)/tests/test_jtext: $(B)/obj/tests/test_jtext.o $(B)/obj/adapter/jtext.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CJSON_LIBS)
 
-$(B)/tests/test_config: $(B)/obj/tests/test_config.o $(B)/obj/adapter/config.o
+$(B)/tests/test_config: $(B)/obj/tests/test_config.o $(B)/obj/adapter/config.o \
+	$(B)/obj/adapter/config_brokers.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
-$(B)/tests/test_config_errors: $(B)/obj/tests/test_config_errors.o $(B)/obj/adapter/config.o
+$(B)/tests/test_config_errors: $(B)/obj/tests/test_config_errors.o $(B)/obj/adapter/config.o \
+	$(B)/obj/adapter/config_brokers.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
