@@ -21,7 +21,7 @@ COMMON_SRC := common/rtg_err.c common/rtg_identity.c common/rtg_jwt.c common/rtg
 	common/rtg_jwks.c \
 	common/rtg_text.c \
 	common/rtg_acl.c common/rtg_acl_parse.c \
-	common/rtg_topic.c
+	common/rtg_topic.c common/rtg_broker.c
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/obj/%.o)
 COMMON_LIB := $(B)/librtgcommon.a
 COMMON_CFLAGS := -fPIC -Icommon $(JWT_CFLAGS) $(CJSON_CFLAGS) $(MOSQ_CFLAGS)
@@ -203,12 +203,12 @@ $(B)/tests/test_jtext: $(B)/obj/tests/test_jtext.o $(B)/obj/adapter/jtext.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CJSON_LIBS)
 
 $(B)/tests/test_config: $(B)/obj/tests/test_config.o $(B)/obj/adapter/config.o \
-	$(B)/obj/adapter/config_brokers.o
+	$(B)/obj/adapter/config_brokers.o $(B)/obj/common/rtg_broker.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(B)/tests/test_config_errors: $(B)/obj/tests/test_config_errors.o $(B)/obj/adapter/config.o \
-	$(B)/obj/adapter/config_brokers.o
+	$(B)/obj/adapter/config_brokers.o $(B)/obj/common/rtg_broker.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 

@@ -234,7 +234,7 @@ static void try_connect(struct lws_sorted_usec_list *sul)
 {
 	struct adapter *a = lws_container_of(sul, struct adapter, bridge.sul_reconnect);
 	struct bridge *br = &a->bridge;
-	const struct mqtt_broker *b = &a->cfg.brokers[br->broker];
+	const struct rtg_broker *b = &a->cfg.brokers[br->broker];
 	int rc;
 
 	if (a->stopping || br->state != BRIDGE_DOWN || br->wsi)

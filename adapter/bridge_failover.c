@@ -114,7 +114,7 @@ void bridge__failback_stop(struct bridge *br)
  */
 static int probe_start(struct adapter *a)
 {
-	const struct mqtt_broker *b = &a->cfg.brokers[0];
+	const struct rtg_broker *b = &a->cfg.brokers[0];
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
 	struct addrinfo *ai = NULL;
 	char port[8];

@@ -42,7 +42,7 @@ struct option_def {
 /* mqtt_brokers is checked as it is set, so a bad list is reported with its file and line. */
 static int check_brokers(const char *value, char *why, size_t whylen)
 {
-	return config__parse_brokers(value, NULL, NULL, why, whylen);
+	return rtg_broker_list_parse(value, NULL, NULL, why, whylen) == RTG_OK ? 0 : -1;
 }
 
 static const char *const stats_access_choices[] = {
@@ -564,7 +564,7 @@ void config__cleanup(struct adapter_config *cfg)
 		free(*str_field(cfg, &options[i]));
 		*str_field(cfg, &options[i]) = NULL;
 	}
-	config__free_brokers(cfg->brokers, cfg->nbrokers);
+	rtg_broker_list_free(cfg->brokers, cfg->nbrokers);
 	cfg->brokers = NULL;
 	cfg->nbrokers = 0;
 }

@@ -20,15 +20,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* The most brokers mqtt_brokers may list. */
-#define CONFIG_MAX_BROKERS 16
-
-/* One broker of the list, in the order given. */
-struct mqtt_broker {
-	char *host; /* a name, an IPv4 address, or an IPv6 one (written [addr] in the list) */
-	int port; /* 1-65535; 1883 when the list gives none */
-	char *name; /* "host:port" as logs show it */
-};
+#include "rtg_broker.h"
 
 struct adapter_config {
 	/* listener */
@@ -88,8 +80,8 @@ struct adapter_config {
 	char *log_level; /* "error", "warn", "notice" (default), "info", "debug" */
 	char *event_loop; /* "epoll" (default: libev) or "poll" (lws' own loop) */
 	/* derived by config__load(): mqtt_brokers, or mqtt_host and mqtt_port as one broker */
-	struct mqtt_broker *brokers;
-	int nbrokers; /* 1..CONFIG_MAX_BROKERS */
+	struct rtg_broker *brokers;
+	int nbrokers; /* 1..RTG_BROKER_MAX */
 };
 
 /**
@@ -110,26 +102,10 @@ int config__load(
 void config__cleanup(struct adapter_config *cfg);
 
 /**
- * Parses a broker list, "host[:port],host[:port],..." (blanks around items
- * allowed; port 1883 when none is given; an IPv6 address as [addr]:port),
- * into @p out in the order given. Refuses an empty item, a port outside
- * 1-65535, the same broker twice and more than CONFIG_MAX_BROKERS.
- * @param out receives an array of @p n brokers, freed by config__free_brokers();
- *        NULL only checks the list
- * @param why receives the reason on error ("'a:x': the port is not a number in 1-65535")
- * @return 0 on success, -1 on error
- */
-int config__parse_brokers(
-	const char *value, struct mqtt_broker **out, int *n, char *why, size_t whylen);
-
-/**
  * Fills cfg->brokers from cfg->mqtt_brokers, or else from mqtt_host and
  * mqtt_port as a list of one. @return 0, or -1 with "key: reason" in @p why
  */
 int config__resolve_brokers(struct adapter_config *cfg, char *why, size_t whylen);
-
-/** Frees @p n brokers from config__parse_brokers(); NULL is a no-op. */
-void config__free_brokers(struct mqtt_broker *b, int n);
 
 /** Prints the usage text (every key with its default and bounds) to @p fp. */
 void config__usage(FILE *fp, const char *argv0);
