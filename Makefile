@@ -95,7 +95,9 @@ $(SUB): $(SUB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LWS_LIBS) $(CJSON_LIBS)
 
 # ---- simulators/: rtg-market-sim, rtg-notify-sim ------------------------------------
-SIM_COMMON_OBJ := $(B)/obj/simulators/sim_common.o $(B)/obj/simulators/sim_mqtt.o
+SIM_ARGS_OBJ := $(B)/obj/simulators/sim_common.o $(B)/obj/simulators/sim_brokers.o \
+	$(B)/obj/common/rtg_broker.o
+SIM_COMMON_OBJ := $(SIM_ARGS_OBJ) $(B)/obj/simulators/sim_mqtt.o $(B)/obj/simulators/sim_link.o
 MARKET_SIM := $(B)/rtg-market-sim
 NOTIFY_SIM := $(B)/rtg-notify-sim
 SIM_CFLAGS := -Icommon -Isimulators $(MOSQ_CFLAGS) $(CJSON_CFLAGS)
@@ -116,7 +118,8 @@ CALC_OBJ := $(B)/obj/simulators/calc.o $(B)/obj/simulators/calc_credit.o \
 	$(B)/obj/simulators/calc_request.o
 CALC_WORKER := $(B)/rtg-calc-worker
 
-$(CALC_WORKER): $(B)/obj/simulators/calc_worker.o $(CALC_OBJ)
+$(CALC_WORKER): $(B)/obj/simulators/calc_worker.o $(CALC_OBJ) $(B)/obj/simulators/sim_link.o \
+		$(B)/obj/simulators/sim_brokers.o $(B)/obj/common/rtg_broker.o
 	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(MOSQ_LIBS) $(CJSON_LIBS) -lm
 
 # ---- simulators/: rtg-trading-sim; trading_*.c are its state and JSON, without MQTT ----
@@ -132,7 +135,7 @@ $(TRADING_SIM): $(B)/obj/simulators/trading_sim.o $(TRADING_OBJ) $(SIM_COMMON_OB
 $(B)/obj/tests/test_trading_shapes.o: CFLAGS += $(SIM_CFLAGS)
 
 $(B)/tests/test_trading_shapes: $(B)/obj/tests/test_trading_shapes.o $(TRADING_OBJ) \
-		$(B)/obj/simulators/sim_common.o
+		$(SIM_ARGS_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CJSON_LIBS) -lm
 
@@ -164,7 +167,7 @@ SIM_UNIT_TESTS := $(B)/tests/test_price_walk
 $(B)/obj/tests/test_price_walk.o: CFLAGS += $(SIM_CFLAGS)
 
 $(B)/tests/test_price_walk: $(B)/obj/tests/test_price_walk.o $(B)/obj/simulators/price_walk.o \
-		$(B)/obj/simulators/sim_common.o
+		$(SIM_ARGS_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) -lm
 

@@ -11,12 +11,6 @@
  * where it is. It does not speak MQTT (bridge.c) nor keep the session
  * (bridge_session.c). lws thread only.
  */
-#include <errno.h>
-#include <netdb.h>
-#include <poll.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "adapter.h"
@@ -108,46 +102,6 @@ void bridge__failback_stop(struct bridge *br)
 }
 
 /*
- * Starts a non-blocking TCP connect to the first broker. The name is
- * resolved here, blocking: brokers are best given as addresses (or names the
- * local resolver answers at once). Returns 0, or -1 if it failed at once.
- */
-static int probe_start(struct adapter *a)
-{
-	const struct rtg_broker *b = &a->cfg.brokers[0];
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
-	struct addrinfo *ai = NULL;
-	char port[8];
-	int fd = -1;
-
-	snprintf(port, sizeof(port), "%d", b->port);
-	if (getaddrinfo(b->host, port, &hints, &ai) || !ai)
-		return -1;
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS) {
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(ai);
-	a->bridge.probe_fd = fd;
-	return fd >= 0 ? 0 : -1;
-}
-
-/* Returns 1 if the probe's connect was accepted, -1 if it failed, 0 while pending. */
-static int probe_result(int fd)
-{
-	struct pollfd p = {.fd = fd, .events = POLLOUT};
-	socklen_t len = sizeof(int);
-	int err = 0;
-
-	if (poll(&p, 1, 0) <= 0)
-		return 0;
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) || err)
-		return -1;
-	return 1;
-}
-
-/*
  * Once a second: on another broker than the first for mqtt_failback seconds,
  * probes the first one (again every mqtt_failback seconds while it does not
  * answer) and, once it accepts a connection, leaves the current broker for it.
@@ -168,12 +122,13 @@ void bridge__failback_tick(struct adapter *a)
 		if (now - br->up_since < every || now < br->probe_at)
 			return;
 		br->probe_at = now;
-		if (probe_start(a) == 0)
+		br->probe_fd = rtg_broker_probe_start(&a->cfg.brokers[0]);
+		if (br->probe_fd >= 0)
 			return;
 		br->probe_at = now + every;
 		return;
 	}
-	r = probe_result(br->probe_fd);
+	r = rtg_broker_probe_result(br->probe_fd);
 	if (r == 0 && now - br->probe_at < (lws_usec_t)a->cfg.mqtt_connect_timeout * LWS_US_PER_SEC)
 		return;
 	bridge__failback_stop(br);

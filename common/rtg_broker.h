@@ -35,4 +35,18 @@ enum rtg_err rtg_broker_list_parse(
 /** Frees @p n brokers from rtg_broker_list_parse(); NULL is a no-op. */
 void rtg_broker_list_free(struct rtg_broker *b, int n);
 
+/**
+ * Starts a non-blocking TCP connect to @p b, to learn whether it answers
+ * (failing back to a first broker). The name is resolved here, blocking:
+ * brokers are best given as addresses.
+ * @return the socket (close it), or -1 if the connect failed at once
+ */
+int rtg_broker_probe_start(const struct rtg_broker *b);
+
+/**
+ * Looks, without waiting, at a probe from rtg_broker_probe_start().
+ * @return 1 if the broker accepted the connection, -1 if it failed, 0 while pending
+ */
+int rtg_broker_probe_result(int fd);
+
 #endif /* RTG_BROKER_H */
