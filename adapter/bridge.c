@@ -49,6 +49,14 @@ bool bridge__up(const struct adapter *a)
 
 /* ---- libmosquitto callbacks (run inside loop_read/write, on the lws thread) ---- */
 
+/* Why a connection ended or failed; libmosquitto 2.0.11 has no text for a keepalive timeout. */
+static const char *lost_reason(int rc)
+{
+	if (rc == MOSQ_ERR_KEEPALIVE)
+		return "no answer within the keepalive";
+	return rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc);
+}
+
 static void on_connect(
 	struct mosquitto *mosq, void *obj, int rc, int flags, const mosquitto_property *props)
 {
@@ -82,10 +90,10 @@ static void on_disconnect(
 	(void)props;
 	if (a->bridge.state == BRIDGE_UP && !a->stopping && rc != MOSQ_ERR_SUCCESS)
 		lwsl_warn("bridge: lost %s: %s\n", bridge__name(a, a->bridge.broker),
-			rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+			lost_reason(rc));
 	else if (a->bridge.state == BRIDGE_CONNECTING && rc != MOSQ_ERR_CONN_LOST)
 		lwsl_warn("bridge: cannot connect to %s: %s\n", bridge__name(a, a->bridge.broker),
-			rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+			lost_reason(rc));
 	a->bridge.state = BRIDGE_DOWN;
 	a->bridge.disconnects++;
 	subs__on_broker_disconnect(a);
@@ -251,8 +259,7 @@ static void try_connect(struct lws_sorted_usec_list *sul)
 			(lws_usec_t)a->cfg.mqtt_connect_timeout * LWS_US_PER_SEC);
 		return; /* CONNACK arrives through loop_read: on_connect */
 	}
-	lwsl_warn("bridge: cannot connect to %s: %s\n", b->name,
-		rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+	lwsl_warn("bridge: cannot connect to %s: %s\n", b->name, lost_reason(rc));
 	br->state = BRIDGE_DOWN;
 	br->disconnects++;
 	schedule_next(a, false);

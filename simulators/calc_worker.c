@@ -358,7 +358,7 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 	pthread_mutex_unlock(&w->lock);
 	if (rc && !ending)
 		fprintf(stderr, PROG ": connection lost (%s); reconnecting\n",
-			mosquitto_strerror(rc));
+			sim__link_strerror(rc));
 }
 
 /* With MQTT 5 the granted QoS is a reason code: 0x80 and above is a refusal. */

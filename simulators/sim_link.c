@@ -31,6 +31,13 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+const char *sim__link_strerror(int rc)
+{
+	if (rc == MOSQ_ERR_KEEPALIVE)
+		return "no answer within the keepalive"; /* libmosquitto 2.0.11 has no text for it */
+	return rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc);
+}
+
 void sim__link_up(struct sim_link *k, bool ok)
 {
 	int cur = atomic_load(&k->current);

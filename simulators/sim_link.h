@@ -100,6 +100,9 @@ int sim__link_start(
  */
 void sim__link_up(struct sim_link *k, bool ok);
 
+/** Why a connection ended (an on_disconnect code): mosquitto_strerror(), keepalive included. */
+const char *sim__link_strerror(int rc);
+
 /**
  * Disconnects for good (the program is ending): the DISCONNECT goes out from
  * the network thread, which then connects nowhere else.

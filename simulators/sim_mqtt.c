@@ -126,7 +126,7 @@ static void on_disconnect(
 	if (rc == 0 || atomic_load(&c->fatal))
 		return; /* we asked for it, or we are giving up */
 	fprintf(stderr, "%s: %s (%s); retrying\n", sim__prog(),
-		was_connected ? "connection lost" : "cannot connect", mosquitto_strerror(rc));
+		was_connected ? "connection lost" : "cannot connect", sim__link_strerror(rc));
 	if (read_token(c->token_file, &token) != RTG_OK) {
 		fprintf(stderr, "%s: keeping the token read before\n", sim__prog());
 		return;

@@ -12,10 +12,12 @@ stay connected), 3 if no message flowed before the kill.
 
   failover_probe.py --ws URL --topic T --mqtt-host H --mqtt-port P --user U
                     --token TOKEN --kill CMD [--interval-ms 10] [--timeout 60]
+                    [--kill-delay-ms N]
 """
 import argparse
 import asyncio
 import json
+import random
 import subprocess
 import sys
 import threading
@@ -32,6 +34,9 @@ def parse_args():
     p.add_argument("--mqtt-port", type=int, required=True)
     p.add_argument("--interval-ms", type=float, default=10.0)
     p.add_argument("--timeout", type=float, default=60.0)
+    p.add_argument("--kill-delay-ms", type=float, default=0.0,
+                   help="wait a random 0..N ms after messages flow before the kill "
+                        "(a vanished host is noticed at some phase of the keepalive)")
     return p.parse_args()
 
 
@@ -73,6 +78,10 @@ async def run():
             if await next_probe(ws, time.time() + args.timeout) is None:
                 print("no probe message arrived before the kill", file=sys.stderr)
                 return 3
+            delay = random.uniform(0, args.kill_delay_ms / 1000.0)
+            until = time.time() + delay
+            while time.time() < until:  # keep reading: the socket must not back up
+                await next_probe(ws, until)
             t0 = time.time()
             subprocess.run(args.kill, shell=True, check=False)
             deadline = t0 + args.timeout
