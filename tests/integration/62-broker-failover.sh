@@ -96,20 +96,8 @@ WS_PID=$RSUB_PID
 rsub sse -q --sse --token "$ALICE" --path '/sse?topic=market/T62S'
 SSE_PID=$RSUB_PID
 
-after() {
-	local name=$1 from=$2
-	shift 2
-	tail -n +"$((from + 1))" "$T_DIR/$name.out" >"$T_DIR/$name.after.out"
-	has "$name.after" "$@"
-}
-lines() { wc -l <"$T_DIR/$1.out"; }
 health() { curl -s -o /dev/null -w '%{http_code}' "$HTTP/health"; }
-alive() { kill -0 "$1" 2>/dev/null; }
-calc() {
-	curl -s -o /dev/null -H "Authorization: Bearer $ALICE" -H 'Content-Type: application/json' \
-		-d "{\"calculation_id\":\"$1\",\"calculation_type\":\"roi\",\"parameters\":{\"initial_investment\":1000,\"final_value\":1500}}" \
-		"$HTTP/api/calculations"
-}
+calc() { calc_roi "$1"; }
 
 check "before: prices flow to the WebSocket client" \
 	wait_until 20 has ws '"topic":"market/T62S"' price_update

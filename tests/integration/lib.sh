@@ -515,6 +515,29 @@ e2e_report() {
 	return 0
 }
 
+# ---- clients that stay across an outage (40-broker-restart, 62-broker-failover) -----------------
+
+# after NAME LINE STRING...: a line of NAME.out after line LINE contains every STRING.
+after() {
+	local name=$1 from=$2
+	shift 2
+	tail -n +"$((from + 1))" "$T_DIR/$name.out" >"$T_DIR/$name.after.out"
+	has "$name.after" "$@"
+}
+lines() { wc -l <"$T_DIR/$1.out"; }
+alive() { kill -0 "$1" 2>/dev/null; }
+
+# calc_roi ID [BASE [CMD...]]: starts roi calculation ID for alice ($ALICE) through the
+# HTTP API at BASE (default $HTTP), curl run by CMD (e.g. ip netns exec NS) if given.
+calc_roi() {
+	local id=$1 base=${2:-$HTTP}
+	shift
+	[ $# -gt 0 ] && shift
+	"$@" curl -s -o /dev/null -H "Authorization: Bearer $ALICE" -H 'Content-Type: application/json' \
+		-d "{\"calculation_id\":\"$id\",\"calculation_type\":\"roi\",\"parameters\":{\"initial_investment\":1000,\"final_value\":1500}}" \
+		"$base/api/calculations"
+}
+
 # ---- bridged brokers (examples/mosquitto-bridge-{a,b}.conf) -------------------------------
 
 # bridge_example_conf NAME EXAMPLE PORT BRIDGE_TOKEN A_PORT [ACL]: writes $T_DIR/NAME.conf

@@ -19,19 +19,8 @@
 
 . "$(dirname "$0")/netns.sh"
 
-NA=rtg$$a
-NB=rtg$$b
-NC=rtg$$c
-
-need_netns
 command -v haproxy >/dev/null || skip "no haproxy (Debian package haproxy)"
-for ns in "$NA" "$NB" "$NC"; do
-	make_host "$ns"
-done
-
-A_B=10.77.1.1 B_A=10.77.1.2 A_C=10.77.2.1 C_A=10.77.2.2 B_C=10.77.3.1 C_B=10.77.3.2
-check "three hosts connected by veth pairs" eval \
-	'link "$NA" ab $A_B "$NB" ba $B_A && link "$NA" ac $A_C "$NC" ca $C_A && link "$NB" bc $B_C "$NC" cb $C_B'
+three_hosts rtg$$a rtg$$b rtg$$c
 
 # ---- brokers, bridged ------------------------------------------------------------------------
 ACL=$RTG_ROOT/acl/acl.conf # it has the bridge role

@@ -18,16 +18,7 @@
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/netns.sh"
 
-NA=rtg$$fa
-NB=rtg$$fb
-NC=rtg$$fc
-need_netns
-for ns in "$NA" "$NB" "$NC"; do
-	make_host "$ns"
-done
-A_B=10.77.1.1 B_A=10.77.1.2 A_C=10.77.2.1 C_A=10.77.2.2 B_C=10.77.3.1 C_B=10.77.3.2
-check "three hosts connected by veth pairs" eval \
-	'link "$NA" ab $A_B "$NB" ba $B_A && link "$NA" ac $A_C "$NC" ca $C_A && link "$NB" bc $B_C "$NC" cb $C_B'
+three_hosts rtg$$fa rtg$$fb rtg$$fc
 
 ACL=$RTG_ROOT/acl/acl.conf
 ALICE=$(token alice)
@@ -96,20 +87,7 @@ browser ws -q --token "$ALICE" '{"type":"subscribe","topic":"market/+"}' \
 WS_PID=$SPAWNED
 browser sse -q --sse --token "$ALICE" --path '/sse?topic=market/TF'
 SSE_PID=$SPAWNED
-calc() {
-	on "$NC" curl -s -o /dev/null -H "Authorization: Bearer $ALICE" \
-		-H 'Content-Type: application/json' \
-		-d "{\"calculation_id\":\"$1\",\"calculation_type\":\"roi\",\"parameters\":{\"initial_investment\":1000,\"final_value\":1500}}" \
-		http://127.0.0.1:8000/api/calculations
-}
-after() {
-	local name=$1 from=$2
-	shift 2
-	tail -n +"$((from + 1))" "$T_DIR/$name.out" >"$T_DIR/$name.after.out"
-	has "$name.after" "$@"
-}
-lines() { wc -l <"$T_DIR/$1.out"; }
-alive() { kill -0 "$1" 2>/dev/null; }
+calc() { calc_roi "$1" http://127.0.0.1:8000 ip netns exec "$NC"; }
 check "before: prices reach the WebSocket and SSE browsers" wait_until 20 eval \
 	'has ws "\"topic\":\"market/TF\"" && has sse "\"topic\":\"market/TF\"" && has ws "\"mark\":\"before\""'
 calc f1

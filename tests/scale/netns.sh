@@ -72,3 +72,18 @@ host_bridge_conf() {
 		"$RTG_ROOT/examples/$2" >"$T_DIR/$1.conf"
 	printf 'log_type all\nuser %s\n' "$(id -un)" >>"$T_DIR/$1.conf"
 }
+
+# three_hosts NA NB NC: hosts A, B and C (skips the test without root or ip), each pair
+# linked: A-B 10.77.1.0/24, A-C 10.77.2.0/24, B-C 10.77.3.0/24. Sets NA NB NC and the
+# addresses A_B (A's on the A-B link), B_A, A_C, C_A, B_C, C_B.
+three_hosts() {
+	local ns
+	NA=$1 NB=$2 NC=$3
+	need_netns
+	for ns in "$NA" "$NB" "$NC"; do
+		make_host "$ns"
+	done
+	A_B=10.77.1.1 B_A=10.77.1.2 A_C=10.77.2.1 C_A=10.77.2.2 B_C=10.77.3.1 C_B=10.77.3.2
+	check "three hosts connected by veth pairs" eval \
+		'link "$NA" ab $A_B "$NB" ba $B_A && link "$NA" ac $A_C "$NC" ca $C_A && link "$NB" bc $B_C "$NC" cb $C_B'
+}
