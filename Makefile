@@ -141,7 +141,7 @@ $(B)/tests/test_trading_shapes: $(B)/obj/tests/test_trading_shapes.o $(TRADING_O
 
 # ---- tests/unit: cmocka, one binary per common/ module -----------------------
 UNIT_TESTS := $(B)/tests/test_topic $(B)/tests/test_jwt $(B)/tests/test_jwt_config \
-	$(B)/tests/test_jwks $(B)/tests/test_acl $(B)/tests/test_acl_parse
+	$(B)/tests/test_jwks $(B)/tests/test_acl $(B)/tests/test_acl_parse $(B)/tests/test_broker
 
 $(B)/obj/tests/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
