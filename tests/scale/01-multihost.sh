@@ -33,9 +33,9 @@ example_conf() {
 
 example_conf a mosquitto-bridge-a.conf ""
 example_conf b mosquitto-bridge-b.conf "$(token bridge-b bridge 3600)"
-spawn "$T_DIR/a.log" ip netns exec "$NA" /usr/sbin/mosquitto -c "$T_DIR/a.conf"
+spawn "$T_DIR/a.log" ip netns exec "$NA" env "${BROKER_ENV[@]}" /usr/sbin/mosquitto -c "$T_DIR/a.conf"
 check "broker A runs on host A" wait_until 20 port_open_on "$NA" 127.0.0.1 1883
-spawn "$T_DIR/b.log" ip netns exec "$NB" /usr/sbin/mosquitto -c "$T_DIR/b.conf"
+spawn "$T_DIR/b.log" ip netns exec "$NB" env "${BROKER_ENV[@]}" /usr/sbin/mosquitto -c "$T_DIR/b.conf"
 check "broker B runs on host B" wait_until 20 port_open_on "$NB" 127.0.0.1 1883
 check "B's bridge signs in at A across the A-B link" \
 	wait_until 20 file_has "$T_DIR/a.log" "from $B_A:"

@@ -32,12 +32,12 @@ sed -i -e 's/^keepalive_interval .*/keepalive_interval 5/' -e 's/^restart_timeou
 # start_a: broker A on host A. Sets A_PID.
 start_a() {
 	fresh_log "$T_DIR/a.log"
-	spawn "$T_DIR/a.log" ip netns exec "$NA" /usr/sbin/mosquitto -c "$T_DIR/a.conf"
+	spawn "$T_DIR/a.log" ip netns exec "$NA" env "${BROKER_ENV[@]}" /usr/sbin/mosquitto -c "$T_DIR/a.conf"
 	A_PID=$SPAWNED
 	wait_until 20 port_open_on "$NA" 127.0.0.1 1883
 }
 check "broker A runs on host A" start_a
-spawn "$T_DIR/b.log" ip netns exec "$NB" /usr/sbin/mosquitto -c "$T_DIR/b.conf"
+spawn "$T_DIR/b.log" ip netns exec "$NB" env "${BROKER_ENV[@]}" /usr/sbin/mosquitto -c "$T_DIR/b.conf"
 check "broker B runs on host B" wait_until 20 port_open_on "$NB" 127.0.0.1 1883
 check "B's bridge signs in at A" wait_until 20 file_has "$T_DIR/a.log" "as bridge-b (p"
 [ "$T_FAILED" = 0 ] || finish
