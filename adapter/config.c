@@ -454,24 +454,6 @@ static bool was_given(const int *given, const char *name)
 	return given[find_option(name, strlen(name)) - options] != 0;
 }
 
-/* The brokers in order; mqtt_brokers with mqtt_host or mqtt_port is refused (which was meant?). */
-static int resolve_brokers(struct adapter_config *cfg, const int *given, char *err, size_t errlen)
-{
-	char why[256];
-
-	if (cfg->mqtt_brokers && (was_given(given, "mqtt_host") || was_given(given, "mqtt_port"))) {
-		seterr(err, errlen,
-			"mqtt_brokers and mqtt_host/mqtt_port are both set: list every broker in "
-			"mqtt_brokers (host:port,host:port) and drop the other two");
-		return -1;
-	}
-	if (config__resolve_brokers(cfg, why, sizeof(why))) {
-		seterr(err, errlen, "%s", why);
-		return -1;
-	}
-	return 0;
-}
-
 static int validate(struct adapter_config *cfg, const int *given, char *err, size_t errlen)
 {
 	size_t i;
@@ -503,7 +485,8 @@ static int validate(struct adapter_config *cfg, const int *given, char *err, siz
 			cfg->socket_sndbuf);
 		return -1;
 	}
-	if (resolve_brokers(cfg, given, err, errlen))
+	if (config__resolve_brokers(cfg,
+		    was_given(given, "mqtt_host") || was_given(given, "mqtt_port"), err, errlen))
 		return -1;
 	if (!cfg->jwt_secret_file && !cfg->jwt_public_key_file && !cfg->jwt_jwks_file) {
 		seterr(err, errlen,

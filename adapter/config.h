@@ -103,9 +103,12 @@ void config__cleanup(struct adapter_config *cfg);
 
 /**
  * Fills cfg->brokers from cfg->mqtt_brokers, or else from mqtt_host and
- * mqtt_port as a list of one. @return 0, or -1 with "key: reason" in @p why
+ * mqtt_port as a list of one.
+ * @param host_given mqtt_host or mqtt_port was set (file or flag): with
+ *        mqtt_brokers, refused
+ * @return 0, or -1 with the reason ("mqtt_brokers: ...") in @p why
  */
-int config__resolve_brokers(struct adapter_config *cfg, char *why, size_t whylen);
+int config__resolve_brokers(struct adapter_config *cfg, bool host_given, char *why, size_t whylen);
 
 /** Prints the usage text (every key with its default and bounds) to @p fp. */
 void config__usage(FILE *fp, const char *argv0);

@@ -10,11 +10,18 @@
 
 #include "config.h"
 
-int config__resolve_brokers(struct adapter_config *cfg, char *why, size_t whylen)
+int config__resolve_brokers(struct adapter_config *cfg, bool host_given, char *why, size_t whylen)
 {
 	const char *list = cfg->mqtt_brokers;
 	char one[300], reason[256];
 
+	/* both ways at once: which one was meant is a guess */
+	if (list && host_given) {
+		snprintf(why, whylen,
+			"mqtt_brokers and mqtt_host/mqtt_port are both set: list every broker in "
+			"mqtt_brokers (host:port,host:port) and drop the other two");
+		return -1;
+	}
 	if (!list) {
 		snprintf(one, sizeof(one), strchr(cfg->mqtt_host, ':') ? "[%s]:%d" : "%s:%d",
 			cfg->mqtt_host, cfg->mqtt_port);
