@@ -21,7 +21,7 @@ COMMON_SRC := common/rtg_err.c common/rtg_identity.c common/rtg_jwt.c common/rtg
 	common/rtg_jwks.c \
 	common/rtg_text.c \
 	common/rtg_acl.c common/rtg_acl_parse.c \
-	common/rtg_topic.c
+	common/rtg_topic.c common/rtg_broker.c
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/obj/%.o)
 COMMON_LIB := $(B)/librtgcommon.a
 COMMON_CFLAGS := -fPIC -Icommon $(JWT_CFLAGS) $(CJSON_CFLAGS) $(MOSQ_CFLAGS)
@@ -64,7 +64,7 @@ ADAPTER_SRC := adapter/main.c adapter/config.c adapter/msg.c adapter/history.c a
 	adapter/sse.c adapter/http.c adapter/http_api.c adapter/stats.c adapter/reqparse.c \
 	adapter/limits.c adapter/calcs.c adapter/history_file.c adapter/bridge_session.c \
 	adapter/listen.c adapter/loop.c adapter/timers.c adapter/jtext.c adapter/request.c \
-	adapter/publish.c adapter/gap.c
+	adapter/publish.c adapter/gap.c adapter/config_brokers.c adapter/bridge_failover.c
 # The endpoint profiles (docs/profiles.md): parsed and matched without lws or MQTT.
 PROFILE_SRC := adapter/profile.c adapter/profile_global.c adapter/profile_section.c \
 	adapter/profile_match.c
@@ -95,7 +95,9 @@ $(SUB): $(SUB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LWS_LIBS) $(CJSON_LIBS)
 
 # ---- simulators/: rtg-market-sim, rtg-notify-sim ------------------------------------
-SIM_COMMON_OBJ := $(B)/obj/simulators/sim_common.o $(B)/obj/simulators/sim_mqtt.o
+SIM_ARGS_OBJ := $(B)/obj/simulators/sim_common.o $(B)/obj/simulators/sim_brokers.o \
+	$(B)/obj/common/rtg_broker.o
+SIM_COMMON_OBJ := $(SIM_ARGS_OBJ) $(B)/obj/simulators/sim_mqtt.o $(B)/obj/simulators/sim_link.o
 MARKET_SIM := $(B)/rtg-market-sim
 NOTIFY_SIM := $(B)/rtg-notify-sim
 SIM_CFLAGS := -Icommon -Isimulators $(MOSQ_CFLAGS) $(CJSON_CFLAGS)
@@ -116,7 +118,8 @@ CALC_OBJ := $(B)/obj/simulators/calc.o $(B)/obj/simulators/calc_credit.o \
 	$(B)/obj/simulators/calc_request.o
 CALC_WORKER := $(B)/rtg-calc-worker
 
-$(CALC_WORKER): $(B)/obj/simulators/calc_worker.o $(CALC_OBJ)
+$(CALC_WORKER): $(B)/obj/simulators/calc_worker.o $(CALC_OBJ) $(B)/obj/simulators/sim_link.o \
+		$(B)/obj/simulators/sim_brokers.o $(B)/obj/common/rtg_broker.o
 	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(MOSQ_LIBS) $(CJSON_LIBS) -lm
 
 # ---- simulators/: rtg-trading-sim; trading_*.c are its state and JSON, without MQTT ----
@@ -132,13 +135,13 @@ $(TRADING_SIM): $(B)/obj/simulators/trading_sim.o $(TRADING_OBJ) $(SIM_COMMON_OB
 $(B)/obj/tests/test_trading_shapes.o: CFLAGS += $(SIM_CFLAGS)
 
 $(B)/tests/test_trading_shapes: $(B)/obj/tests/test_trading_shapes.o $(TRADING_OBJ) \
-		$(B)/obj/simulators/sim_common.o
+		$(SIM_ARGS_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CJSON_LIBS) -lm
 
 # ---- tests/unit: cmocka, one binary per common/ module -----------------------
 UNIT_TESTS := $(B)/tests/test_topic $(B)/tests/test_jwt $(B)/tests/test_jwt_config \
-	$(B)/tests/test_jwks $(B)/tests/test_acl $(B)/tests/test_acl_parse
+	$(B)/tests/test_jwks $(B)/tests/test_acl $(B)/tests/test_acl_parse $(B)/tests/test_broker
 
 $(B)/obj/tests/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
@@ -164,7 +167,7 @@ SIM_UNIT_TESTS := $(B)/tests/test_price_walk
 $(B)/obj/tests/test_price_walk.o: CFLAGS += $(SIM_CFLAGS)
 
 $(B)/tests/test_price_walk: $(B)/obj/tests/test_price_walk.o $(B)/obj/simulators/price_walk.o \
-		$(B)/obj/simulators/sim_common.o
+		$(SIM_ARGS_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) -lm
 
@@ -202,11 +205,13 @@ $(B)/tests/test_jtext: $(B)/obj/tests/test_jtext.o $(B)/obj/adapter/jtext.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CJSON_LIBS)
 
-$(B)/tests/test_config: $(B)/obj/tests/test_config.o $(B)/obj/adapter/config.o
+$(B)/tests/test_config: $(B)/obj/tests/test_config.o $(B)/obj/adapter/config.o \
+	$(B)/obj/adapter/config_brokers.o $(B)/obj/common/rtg_broker.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
-$(B)/tests/test_config_errors: $(B)/obj/tests/test_config_errors.o $(B)/obj/adapter/config.o
+$(B)/tests/test_config_errors: $(B)/obj/tests/test_config_errors.o $(B)/obj/adapter/config.o \
+	$(B)/obj/adapter/config_brokers.o $(B)/obj/common/rtg_broker.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 

@@ -195,6 +195,18 @@ struct bridge {
 	unsigned backoff_ms;
 	struct lws_sorted_usec_list sul_misc; /* mosquitto_loop_misc, keepalive */
 	struct lws_sorted_usec_list sul_reconnect; /* next connection attempt */
+	struct lws_sorted_usec_list sul_connect; /* the attempt's deadline: CONNACK in time */
+	/* the brokers, in the order of cfg.brokers (bridge_failover.c) */
+	int broker; /* the one connected, or tried now or next */
+	int tried; /* brokers tried in a row without a connection, this round */
+	int next; /* failing back: the broker to try next (-1: the usual order) */
+	int last_up; /* the broker of the last connection that came up (-1: none yet) */
+	int session_broker; /* the broker that holds our session (0 at start-up) */
+	bool clean_start; /* the client asks for a clean start (always, after a switch) */
+	lws_usec_t up_since; /* when the connection came up (0: not up since the last loss) */
+	int probe_fd; /* failing back: a TCP connect to the first broker, or -1 */
+	lws_usec_t probe_at; /* when the probe started, or when the next one may */
+	uint64_t switches; /* connections that came up on another broker than the last */
 	uint64_t connects, disconnects;
 	uint64_t published, received;
 	char token[RTG_JWT_MAX_LEN + 1];
@@ -389,9 +401,19 @@ int bridge__unsubscribe(struct adapter *a, struct bsub *b);
 int bridge__publish(
 	struct adapter *a, const char *topic, const void *payload, size_t len, bool retain);
 bool bridge__up(const struct adapter *a);
+void bridge__leave(struct adapter *a);
 extern const struct lws_protocols bridge__protocol;
 
+/* bridge_failover.c */
+void bridge__failover_init(struct adapter *a);
+unsigned bridge__pick_next(struct adapter *a, bool was_up);
+void bridge__on_up(struct adapter *a);
+void bridge__failback_tick(struct adapter *a);
+void bridge__failback_stop(struct bridge *br);
+const char *bridge__name(const struct adapter *a, int broker);
+
 /* bridge_session.c */
+unsigned bridge__session_saved(const struct adapter *a);
 bool bridge__prepare_resume(struct adapter *a);
 void bridge__on_session(struct adapter *a, bool present);
 void bridge__session_add(struct adapter *a, const char *filter, uint32_t id);

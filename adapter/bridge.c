@@ -9,8 +9,12 @@
  * connection it reconnects with exponential backoff and the registry
  * (subs.c) subscribes every needed filter again. The connection uses MQTT 5
  * for subscription identifiers (de-duplication of overlapping filters). The
- * connect itself is blocking (libmosquitto's async connect needs its thread):
- * fine for a broker on this host or LAN, where it completes or fails at once.
+ * connect is non-blocking, adopted into the loop at once, with a deadline
+ * (mqtt_connect_timeout) for the CONNACK; a broker that vanished without a
+ * reset is noticed by the keepalive (mqtt_keepalive). With several brokers
+ * (mqtt_brokers) each loss or failed attempt moves on to the next one, and
+ * mqtt_failback brings the adapter back to the first (bridge_failover.c);
+ * browsers stay connected throughout, as through a broker restart.
  *
  * With mqtt_session_expiry the broker keeps the session while the adapter is
  * away: subscriptions at QoS 1 and the messages queued for them. After a
@@ -32,9 +36,6 @@
 
 #include "adapter.h"
 
-#define KEEPALIVE_S 30
-#define BACKOFF_MIN_MS 250
-#define BACKOFF_MAX_MS 10000
 #define MAX_SUB_IDS 16
 /* Messages the broker may have in flight to us: large, so it never holds back one. */
 #define RECEIVE_MAXIMUM 65535
@@ -48,6 +49,14 @@ bool bridge__up(const struct adapter *a)
 
 /* ---- libmosquitto callbacks (run inside loop_read/write, on the lws thread) ---- */
 
+/* Why a connection ended or failed; libmosquitto 2.0.11 has no text for a keepalive timeout. */
+static const char *lost_reason(int rc)
+{
+	if (rc == MOSQ_ERR_KEEPALIVE)
+		return "no answer within the keepalive";
+	return rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc);
+}
+
 static void on_connect(
 	struct mosquitto *mosq, void *obj, int rc, int flags, const mosquitto_property *props)
 {
@@ -56,14 +65,14 @@ static void on_connect(
 	(void)mosq;
 	(void)props;
 	if (rc) {
-		lwsl_err(
-			"bridge: broker refused the connection: %s\n", mosquitto_reason_string(rc));
+		lwsl_err("bridge: %s refused the connection: %s\n",
+			bridge__name(a, a->bridge.broker), mosquitto_reason_string(rc));
 		return;
 	}
-	lwsl_notice("bridge: connected to %s:%d\n", a->cfg.mqtt_host, a->cfg.mqtt_port);
+	lws_sul_cancel(&a->bridge.sul_connect);
 	a->bridge.state = BRIDGE_UP;
-	a->bridge.backoff_ms = 0;
 	a->bridge.connects++;
+	bridge__on_up(a);
 	bridge__on_session(a, flags & 1); /* CONNACK's "session present" */
 	subs__on_broker_connect(a);
 	/* The broker's own figures, for system/stats (no identifier: never a client's copy). */
@@ -79,8 +88,12 @@ static void on_disconnect(
 
 	(void)mosq;
 	(void)props;
-	if (a->bridge.state == BRIDGE_UP && !a->stopping)
-		lwsl_warn("bridge: disconnected from the broker (%d)\n", rc);
+	if (a->bridge.state == BRIDGE_UP && !a->stopping && rc != MOSQ_ERR_SUCCESS)
+		lwsl_warn("bridge: lost %s: %s\n", bridge__name(a, a->bridge.broker),
+			lost_reason(rc));
+	else if (a->bridge.state == BRIDGE_CONNECTING && rc != MOSQ_ERR_CONN_LOST)
+		lwsl_warn("bridge: cannot connect to %s: %s\n", bridge__name(a, a->bridge.broker),
+			lost_reason(rc));
 	a->bridge.state = BRIDGE_DOWN;
 	a->bridge.disconnects++;
 	subs__on_broker_disconnect(a);
@@ -166,12 +179,19 @@ static void on_unsubscribe(
 
 /* ---- the socket in the lws loop ---------------------------------------------------- */
 
-static void schedule_reconnect(struct adapter *a);
+static void schedule_next(struct adapter *a, bool was_up);
 
 static void want_write(struct adapter *a)
 {
 	if (a->bridge.wsi && mosquitto_want_write(a->bridge.mosq))
 		lws_callback_on_writable(a->bridge.wsi);
+}
+
+/* Closes the adopted duplicate (soon, from the loop): RAW_CLOSE_FILE then moves on. */
+static void drop_socket(struct adapter *a)
+{
+	if (a->bridge.wsi)
+		lws_set_timeout(a->bridge.wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
 /* Adopts a duplicate of libmosquitto's socket into the lws loop. */
@@ -196,74 +216,98 @@ static int adopt_socket(struct adapter *a)
 }
 
 static int set_credentials(struct adapter *a);
+static int client_new(struct adapter *a, bool clean_start);
 
-/* The first CONNECT; with mqtt_session_expiry it asks the broker to keep the session. */
-static int first_connect(struct adapter *a)
+/* The attempt's deadline: no CONNACK in mqtt_connect_timeout, so on to the next broker. */
+static void on_connect_timeout(struct lws_sorted_usec_list *sul)
 {
-	mosquitto_property *props = NULL;
-	int rc;
+	struct adapter *a = lws_container_of(sul, struct adapter, bridge.sul_connect);
 
-	if (a->cfg.mqtt_session_expiry > 0 &&
-		mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
-			(uint32_t)a->cfg.mqtt_session_expiry))
-		return MOSQ_ERR_NOMEM;
-	rc = mosquitto_connect_bind_v5(
-		a->bridge.mosq, a->cfg.mqtt_host, a->cfg.mqtt_port, KEEPALIVE_S, NULL, props);
-	mosquitto_property_free_all(&props);
-	return rc;
+	if (a->bridge.state != BRIDGE_CONNECTING)
+		return;
+	lwsl_warn("bridge: no answer from %s within %d s\n", bridge__name(a, a->bridge.broker),
+		a->cfg.mqtt_connect_timeout);
+	drop_socket(a);
 }
 
 /*
- * One connection attempt. The token file is read again each time, so an
- * operator can replace an expiring adapter token without a restart.
+ * One connection attempt, to br->broker: non-blocking, the socket in the loop
+ * at once, CONNACK awaited until the deadline. Another broker than the one
+ * holding our session is asked for a clean start: a session it kept from an
+ * earlier visit would replay what the adapter has already seen. The token
+ * file is read again each time, so an operator can replace an expiring
+ * adapter token without a restart.
  */
 static void try_connect(struct lws_sorted_usec_list *sul)
 {
 	struct adapter *a = lws_container_of(sul, struct adapter, bridge.sul_reconnect);
+	struct bridge *br = &a->bridge;
+	const struct rtg_broker *b = &a->cfg.brokers[br->broker];
 	int rc;
 
-	if (a->stopping || a->bridge.state != BRIDGE_DOWN || a->bridge.wsi)
+	if (a->stopping || br->state != BRIDGE_DOWN || br->wsi)
 		return;
-	if (set_credentials(a)) {
-		schedule_reconnect(a);
+	if ((!br->clean_start && br->broker != br->session_broker && client_new(a, true)) ||
+		set_credentials(a)) {
+		schedule_next(a, false);
 		return;
 	}
-	a->bridge.state = BRIDGE_CONNECTING;
-	if (a->bridge.connects + a->bridge.disconnects == 0)
-		rc = first_connect(a);
-	else
-		rc = mosquitto_reconnect(a->bridge.mosq); /* with the same CONNECT properties */
-	if (rc == MOSQ_ERR_SUCCESS && adopt_socket(a) == 0)
+	br->state = BRIDGE_CONNECTING;
+	rc = mosquitto_connect_bind_async(br->mosq, b->host, b->port, a->cfg.mqtt_keepalive, NULL);
+	if (rc == MOSQ_ERR_SUCCESS && adopt_socket(a) == 0) {
+		lws_sul_schedule(a->ctx, 0, &br->sul_connect, on_connect_timeout,
+			(lws_usec_t)a->cfg.mqtt_connect_timeout * LWS_US_PER_SEC);
 		return; /* CONNACK arrives through loop_read: on_connect */
-	lwsl_warn("bridge: cannot connect to %s:%d: %s\n", a->cfg.mqtt_host, a->cfg.mqtt_port,
-		rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-	a->bridge.state = BRIDGE_DOWN;
-	a->bridge.disconnects++;
-	schedule_reconnect(a);
+	}
+	lwsl_warn("bridge: cannot connect to %s: %s\n", b->name, lost_reason(rc));
+	br->state = BRIDGE_DOWN;
+	br->disconnects++;
+	schedule_next(a, false);
 }
 
-static void schedule_reconnect(struct adapter *a)
+/* The next attempt: at once on the next broker, or after a backoff (bridge_failover.c). */
+static void schedule_next(struct adapter *a, bool was_up)
 {
-	unsigned ms = a->bridge.backoff_ms ? a->bridge.backoff_ms * 2 : BACKOFF_MIN_MS;
+	unsigned ms;
 
 	if (a->stopping)
 		return;
-	if (ms > BACKOFF_MAX_MS)
-		ms = BACKOFF_MAX_MS;
-	a->bridge.backoff_ms = ms;
-	lws_sul_schedule(
-		a->ctx, 0, &a->bridge.sul_reconnect, try_connect, (lws_usec_t)ms * LWS_US_PER_MS);
+	ms = bridge__pick_next(a, was_up);
+	lws_sul_schedule(a->ctx, 0, &a->bridge.sul_reconnect, try_connect,
+		ms ? (lws_usec_t)ms * LWS_US_PER_MS : 1);
 }
 
-/* Keepalive and retries: libmosquitto's loop_misc once a second. */
+/*
+ * Failing back: a DISCONNECT to the broker we are on. Once written,
+ * libmosquitto closes its socket; the writeable callback then drops ours and
+ * the next attempt goes to br->next.
+ */
+void bridge__leave(struct adapter *a)
+{
+	if (mosquitto_disconnect(a->bridge.mosq) == MOSQ_ERR_SUCCESS)
+		want_write(a);
+	else
+		drop_socket(a);
+}
+
+/*
+ * Once a second: libmosquitto's loop_misc (keepalive: a PINGREQ after
+ * mqtt_keepalive seconds of silence, the socket closed when no answer came
+ * by the next one), and failing back. A socket libmosquitto closed is a lost
+ * connection: no reset ever comes from a broker host that vanished.
+ */
 static void on_misc_timer(struct lws_sorted_usec_list *sul)
 {
 	struct adapter *a = lws_container_of(sul, struct adapter, bridge.sul_misc);
 
 	if (a->bridge.wsi) {
 		mosquitto_loop_misc(a->bridge.mosq);
-		want_write(a);
+		if (mosquitto_socket(a->bridge.mosq) < 0)
+			drop_socket(a);
+		else
+			want_write(a);
 	}
+	bridge__failback_tick(a);
 	if (!a->stopping)
 		lws_sul_schedule(a->ctx, 0, &a->bridge.sul_misc, on_misc_timer, LWS_US_PER_SEC);
 }
@@ -289,6 +333,32 @@ static int read_available(struct adapter *a)
 	return 0;
 }
 
+/* Why a connect failed, from libmosquitto's socket (lws may see the error first). */
+static void log_connect_error(struct adapter *a)
+{
+	int err = 0, sock = mosquitto_socket(a->bridge.mosq);
+	socklen_t len = sizeof(err);
+
+	if (sock >= 0 && !getsockopt(sock, SOL_SOCKET, SO_ERROR, &err, &len) && err)
+		lwsl_warn("bridge: cannot connect to %s: %s\n", bridge__name(a, a->bridge.broker),
+			strerror(err));
+}
+
+/* Our duplicate of the socket is closed: the connection or the attempt is over. */
+static void on_socket_closed(struct adapter *a)
+{
+	bool was_up = a->bridge.up_since != 0;
+
+	a->bridge.wsi = NULL;
+	a->bridge.up_since = 0;
+	lws_sul_cancel(&a->bridge.sul_connect);
+	if (a->bridge.state == BRIDGE_CONNECTING)
+		log_connect_error(a);
+	if (a->bridge.state != BRIDGE_DOWN)
+		on_disconnect(a->bridge.mosq, a, MOSQ_ERR_CONN_LOST, NULL);
+	schedule_next(a, was_up);
+}
+
 static int callback_bridge(
 	struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
@@ -308,17 +378,15 @@ static int callback_bridge(
 		want_write(a);
 		return 0;
 	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
-		if (mosquitto_loop_write(a->bridge.mosq, 1) != MOSQ_ERR_SUCCESS)
+		/* after our DISCONNECT (failing back) libmosquitto has closed its socket */
+		if (mosquitto_loop_write(a->bridge.mosq, 1) != MOSQ_ERR_SUCCESS ||
+			mosquitto_socket(a->bridge.mosq) < 0)
 			return -1;
 		want_write(a);
 		return 0;
 	case LWS_CALLBACK_RAW_CLOSE_FILE:
-		if (wsi != a->bridge.wsi)
-			return 0;
-		a->bridge.wsi = NULL;
-		if (a->bridge.state != BRIDGE_DOWN)
-			on_disconnect(a->bridge.mosq, a, MOSQ_ERR_CONN_LOST, NULL);
-		schedule_reconnect(a);
+		if (wsi == a->bridge.wsi)
+			on_socket_closed(a);
 		return 0;
 	default:
 		return 0;
@@ -378,24 +446,52 @@ static int set_credentials(struct adapter *a)
 	return rc;
 }
 
-int bridge__init(struct adapter *a)
+/*
+ * Stores the CONNECT properties (with mqtt_session_expiry, the session expiry
+ * interval) in the client. libmosquitto 2.0 has no non-blocking connect that
+ * takes properties: mosquitto_connect_bind_v5() stores them first, then checks
+ * its arguments and connects, blocking. Given no host it stops after storing
+ * them (MOSQ_ERR_INVAL), and mosquitto_connect_bind_async() sends the stored
+ * ones with every CONNECT (41-adapter-restart.sh shows the session is kept).
+ */
+static int store_connect_properties(struct adapter *a)
+{
+	mosquitto_property *props = NULL;
+	int rc;
+
+	if (a->cfg.mqtt_session_expiry <= 0)
+		return 0;
+	if (mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+		    (uint32_t)a->cfg.mqtt_session_expiry))
+		return -1;
+	rc = mosquitto_connect_bind_v5(a->bridge.mosq, NULL, 0, 0, NULL, props);
+	mosquitto_property_free_all(&props);
+	return rc == MOSQ_ERR_INVAL ? 0 : -1;
+}
+
+/*
+ * Makes the MQTT client, replacing the one there is (not connected): a clean
+ * start or not is fixed when libmosquitto makes a client. Returns 0 or -1 (logged).
+ */
+static int client_new(struct adapter *a, bool clean_start)
 {
 	const char *cid = a->cfg.mqtt_client_id;
 	char idbuf[64];
-	bool resume = bridge__prepare_resume(a);
 
-	mosquitto_lib_init();
 	if (!cid) {
 		snprintf(idbuf, sizeof(idbuf), "rtg-adapter-%s", a->hist.epoch);
 		cid = idbuf;
 	}
-	/* Clean start unless a saved history goes with the session the broker kept. */
-	a->bridge.mosq = mosquitto_new(cid, !resume, a);
+	mosquitto_destroy(a->bridge.mosq);
+	a->bridge.clean_start = clean_start;
+	a->bridge.mosq = mosquitto_new(cid, clean_start, a);
 	if (!a->bridge.mosq ||
 		mosquitto_int_option(a->bridge.mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5) ||
 		mosquitto_int_option(a->bridge.mosq, MOSQ_OPT_RECEIVE_MAXIMUM, RECEIVE_MAXIMUM) ||
-		set_credentials(a))
+		store_connect_properties(a)) {
+		lwsl_err("bridge: cannot set up the MQTT client\n");
 		return -1;
+	}
 	if (a->cfg.mqtt_ca_file &&
 		mosquitto_tls_set(a->bridge.mosq, a->cfg.mqtt_ca_file, NULL, NULL, NULL, NULL)) {
 		lwsl_err("bridge: cannot use %s as the broker's CA\n", a->cfg.mqtt_ca_file);
@@ -406,6 +502,18 @@ int bridge__init(struct adapter *a)
 	mosquitto_message_v5_callback_set(a->bridge.mosq, on_message);
 	mosquitto_subscribe_v5_callback_set(a->bridge.mosq, on_subscribe);
 	mosquitto_unsubscribe_v5_callback_set(a->bridge.mosq, on_unsubscribe);
+	return 0;
+}
+
+int bridge__init(struct adapter *a)
+{
+	bool resume = bridge__prepare_resume(a);
+
+	mosquitto_lib_init();
+	bridge__failover_init(a);
+	/* Clean start unless a saved history goes with the session the broker kept. */
+	if (client_new(a, !resume) || set_credentials(a))
+		return -1;
 	a->bridge.state = BRIDGE_DOWN;
 	lws_sul_schedule(a->ctx, 0, &a->bridge.sul_reconnect, try_connect, 1);
 	lws_sul_schedule(a->ctx, 0, &a->bridge.sul_misc, on_misc_timer, LWS_US_PER_SEC);
@@ -435,7 +543,9 @@ void bridge__cleanup(struct adapter *a)
 {
 	lws_sul_cancel(&a->bridge.sul_misc);
 	lws_sul_cancel(&a->bridge.sul_reconnect);
+	lws_sul_cancel(&a->bridge.sul_connect);
 	lws_sul_cancel(&a->bridge.sul_held);
+	bridge__failback_stop(&a->bridge);
 	if (a->bridge.mosq) {
 		if (a->bridge.state == BRIDGE_UP && !mosquitto_disconnect(a->bridge.mosq))
 			flush_writes(a);

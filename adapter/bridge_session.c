@@ -79,6 +79,17 @@ oom:
 	lwsl_err("bridge: out of memory noting the subscription %s\n", filter);
 }
 
+/*
+ * How many of the session's subscriptions the history file saves: all of them
+ * when the first broker holds the session, none when another one does. A
+ * restarted adapter resumes at the first broker; there a session we left on
+ * failing over is stale (it queued what we then saw through the other one).
+ */
+unsigned bridge__session_saved(const struct adapter *a)
+{
+	return a->bridge.session_broker == 0 ? a->bridge.nsession : 0;
+}
+
 void bridge__session_clear(struct bridge *br)
 {
 	history__filters_free(br->session, br->nsession);

@@ -35,7 +35,15 @@ struct option_def {
 	unsigned flags;
 	const char *arg; /* the value's name in the usage text */
 	const char *help;
+	/* OPT_STRING: checks the value; 0, or -1 with the reason in why */
+	int (*check)(const char *value, char *why, size_t whylen);
 };
+
+/* mqtt_brokers is checked as it is set, so a bad list is reported with its file and line. */
+static int check_brokers(const char *value, char *why, size_t whylen)
+{
+	return rtg_broker_list_parse(value, NULL, NULL, why, whylen) == RTG_OK ? 0 : -1;
+}
 
 static const char *const stats_access_choices[] = {
 	"ops-or-loopback", "ops", "loopback", "any", NULL};
@@ -45,10 +53,11 @@ static const char *const log_level_choices[] = {"error", "warn", "notice", "info
 /* One line per macro reads better than what clang-format makes of "#n" in braces. */
 /* clang-format off */
 #define OFF(n) offsetof(struct adapter_config, n)
-#define STR(n, d, a, h) {#n, OPT_STRING, OFF(n), d, 0, 0, NULL, 0, a, h}
-#define REQ(n, a, h) {#n, OPT_STRING, OFF(n), NULL, 0, 0, NULL, OPT_REQUIRED, a, h}
-#define INT(n, d, lo, hi, a, h) {#n, OPT_INT, OFF(n), d, lo, hi, NULL, 0, a, h}
-#define ENUM(n, d, c, h) {#n, OPT_ENUM, OFF(n), d, 0, 0, c, 0, "WORD", h}
+#define STR(n, d, a, h) {#n, OPT_STRING, OFF(n), d, 0, 0, NULL, 0, a, h, NULL}
+#define REQ(n, a, h) {#n, OPT_STRING, OFF(n), NULL, 0, 0, NULL, OPT_REQUIRED, a, h, NULL}
+#define INT(n, d, lo, hi, a, h) {#n, OPT_INT, OFF(n), d, lo, hi, NULL, 0, a, h, NULL}
+#define ENUM(n, d, c, h) {#n, OPT_ENUM, OFF(n), d, 0, 0, c, 0, "WORD", h, NULL}
+#define CHECKED(n, a, h, f) {#n, OPT_STRING, OFF(n), NULL, 0, 0, NULL, 0, a, h, f}
 /* clang-format on */
 
 static const struct option_def options[] = {
@@ -64,6 +73,13 @@ static const struct option_def options[] = {
 		"origins allowed (comma list; default same origin; *: any)"),
 	STR(mqtt_host, "127.0.0.1", "HOST", "MQTT broker host"),
 	INT(mqtt_port, "1883", 1, 65535, "PORT", "MQTT broker port"),
+	CHECKED(mqtt_brokers, "LIST", "brokers in order, host[:port],...; not with mqtt_host/port",
+		check_brokers),
+	INT(mqtt_failback, "0", 0, 86400, "SECONDS",
+		"on another broker this long: try the first again; 0: stay"),
+	INT(mqtt_keepalive, "5", 5, 3600, "SECONDS", "MQTT keepalive: a silent broker is lost"),
+	INT(mqtt_connect_timeout, "5", 1, 300, "SECONDS",
+		"connect to CONNACK, else the next broker"),
 	REQ(mqtt_token_file, "FILE", "this adapter's JWT (role gateway), the MQTT password"),
 	STR(mqtt_ca_file, NULL, "FILE",
 		"CA (PEM): MQTT over TLS, the broker's certificate checked"),
@@ -214,7 +230,7 @@ static int check_choice(
 static int set_option(struct adapter_config *cfg, const struct option_def *o, const char *value,
 	const char *where, char *err, size_t errlen)
 {
-	char *copy;
+	char *copy, why[256];
 
 	if (value[0] == '\0') {
 		seterr(err, errlen, "%s: missing value", where);
@@ -224,6 +240,10 @@ static int set_option(struct adapter_config *cfg, const struct option_def *o, co
 		return parse_int(o, value, int_field(cfg, o), where, err, errlen);
 	if (o->type == OPT_ENUM && check_choice(o, value, where, err, errlen))
 		return -1;
+	if (o->check && o->check(value, why, sizeof(why))) {
+		seterr(err, errlen, "%s: %s", where, why);
+		return -1;
+	}
 	copy = strdup(value);
 	if (!copy) {
 		seterr(err, errlen, "%s: out of memory", where);
@@ -294,9 +314,10 @@ static int apply_line(struct adapter_config *cfg, char *line, const char *path, 
 	return set_option(cfg, o, value, where, err, errlen);
 }
 
-static int load_file(struct adapter_config *cfg, const char *path, char *err, size_t errlen)
+/* seen[i]: the line option i was set on (0: not in the file), for duplicates and validate(). */
+static int load_file(
+	struct adapter_config *cfg, const char *path, int *seen, char *err, size_t errlen)
 {
-	int seen[NOPTIONS] = {0};
 	char *line = NULL;
 	size_t cap = 0;
 	int lineno = 0, rc = -1;
@@ -407,8 +428,9 @@ static int scan_argv(int argc, char **argv, struct argv_scan *s, char *err, size
 	return 0;
 }
 
+/* Applies the flags after the file; given[i] becomes non-zero for each option set. */
 static int apply_flags(
-	struct adapter_config *cfg, const struct argv_scan *s, char *err, size_t errlen)
+	struct adapter_config *cfg, const struct argv_scan *s, int *given, char *err, size_t errlen)
 {
 	char where[128];
 	size_t i;
@@ -419,13 +441,20 @@ static int apply_flags(
 		snprintf(where, sizeof(where), "%.*s", (int)v->flaglen, v->flag);
 		if (set_option(cfg, v->opt, v->value, where, err, errlen))
 			return -1;
+		given[v->opt - options] = -1;
 	}
 	return 0;
 }
 
 /* ==== Validation and the public API =========================================================== */
 
-static int validate(const struct adapter_config *cfg, char *err, size_t errlen)
+/* Was the option called name set in the file or by a flag? */
+static bool was_given(const int *given, const char *name)
+{
+	return given[find_option(name, strlen(name)) - options] != 0;
+}
+
+static int validate(struct adapter_config *cfg, const int *given, char *err, size_t errlen)
 {
 	size_t i;
 
@@ -456,6 +485,9 @@ static int validate(const struct adapter_config *cfg, char *err, size_t errlen)
 			cfg->socket_sndbuf);
 		return -1;
 	}
+	if (config__resolve_brokers(cfg,
+		    was_given(given, "mqtt_host") || was_given(given, "mqtt_port"), err, errlen))
+		return -1;
 	if (!cfg->jwt_secret_file && !cfg->jwt_public_key_file && !cfg->jwt_jwks_file) {
 		seterr(err, errlen,
 			"jwt_secret_file, jwt_public_key_file or jwt_jwks_file is required (set one "
@@ -470,6 +502,7 @@ int config__load(
 	struct adapter_config *cfg, int argc, char **argv, bool *help, char *err, size_t errlen)
 {
 	struct argv_scan scan = {0};
+	int given[NOPTIONS] = {0};
 	int rc = -1;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -490,9 +523,9 @@ int config__load(
 		rc = 0;
 		goto out;
 	}
-	if (scan.config_file && load_file(cfg, scan.config_file, err, errlen))
+	if (scan.config_file && load_file(cfg, scan.config_file, given, err, errlen))
 		goto out;
-	if (apply_flags(cfg, &scan, err, errlen) || validate(cfg, err, errlen))
+	if (apply_flags(cfg, &scan, given, err, errlen) || validate(cfg, given, err, errlen))
 		goto out;
 	rc = 0;
 out:
@@ -514,6 +547,9 @@ void config__cleanup(struct adapter_config *cfg)
 		free(*str_field(cfg, &options[i]));
 		*str_field(cfg, &options[i]) = NULL;
 	}
+	rtg_broker_list_free(cfg->brokers, cfg->nbrokers);
+	cfg->brokers = NULL;
+	cfg->nbrokers = 0;
 }
 
 static void usage_line(FILE *fp, const struct option_def *o)

@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "rtg_broker.h"
+
 struct adapter_config {
 	/* listener */
 	char *http_host; /* default 127.0.0.1 */
@@ -34,6 +36,10 @@ struct adapter_config {
 	/* broker */
 	char *mqtt_host; /* default 127.0.0.1 */
 	int mqtt_port; /* default 1883 */
+	char *mqtt_brokers; /* "host:port,host:port,...": brokers in order (not with mqtt_host/port) */
+	int mqtt_failback; /* default 0 (stay); seconds on another broker before trying the first */
+	int mqtt_keepalive; /* default 5 s, 5-3600: a silent broker is lost within twice this */
+	int mqtt_connect_timeout; /* default 5 s, 1-300: TCP connect to CONNACK, then the next */
 	char *mqtt_token_file; /* the adapter's own JWT (role gateway); required */
 	char *mqtt_ca_file; /* PEM CA: connect to the broker over TLS, verifying it */
 	char *mqtt_client_id; /* default "rtg-adapter-<adapter epoch>" (NULL here means that) */
@@ -73,6 +79,9 @@ struct adapter_config {
 	int stats_interval; /* default 10 s, 0-86400: publish system/stats (0: never) */
 	char *log_level; /* "error", "warn", "notice" (default), "info", "debug" */
 	char *event_loop; /* "epoll" (default: libev) or "poll" (lws' own loop) */
+	/* derived by config__load(): mqtt_brokers, or mqtt_host and mqtt_port as one broker */
+	struct rtg_broker *brokers;
+	int nbrokers; /* 1..RTG_BROKER_MAX */
 };
 
 /**
@@ -91,6 +100,15 @@ int config__load(
 
 /** Frees the strings of @p cfg. Safe to call twice. */
 void config__cleanup(struct adapter_config *cfg);
+
+/**
+ * Fills cfg->brokers from cfg->mqtt_brokers, or else from mqtt_host and
+ * mqtt_port as a list of one.
+ * @param host_given mqtt_host or mqtt_port was set (file or flag): with
+ *        mqtt_brokers, refused
+ * @return 0, or -1 with the reason ("mqtt_brokers: ...") in @p why
+ */
+int config__resolve_brokers(struct adapter_config *cfg, bool host_given, char *why, size_t whylen);
 
 /** Prints the usage text (every key with its default and bounds) to @p fp. */
 void config__usage(FILE *fp, const char *argv0);

@@ -127,7 +127,7 @@ static void shut_down(struct adapter *a)
 	while (a->sessions.count && (now = lws_now_usecs()) < deadline)
 		loop__turn(a, deadline - now);
 	/* Last, with the broker still connected: nothing is read after this point. */
-	history__save(&a->hist, a->cfg.history_file, a->bridge.session, a->bridge.nsession);
+	history__save(&a->hist, a->cfg.history_file, a->bridge.session, bridge__session_saved(a));
 }
 
 static void print_listening(struct adapter *a)

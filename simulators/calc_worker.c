@@ -5,7 +5,7 @@
  * publishes calculation_update messages, retained, to calc/<user>~<id>/progress:
  * started, processing steps, then completed with the result or failed with why.
  *
- * Threads: libmosquitto's network thread (mosquitto_loop_start) queues requests
+ * Threads: the network thread (sim_link.c: several brokers in order) queues requests
  * (failing them past QUEUE_MAX) for the main thread, which runs them one at a
  * time, pacing the steps with --step-delay-ms; a third one sigwait()s signals.
  * No math here (calc*.c), no request or update JSON (calc_request.c).
@@ -28,16 +28,17 @@
 #include "calc.h"
 #include "calc_request.h"
 #include "rtg_util.h"
+#include "sim_link.h"
 
 #define PROG "rtg-calc-worker"
 #define REQUEST_FILTER "$share/calc/calc/+/request"
 #define TOKEN_MAX 8192
 #define QUEUE_MAX 1000 /* requests waiting beyond this are failed at once: "overloaded" */
 #define WAIT_MS 2000 /* at shutdown, for the UNSUBACK and then for our PUBACKs */
+#define OPT_BROKER 0x100 /* SIM_BROKER_NOPTS getopt codes from here */
 
 struct worker_opts {
-	const char *host;
-	int port;
+	struct sim_brokers brokers;
 	const char *token_file;
 	const char *client_id;
 	long step_delay_ms;
@@ -56,6 +57,7 @@ struct job {
 struct worker {
 	struct worker_opts o;
 	struct mosquitto *mosq;
+	struct sim_link link;
 	mosquitto_property *props; /* the message expiry of every update, or NULL */
 	char token[TOKEN_MAX + 1];
 	char idbuf[128];
@@ -91,19 +93,18 @@ static void count(struct worker *w, unsigned long *counter, long delta)
 static void print_usage(void)
 {
 	printf("rtg-calc-worker runs calculations (%s) and publishes their progress.\n\n"
-	       "Usage: rtg-calc-worker --token-file FILE [--mqtt-host HOST] [--mqtt-port PORT]\n"
+	       "Usage: rtg-calc-worker --token-file FILE [--mqtt-broker HOST:PORT,...]\n"
 	       "                       [--client-id ID] [--step-delay-ms N] [--result-ttl S]\n"
 	       "       rtg-calc-worker --help\n\n"
-	       " --token-file FILE   this worker's JWT (role calc), the MQTT password\n"
-	       " --mqtt-host HOST    broker host (default 127.0.0.1)\n"
-	       " --mqtt-port PORT    broker port (default 1883)\n"
-	       " --client-id ID      MQTT client id, the \"worker\" of each update\n"
+	       " --token-file FILE   this worker's JWT (role calc), the MQTT password\n",
+		calc__names());
+	sim__brokers_usage(stdout);
+	printf(" --client-id ID      MQTT client id, the \"worker\" of each update\n"
 	       "                     (default rtg-calc-<host>-<pid>)\n"
 	       " --step-delay-ms N   pause between progress steps, 0..60000 (default 200)\n"
 	       " --result-ttl S      seconds a retained update lives, 0 = for ever (default 86400)\n"
 	       " --help              this text\n\n"
-	       "SIGINT/SIGTERM: finish the request under way, fail the queued ones, exit 0.\n",
-		calc__names());
+	       "SIGINT/SIGTERM: finish the request under way, fail the queued ones, exit 0.\n");
 }
 
 /* Parses a whole decimal number within [min, max]; false (reported) otherwise. */
@@ -126,23 +127,21 @@ static bool parse_long(const char *opt, const char *arg, long min, long max, lon
 /* Returns 0 to go on, 1 after --help, -1 on a bad command line (reported). */
 static int parse_args(int argc, char *argv[], struct worker_opts *o)
 {
-	static const struct option longopts[] = {{"mqtt-host", required_argument, NULL, 'H'},
-		{"mqtt-port", required_argument, NULL, 'p'},
+	static const struct option longopts[] = {SIM_BROKER_LONGOPTS(OPT_BROKER),
 		{"token-file", required_argument, NULL, 't'},
 		{"client-id", required_argument, NULL, 'i'},
 		{"step-delay-ms", required_argument, NULL, 'd'},
 		{"result-ttl", required_argument, NULL, 'r'}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
-	long port = 1883;
+	bool ok = true, host_given = false;
 	int c;
-	bool ok = true;
 
+	sim__brokers_init(&o->brokers);
 	while (ok && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c == 'H')
-			o->host = optarg;
-		else if (c == 'p')
-			ok = parse_long("mqtt-port", optarg, 1, 65535, &port);
-		else if (c == 't')
+		if (c >= OPT_BROKER && c < OPT_BROKER + SIM_BROKER_NOPTS) {
+			host_given |= c >= OPT_BROKER + 4; /* --mqtt-host, --mqtt-port */
+			ok = !sim__brokers_option(&o->brokers, c - OPT_BROKER, optarg, PROG);
+		} else if (c == 't')
 			o->token_file = optarg;
 		else if (c == 'i')
 			o->client_id = optarg;
@@ -156,11 +155,12 @@ static int parse_args(int argc, char *argv[], struct worker_opts *o)
 		} else
 			return -1; /* getopt_long() has said what is wrong */
 	}
-	o->port = (int)port;
 	if (ok && optind < argc)
 		fprintf(stderr, PROG ": unexpected argument \"%s\"\n", argv[optind]);
 	else if (ok && !o->token_file)
 		fprintf(stderr, PROG ": --token-file is required (see --help)\n");
+	else if (ok && sim__brokers_finish(&o->brokers, host_given, PROG))
+		ok = false;
 	else
 		return ok ? 0 : -1;
 	return -1;
@@ -245,6 +245,11 @@ static bool unsubscribed(const struct worker *w)
 	return w->unsubscribed || !w->connected;
 }
 
+static bool disconnected(const struct worker *w)
+{
+	return !w->connected;
+}
+
 static bool all_acked(const struct worker *w)
 {
 	return w->inflight == 0 || !w->connected;
@@ -327,7 +332,8 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	pthread_mutex_lock(&w->lock);
 	w->connected = rc == 0;
 	pthread_mutex_unlock(&w->lock);
-	if (rc) { /* libmosquitto gives up after a refused CONNECT: so do we, with the reason */
+	sim__link_up(&w->link, rc == 0);
+	if (rc) { /* a refused CONNECT (a bad token) is final: we stop, with the reason */
 		fprintf(stderr, PROG ": the broker refused the connection: %s\n",
 			mosquitto_reason_string(rc));
 		raise_flag(w, &w->fatal);
@@ -352,7 +358,7 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 	pthread_mutex_unlock(&w->lock);
 	if (rc && !ending)
 		fprintf(stderr, PROG ": connection lost (%s); reconnecting\n",
-			mosquitto_strerror(rc));
+			sim__link_strerror(rc));
 }
 
 /* With MQTT 5 the granted QoS is a reason code: 0x80 and above is a refusal. */
@@ -474,11 +480,11 @@ static void shut_down(struct worker *w)
 	}
 	if (!fatal && !wait_for(w, WAIT_MS, all_acked))
 		fprintf(stderr, PROG ": some updates were not acknowledged before exit\n");
-	rc = mosquitto_disconnect(w->mosq); /* MOSQ_ERR_NO_CONN when down: nothing to say */
-	if (rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN)
-		rc = mosquitto_loop_stop(w->mosq, false);
-	if (rc != MOSQ_ERR_SUCCESS)
+	rc = sim__link_disconnect(&w->link); /* MOSQ_ERR_NO_CONN when down: nothing to say */
+	if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_NO_CONN)
 		fprintf(stderr, PROG ": disconnecting: %s\n", mosquitto_strerror(rc));
+	wait_for(w, WAIT_MS, disconnected); /* the DISCONNECT goes out from the network thread */
+	sim__link_stop(&w->link);
 }
 
 /*
@@ -504,16 +510,13 @@ static void *wait_signal(void *arg)
 	return NULL;
 }
 
-/* Creates the client and starts connecting; libmosquitto's thread retries with backoff. */
+/* Creates the client and starts the network thread (sim_link.c), which connects. */
 static bool client_start(struct worker *w)
 {
-	int rc;
-
 	w->mosq = mosquitto_new(w->o.client_id, true, w);
 	if (!w->mosq ||
 		mosquitto_int_option(w->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5) ||
 		mosquitto_username_pw_set(w->mosq, NULL, w->token) ||
-		mosquitto_reconnect_delay_set(w->mosq, 1, 30, true) ||
 		(w->o.result_ttl &&
 			mosquitto_property_add_int32(&w->props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL,
 				(uint32_t)w->o.result_ttl))) {
@@ -526,15 +529,7 @@ static bool client_start(struct worker *w)
 	mosquitto_unsubscribe_callback_set(w->mosq, on_unsubscribe);
 	mosquitto_publish_v5_callback_set(w->mosq, on_publish);
 	mosquitto_message_callback_set(w->mosq, on_message);
-	rc = mosquitto_connect_async(w->mosq, w->o.host, w->o.port, 30 /* keepalive s */);
-	if (rc) /* not fatal: the network thread keeps trying */
-		fprintf(stderr, PROG ": %s:%d: %s; retrying\n", w->o.host, w->o.port,
-			mosquitto_strerror(rc));
-	rc = mosquitto_loop_start(w->mosq);
-	if (rc)
-		fprintf(stderr, PROG ": cannot start the MQTT thread: %s\n",
-			mosquitto_strerror(rc));
-	return rc == MOSQ_ERR_SUCCESS;
+	return sim__link_start(&w->link, w->mosq, &w->o.brokers, PROG) == 0;
 }
 
 /* Blocks SIGINT/SIGTERM in this thread and those it starts (wait_signal() takes them). */
@@ -554,29 +549,26 @@ static bool threads_init(struct worker *w)
 
 int main(int argc, char *argv[])
 {
-	static struct worker w = {
-		.o = {.host = "127.0.0.1", .step_delay_ms = 200, .result_ttl = 86400}};
+	static struct worker w = {.o = {.step_delay_ms = 200, .result_ttl = 86400}};
 	int args = parse_args(argc, argv, &w.o), status = EXIT_FAILURE;
 	char host[64] = "localhost";
 	pthread_t sig_thread;
 	bool signals;
 	struct job *j;
 
-	if (args)
+	if (args || !read_token(&w)) {
+		sim__brokers_free(&w.o.brokers);
 		return args > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-	if (!read_token(&w))
-		return EXIT_FAILURE;
+	}
 	if (!w.o.client_id) {
 		if (gethostname(host, sizeof(host) - 1))
 			strcpy(host, "localhost");
 		snprintf(w.idbuf, sizeof(w.idbuf), "rtg-calc-%s-%ld", host, (long)getpid());
 		w.o.client_id = w.idbuf;
 	}
-	if (!threads_init(&w) || mosquitto_lib_init() != MOSQ_ERR_SUCCESS) {
+	if (!threads_init(&w) || mosquitto_lib_init() != MOSQ_ERR_SUCCESS)
 		fprintf(stderr, PROG ": cannot set up threads or libmosquitto\n");
-		return EXIT_FAILURE;
-	}
-	if (client_start(&w)) {
+	else if (client_start(&w)) {
 		/* A signal before the thread exists stays pending until its sigwait(). */
 		signals = !pthread_create(&sig_thread, NULL, wait_signal, &w);
 		if (!signals)
@@ -593,8 +585,10 @@ int main(int argc, char *argv[])
 	printf(PROG ": %s: %lu requests, %lu completed, %lu failed\n", w.o.client_id, w.received,
 		w.completed, w.failed);
 	mosquitto_property_free_all(&w.props);
+	sim__link_stop(&w.link); /* when it started and shut_down() did not run */
 	mosquitto_destroy(w.mosq);
 	mosquitto_lib_cleanup();
+	sim__brokers_free(&w.o.brokers);
 	explicit_bzero(w.token, sizeof(w.token));
 	return status;
 }

@@ -28,6 +28,8 @@
 
 static const char *prog_name = "rtg-sim";
 static volatile sig_atomic_t stop_requested;
+/* the broker list sim__parse_args() made, freed by sim__args_free() */
+static struct sim_brokers *parsed_brokers;
 
 void sim__set_prog(const char *name)
 {
@@ -167,8 +169,7 @@ void sim__list_free(struct sim_list *l)
 /* ---- the command line ------------------------------------------------------------------ */
 
 static const struct option common_longopts[] = {
-	{"mqtt-host", required_argument, NULL, SIM_OPT_MQTT_HOST},
-	{"mqtt-port", required_argument, NULL, SIM_OPT_MQTT_PORT},
+	SIM_BROKER_LONGOPTS(SIM_OPT_BROKER),
 	{"token-file", required_argument, NULL, SIM_OPT_TOKEN_FILE},
 	{"client-id", required_argument, NULL, SIM_OPT_CLIENT_ID},
 	{"seed", required_argument, NULL, SIM_OPT_SEED},
@@ -178,9 +179,8 @@ static const struct option common_longopts[] = {
 
 void sim__usage_common(FILE *fp)
 {
-	fputs("  --mqtt-host HOST      broker host (default 127.0.0.1)\n"
-	      "  --mqtt-port PORT      broker port (default 1883)\n"
-	      "  --token-file FILE     this program's JWT, sent as the MQTT password with MQTT v5\n"
+	sim__brokers_usage(fp);
+	fputs("  --token-file FILE     this program's JWT, sent as the MQTT password with MQTT v5\n"
 	      "                        and no username (required; re-read on every reconnect)\n"
 	      "  --client-id ID        MQTT client id (default <program>-<pid>)\n"
 	      "  --seed N              seed of the random streams, for reproducible runs\n"
@@ -196,19 +196,11 @@ static int parse_common(struct sim_opts *o, int c, const char *arg)
 {
 	long v;
 
+	if (c >= SIM_OPT_BROKER && c < SIM_OPT_BROKER + SIM_BROKER_NOPTS) {
+		o->host_given |= c >= SIM_OPT_BROKER + 4; /* --mqtt-host, --mqtt-port */
+		return sim__brokers_option(&o->brokers, c - SIM_OPT_BROKER, arg, prog_name);
+	}
 	switch (c) {
-	case SIM_OPT_MQTT_HOST:
-		o->host = arg;
-		if (!arg[0]) {
-			fprintf(stderr, "%s: --mqtt-host is empty\n", prog_name);
-			return -1;
-		}
-		return 0;
-	case SIM_OPT_MQTT_PORT:
-		if (sim__parse_long("--mqtt-port", arg, 1, 65535, &v))
-			return -1;
-		o->port = (int)v;
-		return 0;
 	case SIM_OPT_TOKEN_FILE:
 		o->token_file = arg;
 		return 0;
@@ -251,8 +243,8 @@ int sim__parse_args(int argc, char *argv[], const struct sim_prog *prog, struct 
 	int c, rc;
 
 	memset(o, 0, sizeof(*o));
-	o->host = "127.0.0.1";
-	o->port = 1883;
+	sim__brokers_init(&o->brokers);
+	parsed_brokers = &o->brokers;
 	if (merge_longopts(prog->longopts, all, RTG_ARRAY_SIZE(all))) {
 		fprintf(stderr, "%s: too many options\n", prog_name);
 		return -1;
@@ -262,6 +254,7 @@ int sim__parse_args(int argc, char *argv[], const struct sim_prog *prog, struct 
 	while ((c = getopt_long(argc, argv, ":", all, NULL)) != -1) {
 		if (c == SIM_OPT_HELP) {
 			prog->usage(stdout);
+			sim__brokers_free(&o->brokers);
 			return 1;
 		}
 		if (c == '?' || c == ':') {
@@ -283,12 +276,22 @@ int sim__parse_args(int argc, char *argv[], const struct sim_prog *prog, struct 
 		fprintf(stderr, "%s: --token-file is required\n", prog_name);
 		goto usage;
 	}
+	if (sim__brokers_finish(&o->brokers, o->host_given, prog_name))
+		goto usage;
 	if (!o->has_seed)
 		o->seed = sim__rng_derive((uint64_t)sim__real_ns(), "") ^ (uint64_t)getpid();
 	return 0;
 usage:
+	sim__brokers_free(&o->brokers);
 	fprintf(stderr, "Try '%s --help' for more information.\n", prog_name);
 	return -1;
+}
+
+void sim__args_free(void)
+{
+	if (parsed_brokers)
+		sim__brokers_free(parsed_brokers);
+	parsed_brokers = NULL;
 }
 
 /* ---- the PRNG ----------------------------------------------------------------------------- */

@@ -22,6 +22,7 @@
 #include <mosquitto.h>
 
 #include "rtg_err.h"
+#include "sim_link.h"
 
 #define SIM_EXIT_USAGE 2 /* exit status for a bad command line */
 #define SIM_NS_PER_SEC 1000000000LL
@@ -31,9 +32,8 @@
 /* getopt_long() codes of the options every simulator takes; a program's own start at
  * SIM_OPT_PRIVATE. */
 enum sim_opt {
-	SIM_OPT_MQTT_HOST = 0x100,
-	SIM_OPT_MQTT_PORT,
-	SIM_OPT_TOKEN_FILE,
+	SIM_OPT_BROKER = 0x100, /* SIM_BROKER_NOPTS codes: --mqtt-broker, ... (sim_link.h) */
+	SIM_OPT_TOKEN_FILE = SIM_OPT_BROKER + SIM_BROKER_NOPTS,
 	SIM_OPT_CLIENT_ID,
 	SIM_OPT_SEED,
 	SIM_OPT_COUNT,
@@ -43,8 +43,8 @@ enum sim_opt {
 
 /* The common options, after sim__parse_args(). Strings point into argv. */
 struct sim_opts {
-	const char *host; /* --mqtt-host, default 127.0.0.1 */
-	int port; /* --mqtt-port, default 1883 */
+	struct sim_brokers brokers; /* --mqtt-broker, or --mqtt-host and --mqtt-port; the rest */
+	bool host_given; /* --mqtt-host or --mqtt-port */
 	const char *token_file; /* --token-file, required */
 	const char *client_id; /* --client-id, default "<program>-<pid>" */
 	uint64_t seed; /* --seed, or one from the clock (printed at start) */
@@ -91,10 +91,10 @@ struct sim_rate {
  */
 struct sim_client {
 	struct mosquitto *mosq;
+	struct sim_link link; /* the network thread, over the brokers in order */
 	const char *token_file;
 	int qos;
 	bool lib_init; /* mosquitto_lib_init() was called */
-	bool loop_started;
 	atomic_bool connected;
 	atomic_bool fatal; /* the broker refused the connection: stop */
 	atomic_bool warned_fail;
@@ -113,10 +113,15 @@ const char *sim__prog(void);
 
 /**
  * Parses argv: the common options and @p prog's own, into @p o (defaults first).
+ * The broker list it makes is freed by sim__client_finish(), or here when it
+ * does not return 0.
  * @return 0 to go on, 1 if --help printed the usage (exit 0), -1 on a bad command line,
  * already reported on stderr (exit SIM_EXIT_USAGE).
  */
 int sim__parse_args(int argc, char *argv[], const struct sim_prog *prog, struct sim_opts *o);
+
+/** Frees what sim__parse_args() allocated (sim__client_finish() calls it). */
+void sim__args_free(void);
 
 /** Prints the usage lines of the common options and the exit statuses (the end of --help). */
 void sim__usage_common(FILE *fp);
@@ -198,8 +203,9 @@ enum rtg_err sim__iso8601(int64_t real_ns, char *buf, size_t len);
 
 /**
  * Reads the token, creates an MQTT v5 client with no username (the plugin takes the
- * token's "sub"), starts the network thread and connects; the thread reconnects with
- * exponential backoff (1 s to 30 s). A broker that is not up yet is not an error. Every
+ * token's "sub"), starts the network thread (sim_link.c), which connects to the brokers
+ * of o->brokers in order, moves to the next when one is lost and retries a failed round
+ * with exponential backoff (1 s to 30 s). A broker that is not up yet is not an error. Every
  * publish uses @p qos (0 or 1): one QoS per client keeps the backlog count exact. @p c
  * is cleared first.
  * @return RTG_OK; RTG_ERR_IO (token unreadable), RTG_ERR_NOMEM or RTG_ERR_INVAL
@@ -228,7 +234,8 @@ enum rtg_err sim__publish_json(struct sim_client *c, const char *topic, cJSON *o
 void sim__summary(struct sim_client *c, const char *what);
 
 /**
- * The end of a simulator's run: stops the client (sim__client_stop()), prints the
+ * The end of a simulator's run: stops the client (sim__client_stop()), frees the broker
+ * list of sim__parse_args(), prints the
  * summary with "@p n @p noun" if the client was @p started, and turns @p rc into
  * RTG_ERR_DENIED if the broker refused the connection.
  * @return the run's result

@@ -2,8 +2,8 @@
  * sim_mqtt.c - the MQTT client every data simulator shares (declared in sim_common.h).
  *
  * Reads the program's JWT, connects with MQTT v5 and no username, and runs libmosquitto's
- * network loop in its own thread (mosquitto_loop_start), which reconnects with exponential
- * backoff. The main thread publishes cJSON objects; callbacks, marked "network thread",
+ * network loop in its own thread (sim_link.c), over the brokers in order: the next when
+ * one is lost, a backoff after a failed round. The main thread publishes cJSON objects; callbacks, marked "network thread",
  * only update atomic counters and flags and print one line to stderr. It builds no
  * payloads and knows no topics.
  */
@@ -21,7 +21,6 @@
 #include "rtg_util.h"
 
 #define SIM_TOKEN_MAX 16384
-#define SIM_KEEPALIVE 30
 /* Messages handed to libmosquitto and not yet written (QoS 0) or acknowledged (QoS 1):
  * beyond this a publish is refused, so a long outage cannot eat all memory. */
 #define SIM_MAX_BACKLOG 100000
@@ -89,8 +88,7 @@ static unsigned long backlog(struct sim_client *c)
 	return published > completed ? published - completed : 0;
 }
 
-/* Network thread. A refused CONNACK is final: with MQTT v5 libmosquitto's loop treats
- * it as a protocol error and stops reconnecting, so the simulator stops too. */
+/* Network thread. A refused CONNACK is final (a bad token): the simulator stops. */
 static void on_connect(
 	struct mosquitto *mosq, void *obj, int reason, int flags, const mosquitto_property *props)
 {
@@ -107,6 +105,7 @@ static void on_connect(
 	}
 	atomic_store(&c->warned_fail, false);
 	atomic_store(&c->connected, true);
+	sim__link_up(&c->link, true);
 	fprintf(stderr, "%s: connected\n", sim__prog());
 }
 
@@ -127,7 +126,7 @@ static void on_disconnect(
 	if (rc == 0 || atomic_load(&c->fatal))
 		return; /* we asked for it, or we are giving up */
 	fprintf(stderr, "%s: %s (%s); retrying\n", sim__prog(),
-		was_connected ? "connection lost" : "cannot connect", mosquitto_strerror(rc));
+		was_connected ? "connection lost" : "cannot connect", sim__link_strerror(rc));
 	if (read_token(c->token_file, &token) != RTG_OK) {
 		fprintf(stderr, "%s: keeping the token read before\n", sim__prog());
 		return;
@@ -168,8 +167,6 @@ static enum rtg_err configure(struct sim_client *c, const char *token)
 	mrc = mosquitto_int_option(c->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
 	if (mrc == MOSQ_ERR_SUCCESS)
 		mrc = mosquitto_username_pw_set(c->mosq, NULL, token);
-	if (mrc == MOSQ_ERR_SUCCESS)
-		mrc = mosquitto_reconnect_delay_set(c->mosq, 1, 30, true);
 	if (mrc != MOSQ_ERR_SUCCESS) {
 		fprintf(stderr, "%s: cannot configure the client: %s\n", sim__prog(),
 			mosquitto_strerror(mrc));
@@ -178,45 +175,6 @@ static enum rtg_err configure(struct sim_client *c, const char *token)
 	mosquitto_connect_v5_callback_set(c->mosq, on_connect);
 	mosquitto_disconnect_v5_callback_set(c->mosq, on_disconnect);
 	mosquitto_publish_v5_callback_set(c->mosq, on_publish);
-	return RTG_OK;
-}
-
-/*
- * Starts the network thread, then connects. The order matters with libmosquitto 2.0.11:
- * connecting first, a refused CONNECT written from this thread sets the client back to
- * its "new" state, and a thread started then waits for a connect that never comes. With
- * the thread running first, a refusal only ends in its reconnect loop (1 s to 30 s).
- * The thread starts with SIGINT and SIGTERM blocked, so that they always reach the main
- * thread and interrupt its sleep.
- */
-static enum rtg_err loop_and_connect(struct sim_client *c, const struct sim_opts *o)
-{
-	sigset_t block, old;
-	int mrc;
-
-	if (sigemptyset(&block) || sigaddset(&block, SIGINT) || sigaddset(&block, SIGTERM) ||
-		pthread_sigmask(SIG_BLOCK, &block, &old)) {
-		fprintf(stderr, "%s: cannot block signals\n", sim__prog());
-		return RTG_ERR_INVAL;
-	}
-	mrc = mosquitto_loop_start(c->mosq);
-	if (pthread_sigmask(SIG_SETMASK, &old, NULL))
-		fprintf(stderr, "%s: cannot restore the signal mask\n", sim__prog());
-	if (mrc != MOSQ_ERR_SUCCESS) {
-		fprintf(stderr, "%s: cannot start the network thread: %s\n", sim__prog(),
-			mosquitto_strerror(mrc));
-		return RTG_ERR_INVAL;
-	}
-	c->loop_started = true;
-	mrc = mosquitto_connect_async(c->mosq, o->host, o->port, SIM_KEEPALIVE);
-	if (mrc == MOSQ_ERR_ERRNO) {
-		fprintf(stderr, "%s: cannot connect (%s); retrying\n", sim__prog(),
-			strerror(errno));
-	} else if (mrc != MOSQ_ERR_SUCCESS) {
-		fprintf(stderr, "%s: cannot connect to %s:%d: %s\n", sim__prog(), o->host, o->port,
-			mosquitto_strerror(mrc));
-		return RTG_ERR_INVAL;
-	}
 	return RTG_OK;
 }
 
@@ -246,8 +204,8 @@ enum rtg_err sim__client_start(struct sim_client *c, const struct sim_opts *o, i
 		goto out;
 	}
 	rc = configure(c, token);
-	if (rc == RTG_OK)
-		rc = loop_and_connect(c, o);
+	if (rc == RTG_OK && sim__link_start(&c->link, c->mosq, &o->brokers, sim__prog()))
+		rc = RTG_ERR_INVAL;
 out:
 	free_token(token);
 	return rc;
@@ -262,23 +220,17 @@ void sim__client_stop(struct sim_client *c)
 	int64_t deadline = sim__mono_ns() + SIM_FLUSH_NS;
 	int mrc;
 
-	if (c->loop_started) {
+	if (c->link.started) {
 		while (atomic_load(&c->connected) && backlog(c) && sim__mono_ns() < deadline)
 			nanosleep(&tick, NULL);
-		mrc = mosquitto_disconnect(c->mosq);
+		mrc = sim__link_disconnect(&c->link);
 		if (mrc != MOSQ_ERR_SUCCESS && mrc != MOSQ_ERR_NO_CONN)
 			fprintf(stderr, "%s: disconnect: %s\n", sim__prog(),
 				mosquitto_strerror(mrc));
 		deadline = sim__mono_ns() + SIM_NS_PER_SEC;
 		while (atomic_load(&c->connected) && sim__mono_ns() < deadline)
 			nanosleep(&tick, NULL);
-		/* Force (cancel) only a thread that cannot finish by itself. */
-		mrc = mosquitto_loop_stop(
-			c->mosq, atomic_load(&c->connected) || mrc != MOSQ_ERR_SUCCESS);
-		if (mrc != MOSQ_ERR_SUCCESS)
-			fprintf(stderr, "%s: loop stop: %s\n", sim__prog(),
-				mosquitto_strerror(mrc));
-		c->loop_started = false;
+		sim__link_stop(&c->link);
 	}
 	mosquitto_destroy(c->mosq); /* NULL is fine */
 	c->mosq = NULL;
@@ -345,6 +297,7 @@ enum rtg_err sim__client_finish(
 	char what[64];
 
 	sim__client_stop(c);
+	sim__args_free();
 	if (started) {
 		snprintf(what, sizeof(what), "%" PRIu64 " %s", n, noun);
 		sim__summary(c, what);

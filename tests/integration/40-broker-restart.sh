@@ -38,24 +38,9 @@ WS_PID=$RSUB_PID
 rsub sse -q --sse --token "$ALICE" --path '/sse?topic=market/T40S'
 SSE_PID=$RSUB_PID
 
-# after NAME LINE STRING...: a line of NAME.out after line LINE contains every STRING.
-after() {
-	local name=$1 from=$2
-	shift 2
-	tail -n +"$((from + 1))" "$T_DIR/$name.out" >"$T_DIR/$name.after.out"
-	has "$name.after" "$@"
-}
-lines() { wc -l <"$T_DIR/$1.out"; }
 health() { curl -s -o /dev/null -w '%{http_code}' "$HTTP/health"; }
 is_health() { [ "$(health)" = "$1" ]; }
-alive() { kill -0 "$1" 2>/dev/null; }
-
-# calc NAME: starts calculation NAME for alice through the HTTP API.
-calc() {
-	curl -s -o /dev/null -H "Authorization: Bearer $ALICE" -H 'Content-Type: application/json' \
-		-d "{\"calculation_id\":\"$1\",\"calculation_type\":\"roi\",\"parameters\":{\"initial_investment\":1000,\"final_value\":1500}}" \
-		"$HTTP/api/calculations"
-}
+calc() { calc_roi "$1"; }
 
 check "before: the adapter is healthy" is_health 200
 check "before: prices flow to the WebSocket client" \

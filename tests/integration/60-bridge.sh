@@ -21,26 +21,9 @@ BOB=$(token bob)
 PUBLISHER=$(token feed publisher)
 NOTIFIER=$(token notify notifier)
 
-# example_conf NAME EXAMPLE PORT BRIDGE_TOKEN: writes $T_DIR/NAME.conf from the example,
-# changing only its CHANGE ME lines (and adding full logging, for the checks below).
+# example_conf NAME EXAMPLE PORT BRIDGE_TOKEN: lib.sh's bridge_example_conf, the bridge to A.
 example_conf() {
-	local name=$1 example=$2 port=$3 tok=$4
-	mkdir -p "$T_DIR/$name-data"
-	sed -e "s|^listener [0-9]* 127.0.0.1|listener $port 127.0.0.1|" \
-		-e "s|^persistence_location .*|persistence_location $T_DIR/$name-data/|" \
-		-e "s|^plugin /.*|plugin $RTG_BUILD/rtg_auth.so|" \
-		-e "s|^plugin_opt_jwt_secret_file .*|plugin_opt_jwt_secret_file $RTG_SECRET_FILE|" \
-		-e "s|^plugin_opt_acl_file .*|plugin_opt_acl_file $ACL|" \
-		-e "s|^address 127.0.0.1:1883|address 127.0.0.1:$PA|" \
-		-e "s|^remote_password .*|remote_password $tok|" \
-		"$RTG_ROOT/examples/$example" >"$T_DIR/$name.conf"
-	printf 'log_type all\nuser %s\n' "$(id -un)" >>"$T_DIR/$name.conf"
-}
-
-# start_named NAME PORT: starts mosquitto on $T_DIR/NAME.conf, log NAME.log. Sets SPAWNED.
-start_named() {
-	spawn "$T_DIR/$1.log" env "${BROKER_ENV[@]}" /usr/sbin/mosquitto -c "$T_DIR/$1.conf"
-	wait_until 20 port_open "$2"
+	bridge_example_conf "$1" "$2" "$3" "$4" "$PA" "$ACL"
 }
 
 # at PORT FN ARGS...: runs a lib.sh MQTT helper (pub, sub_start) against the broker on PORT.

@@ -280,7 +280,7 @@ got() {
 # ---- the adapter -------------------------------------------------------------------
 
 # start_adapter [ARGS...]: starts build/rtg-adapter on a free port against the
-# broker started by start_broker, with its own gateway token, the fixture secret
+# broker started by start_broker (or the list $ADAPTER_BROKERS), with its own gateway token, the fixture secret
 # and $ADAPTER_ACL (default acl/acl.conf); waits until it listens and reports
 # the broker connected. Sets ADAPTER_PID, ADAPTER_PORT, HTTP (base URL), WS.
 start_adapter() {
@@ -291,8 +291,11 @@ start_adapter() {
 			--log-file="$T_DIR/valgrind-adapter.%p.log")
 	fi
 	fresh_log "$log"
+	# ADAPTER_BROKERS: mqtt_brokers (host:port,...) instead of the broker of start_broker
+	local broker=(--mqtt-brokers "${ADAPTER_BROKERS:-}")
+	[ -n "${ADAPTER_BROKERS:-}" ] || broker=(--mqtt-port "$BROKER_PORT")
 	spawn "$log" "${vg[@]}" "$RTG_BUILD/rtg-adapter" --http-port 0 \
-		--mqtt-port "$BROKER_PORT" --mqtt-token-file "$T_DIR/adapter.token" \
+		"${broker[@]}" --mqtt-token-file "$T_DIR/adapter.token" \
 		--jwt-secret-file "$RTG_SECRET_FILE" --acl-file "${ADAPTER_ACL:-$RTG_ROOT/acl/acl.conf}" \
 		--static-dir "$RTG_ROOT/static" \
 		--profiles-file "${ADAPTER_PROFILES:-$RTG_ROOT/profiles/gateway.conf}" "$@"
@@ -510,4 +513,55 @@ e2e_report() {
 		not_ok "the browser test reports its assertions" "$(tail -n 20 "$T_DIR/e2e-stderr.log")"
 	fi
 	return 0
+}
+
+# ---- clients that stay across an outage (40-broker-restart, 62-broker-failover) -----------------
+
+# after NAME LINE STRING...: a line of NAME.out after line LINE contains every STRING.
+after() {
+	local name=$1 from=$2
+	shift 2
+	tail -n +"$((from + 1))" "$T_DIR/$name.out" >"$T_DIR/$name.after.out"
+	has "$name.after" "$@"
+}
+lines() { wc -l <"$T_DIR/$1.out"; }
+alive() { kill -0 "$1" 2>/dev/null; }
+
+# calc_roi ID [BASE [CMD...]]: starts roi calculation ID for alice ($ALICE) through the
+# HTTP API at BASE (default $HTTP), curl run by CMD (e.g. ip netns exec NS) if given.
+calc_roi() {
+	local id=$1 base=${2:-$HTTP}
+	shift
+	[ $# -gt 0 ] && shift
+	"$@" curl -s -o /dev/null -H "Authorization: Bearer $ALICE" -H 'Content-Type: application/json' \
+		-d "{\"calculation_id\":\"$id\",\"calculation_type\":\"roi\",\"parameters\":{\"initial_investment\":1000,\"final_value\":1500}}" \
+		"$base/api/calculations"
+}
+
+# ---- bridged brokers (examples/mosquitto-bridge-{a,b}.conf) -------------------------------
+
+# bridge_example_conf NAME EXAMPLE PORT BRIDGE_TOKEN A_PORT [ACL]: writes $T_DIR/NAME.conf
+# from examples/EXAMPLE, changing only its CHANGE ME lines (its port, persistence
+# directory, plugin, secret, ACL; the bridge's address is broker A on A_PORT and its
+# password BRIDGE_TOKEN), plus full logging.
+bridge_example_conf() {
+	local name=$1 example=$2 port=$3 tok=$4 a_port=$5 acl=${6:-$RTG_ROOT/acl/acl.conf}
+	mkdir -p "$T_DIR/$name-data"
+	sed -e "s|^listener [0-9]* 127.0.0.1|listener $port 127.0.0.1|" \
+		-e "s|^persistence_location .*|persistence_location $T_DIR/$name-data/|" \
+		-e "s|^plugin /.*|plugin $RTG_BUILD/rtg_auth.so|" \
+		-e "s|^plugin_opt_jwt_secret_file .*|plugin_opt_jwt_secret_file $RTG_SECRET_FILE|" \
+		-e "s|^plugin_opt_acl_file .*|plugin_opt_acl_file $acl|" \
+		-e "s|^address 127.0.0.1:1883|address 127.0.0.1:$a_port|" \
+		-e "s|^remote_password .*|remote_password $tok|" \
+		"$RTG_ROOT/examples/$example" >"$T_DIR/$name.conf"
+	printf 'log_type all\nuser %s\n' "$(id -un)" >>"$T_DIR/$name.conf"
+}
+
+# start_named NAME PORT: starts mosquitto on $T_DIR/NAME.conf, log NAME.log (an earlier
+# one moved aside); waits for PORT. Sets SPAWNED.
+start_named() {
+	fresh_log "$T_DIR/$1.log"
+	spawn "$T_DIR/$1.log" env "${BROKER_ENV[@]}" /usr/sbin/mosquitto -c "$T_DIR/$1.conf"
+	wait_until 20 port_open "$2"
 }

@@ -17,82 +17,25 @@
 # Without root, ip netns or haproxy it prints one "ok - ... # SKIP reason".
 . "$(dirname "$0")/../integration/lib.sh"
 
-NA=rtg$$a
-NB=rtg$$b
-NC=rtg$$c
-NETNS_MADE=()
+. "$(dirname "$0")/netns.sh"
 
-skip() {
-	ok "three hosts in network namespaces # SKIP $1"
-	finish
-}
-
-delete_namespaces() {
-	local ns
-	for ns in "${NETNS_MADE[@]}"; do
-		ip netns del "$ns" 2>/dev/null
-	done
-	NETNS_MADE=()
-}
-
-# Processes first (they keep a namespace alive), then the namespaces.
-trap 't_cleanup; delete_namespaces' EXIT
-
-[ "$(id -u)" = 0 ] || skip "needs root for ip netns"
-command -v ip >/dev/null || skip "no ip command (Debian package iproute2)"
 command -v haproxy >/dev/null || skip "no haproxy (Debian package haproxy)"
-for ns in "$NA" "$NB" "$NC"; do
-	ip netns add "$ns" 2>"$T_DIR/netns.err" || skip "cannot make network namespaces: $(head -c 200 "$T_DIR/netns.err")"
-	NETNS_MADE+=("$ns")
-	ip -n "$ns" link set lo up
-done
-
-# link NS1 IF1 ADDR1 NS2 IF2 ADDR2: a veth pair between two namespaces, addressed and up.
-link() {
-	ip link add "$2" netns "$1" type veth peer name "$5" netns "$4" &&
-		ip -n "$1" addr add "$3/24" dev "$2" && ip -n "$4" addr add "$6/24" dev "$5" &&
-		ip -n "$1" link set "$2" up && ip -n "$4" link set "$5" up
-}
-A_B=10.77.1.1 B_A=10.77.1.2 A_C=10.77.2.1 C_A=10.77.2.2 B_C=10.77.3.1 C_B=10.77.3.2
-check "three hosts connected by veth pairs" eval \
-	'link "$NA" ab $A_B "$NB" ba $B_A && link "$NA" ac $A_C "$NC" ca $C_A && link "$NB" bc $B_C "$NC" cb $C_B'
-
-# on NS CMD...: runs CMD in a host, in the foreground. Whatever runs in the background
-# is started as "ip netns exec NS CMD" instead, which execs CMD: its pid is the one killed.
-on() {
-	local ns=$1
-	shift
-	ip netns exec "$ns" "$@"
-}
+three_hosts rtg$$a rtg$$b rtg$$c
 
 # ---- brokers, bridged ------------------------------------------------------------------------
 ACL=$RTG_ROOT/acl/acl.conf # it has the bridge role
 
-# example_conf NAME EXAMPLE BRIDGE_TOKEN: $T_DIR/NAME.conf from examples/, listening on
-# every address of its host, port 1883; the bridge goes to broker A across the A-B link.
+# example_conf NAME EXAMPLE BRIDGE_TOKEN: netns.sh's host_bridge_conf, the bridge to A
+# across the A-B link.
 example_conf() {
-	mkdir -p "$T_DIR/$1-data"
-	sed -e "s|^listener [0-9]* 127.0.0.1|listener 1883|" \
-		-e "s|^persistence_location .*|persistence_location $T_DIR/$1-data/|" \
-		-e "s|^plugin /.*|plugin $RTG_BUILD/rtg_auth.so|" \
-		-e "s|^plugin_opt_jwt_secret_file .*|plugin_opt_jwt_secret_file $RTG_SECRET_FILE|" \
-		-e "s|^plugin_opt_acl_file .*|plugin_opt_acl_file $ACL|" \
-		-e "s|^address 127.0.0.1:1883|address $A_B:1883|" \
-		-e "s|^remote_password .*|remote_password $3|" \
-		"$RTG_ROOT/examples/$2" >"$T_DIR/$1.conf"
-	printf 'log_type all\nuser %s\n' "$(id -un)" >>"$T_DIR/$1.conf"
-}
-
-# port_open_on NS HOST PORT: something listens there, as seen from host NS.
-port_open_on() {
-	on "$1" bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null
+	host_bridge_conf "$1" "$2" "$3" "$A_B" "$ACL"
 }
 
 example_conf a mosquitto-bridge-a.conf ""
 example_conf b mosquitto-bridge-b.conf "$(token bridge-b bridge 3600)"
-spawn "$T_DIR/a.log" ip netns exec "$NA" /usr/sbin/mosquitto -c "$T_DIR/a.conf"
+spawn "$T_DIR/a.log" ip netns exec "$NA" env "${BROKER_ENV[@]}" /usr/sbin/mosquitto -c "$T_DIR/a.conf"
 check "broker A runs on host A" wait_until 20 port_open_on "$NA" 127.0.0.1 1883
-spawn "$T_DIR/b.log" ip netns exec "$NB" /usr/sbin/mosquitto -c "$T_DIR/b.conf"
+spawn "$T_DIR/b.log" ip netns exec "$NB" env "${BROKER_ENV[@]}" /usr/sbin/mosquitto -c "$T_DIR/b.conf"
 check "broker B runs on host B" wait_until 20 port_open_on "$NB" 127.0.0.1 1883
 check "B's bridge signs in at A across the A-B link" \
 	wait_until 20 file_has "$T_DIR/a.log" "from $B_A:"

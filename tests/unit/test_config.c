@@ -282,7 +282,7 @@ static void assert_same_defaults(const struct adapter_config *ex)
  */
 static void test_example_file_documents_every_option_and_loads(void **state)
 {
-	char *text, *p, *line = NULL, *all = NULL;
+	char *text, *p, *line = NULL, *all = NULL, *brokers, *end;
 	size_t cap = 0, alllen = 0;
 	FILE *ex = fopen(EXAMPLE, "r"), *out;
 	struct adapter_config cfg;
@@ -317,9 +317,85 @@ static void test_example_file_documents_every_option_and_loads(void **state)
 			fail_msg("%s does not document %s", EXAMPLE, key);
 	}
 	free(text);
+	/* mqtt_brokers replaces mqtt_host and mqtt_port (both at once is refused): alone */
+	brokers = strstr(all, "\nmqtt_brokers ");
+	assert_non_null(brokers);
+	brokers++;
+	end = strchr(brokers, '\n');
+	assert_non_null(end);
+	*end = '\0';
+	load_ok(&cfg, "-c", write_conf(brokers), REQUIRED, END);
+	assert_int_equal(cfg.nbrokers, 1);
+	assert_string_equal(cfg.brokers[0].name, "127.0.0.1:1883");
+	config__cleanup(&cfg);
+	memmove(brokers, end + 1, strlen(end + 1) + 1);
 	load_ok(&cfg, "-c", write_conf(all), END);
 	free(all);
 	assert_same_defaults(&cfg);
+	config__cleanup(&cfg);
+}
+
+/* ==== The brokers ============================================================================= */
+
+/* Loads with --mqtt-brokers list and checks the names, in order, given as the rest (NULL ends). */
+static void brokers_are(const char *list, ...)
+{
+	struct adapter_config cfg;
+	const char *want;
+	va_list ap;
+	int i = 0;
+
+	load_ok(&cfg, "--mqtt-brokers", list, REQUIRED, END);
+	va_start(ap, list);
+	while ((want = va_arg(ap, const char *)) != NULL) {
+		assert_true(i < cfg.nbrokers);
+		assert_string_equal(cfg.brokers[i++].name, want);
+	}
+	va_end(ap);
+	assert_int_equal(cfg.nbrokers, i);
+	config__cleanup(&cfg);
+}
+
+static void test_mqtt_host_and_port_are_a_list_of_one_broker(void **state)
+{
+	struct adapter_config cfg;
+
+	(void)state;
+	load_ok(&cfg, "--mqtt-host", "broker.a", "--mqtt-port", "1884", REQUIRED, END);
+	assert_int_equal(cfg.nbrokers, 1);
+	assert_string_equal(cfg.brokers[0].host, "broker.a");
+	assert_int_equal(cfg.brokers[0].port, 1884);
+	assert_string_equal(cfg.brokers[0].name, "broker.a:1884");
+	config__cleanup(&cfg);
+	load_ok(&cfg, REQUIRED, END);
+	assert_int_equal(cfg.nbrokers, 1);
+	assert_string_equal(cfg.brokers[0].name, "127.0.0.1:1883");
+	assert_int_equal(cfg.mqtt_failback, 0);
+	assert_int_equal(cfg.mqtt_keepalive, 5);
+	assert_int_equal(cfg.mqtt_connect_timeout, 5);
+	config__cleanup(&cfg);
+}
+
+static void test_mqtt_brokers_keeps_the_order_given(void **state)
+{
+	(void)state;
+	brokers_are("10.0.0.2:1884,10.0.0.1:1883", "10.0.0.2:1884", "10.0.0.1:1883", NULL);
+	brokers_are("b.example", "b.example:1883", NULL);
+	brokers_are(" a:1 , b:65535 ", "a:1", "b:65535", NULL);
+	brokers_are("[::1]:1885,[fd00::2]", "[::1]:1885", "[fd00::2]:1883", NULL);
+}
+
+static void test_mqtt_brokers_in_the_file_with_failback(void **state)
+{
+	struct adapter_config cfg;
+	const char *path = write_conf("mqtt_brokers a:1883, b:1884\nmqtt_failback 30\n");
+
+	(void)state;
+	load_ok(&cfg, "-c", path, REQUIRED, END);
+	assert_int_equal(cfg.nbrokers, 2);
+	assert_string_equal(cfg.brokers[1].host, "b");
+	assert_int_equal(cfg.brokers[1].port, 1884);
+	assert_int_equal(cfg.mqtt_failback, 30);
 	config__cleanup(&cfg);
 }
 
@@ -340,6 +416,9 @@ int main(void)
 		cmocka_unit_test(test_help_sets_help_and_skips_validation),
 		cmocka_unit_test(test_usage_shows_every_flag_with_default_and_bounds),
 		cmocka_unit_test(test_example_file_documents_every_option_and_loads),
+		cmocka_unit_test(test_mqtt_host_and_port_are_a_list_of_one_broker),
+		cmocka_unit_test(test_mqtt_brokers_keeps_the_order_given),
+		cmocka_unit_test(test_mqtt_brokers_in_the_file_with_failback),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, remove_temp_files);

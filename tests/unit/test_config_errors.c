@@ -193,6 +193,71 @@ static void test_required_key_from_the_file_counts(void **state)
 	config__cleanup(&cfg);
 }
 
+/* ==== The broker list ========================================================================= */
+
+static void test_mqtt_brokers_with_mqtt_host_is_refused(void **state)
+{
+	(void)state;
+	load_fails("mqtt_brokers and mqtt_host/mqtt_port are both set: list every broker in "
+		   "mqtt_brokers (host:port,host:port) and drop the other two",
+		"--mqtt-brokers", "a:1883,b:1883", "--mqtt-host", "a", REQUIRED, END);
+}
+
+static void test_mqtt_brokers_with_mqtt_port_in_the_file_is_refused(void **state)
+{
+	(void)state;
+	load_fails("mqtt_brokers and mqtt_host/mqtt_port are both set: list every broker in "
+		   "mqtt_brokers (host:port,host:port) and drop the other two",
+		"-c", write_conf("mqtt_port 1884\n"), "--mqtt-brokers", "a,b", REQUIRED, END);
+}
+
+static void test_mqtt_brokers_with_a_bad_port_is_refused_with_file_and_line(void **state)
+{
+	(void)state;
+	file_fails("\nmqtt_brokers a:1883,b:http\n",
+		":2: mqtt_brokers: 'b:http': the port is not a number in 1-65535");
+	file_fails("mqtt_brokers a:0\n",
+		":1: mqtt_brokers: 'a:0': the port is not a number in 1-65535");
+	file_fails("mqtt_brokers a:65536\n",
+		":1: mqtt_brokers: 'a:65536': the port is not a number in 1-65535");
+	file_fails(
+		"mqtt_brokers a:\n", ":1: mqtt_brokers: 'a:': the port is not a number in 1-65535");
+}
+
+static void test_mqtt_brokers_with_an_empty_item_or_host_is_refused(void **state)
+{
+	(void)state;
+	load_fails("--mqtt-brokers: an empty item in the list", "--mqtt-brokers", "a:1883,,b",
+		REQUIRED, END);
+	load_fails(
+		"--mqtt-brokers: an empty item in the list", "--mqtt-brokers", "a,", REQUIRED, END);
+	load_fails("--mqtt-brokers: ':1883': no host", "--mqtt-brokers", ":1883", REQUIRED, END);
+	load_fails("--mqtt-brokers: '[::1': an IPv6 address is written [addr]:port",
+		"--mqtt-brokers", "[::1", REQUIRED, END);
+}
+
+static void test_mqtt_brokers_listing_a_broker_twice_is_refused(void **state)
+{
+	(void)state;
+	load_fails("--mqtt-brokers: a:1883 is listed twice", "--mqtt-brokers", "a,b:1884,a:1883",
+		REQUIRED, END);
+}
+
+static void test_mqtt_brokers_beyond_sixteen_is_refused(void **state)
+{
+	(void)state;
+	load_fails("--mqtt-brokers: more than 16 brokers", "--mqtt-brokers",
+		"h:1,h:2,h:3,h:4,h:5,h:6,h:7,h:8,h:9,h:10,h:11,h:12,h:13,h:14,h:15,h:16,h:17",
+		REQUIRED, END);
+}
+
+static void test_mqtt_keepalive_below_five_is_refused(void **state)
+{
+	(void)state;
+	load_fails("--mqtt-keepalive: 4 is out of range 5-3600", "--mqtt-keepalive", "4", REQUIRED,
+		END);
+}
+
 /* ==== Main ==================================================================================== */
 
 /* ==== Main ==================================================================================== */
@@ -224,6 +289,13 @@ int main(void)
 		cmocka_unit_test(test_mqtt_token_file_is_required),
 		cmocka_unit_test(test_a_jwt_secret_or_public_key_is_required),
 		cmocka_unit_test(test_required_key_from_the_file_counts),
+		cmocka_unit_test(test_mqtt_brokers_with_mqtt_host_is_refused),
+		cmocka_unit_test(test_mqtt_brokers_with_mqtt_port_in_the_file_is_refused),
+		cmocka_unit_test(test_mqtt_brokers_with_a_bad_port_is_refused_with_file_and_line),
+		cmocka_unit_test(test_mqtt_brokers_with_an_empty_item_or_host_is_refused),
+		cmocka_unit_test(test_mqtt_brokers_listing_a_broker_twice_is_refused),
+		cmocka_unit_test(test_mqtt_brokers_beyond_sixteen_is_refused),
+		cmocka_unit_test(test_mqtt_keepalive_below_five_is_refused),
 	};
 
 	return cmocka_run_group_tests_name("config_errors", tests, NULL, remove_temp_files);
