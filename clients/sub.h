@@ -46,6 +46,12 @@ struct position {
 	double seq;
 };
 
+/* A run of seq the server dropped and still holds (a "fillable" gap notice). */
+struct gap_run {
+	char *topic, *epoch;
+	double from, to;
+};
+
 struct sub {
 	struct sub_opts o;
 	struct lws_context *ctx;
@@ -69,7 +75,7 @@ struct sub {
 	unsigned backoff_ms;
 	long retry_ms; /* the SSE "retry:" value, 0 if none */
 	char *last_id; /* the SSE id to resume from */
-	char **replays; /* "replay" requests for gaps the server said it can fill, to send */
+	struct gap_run *replays; /* runs the server said it can fill, to ask for */
 	size_t nreplays, capreplays;
 	bool replay_asked; /* a replay request is unanswered: the next waits (and takes more runs) */
 	struct position *pos; /* sorted by topic */
@@ -115,7 +121,6 @@ extern const struct lws_protocols sub__protocols[];
 
 /** Frees the table of positions. */
 void sub__positions_free(struct sub *s);
-int sub__push_text(char ***arr, size_t *n, size_t *cap, char *text);
 
 /* ==== sub_sse.c ============================================================================ */
 

@@ -177,6 +177,12 @@ static cJSON *since_for(struct sub *s, const char *filter)
 	return map;
 }
 
+static void run_free(struct gap_run *r)
+{
+	free(r->topic);
+	free(r->epoch);
+}
+
 void sub__positions_free(struct sub *s)
 {
 	size_t i;
@@ -187,24 +193,8 @@ void sub__positions_free(struct sub *s)
 	}
 	free(s->pos);
 	while (s->nreplays)
-		cJSON_free(s->replays[--s->nreplays]);
+		run_free(&s->replays[--s->nreplays]);
 	free(s->replays);
-}
-
-/* Appends @text (taken) to a growing array of strings; returns 0 or -1 (no memory). */
-int sub__push_text(char ***arr, size_t *n, size_t *cap, char *text)
-{
-	if (*n == *cap) {
-		size_t grown = *cap ? *cap * 2 : 8;
-		char **p = realloc(*arr, grown * sizeof(*p));
-
-		if (!p)
-			return -1;
-		*arr = p;
-		*cap = grown;
-	}
-	(*arr)[(*n)++] = text;
-	return 0;
 }
 
 /* ==== WebSocket =============================================================================== */
@@ -231,7 +221,7 @@ static void on_gap(struct sub *s, const cJSON *gap)
 	const cJSON *to = cJSON_GetObjectItemCaseSensitive(gap, "to");
 	const cJSON *epoch = cJSON_GetObjectItemCaseSensitive(gap, "epoch");
 	bool fillable = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(gap, "fillable"));
-	char *run;
+	struct gap_run *r;
 
 	if (!cJSON_IsString(topic) || !cJSON_IsNumber(from) || !cJSON_IsNumber(to) ||
 		!cJSON_IsString(epoch))
@@ -239,10 +229,28 @@ static void on_gap(struct sub *s, const cJSON *gap)
 	fprintf(stderr, "rtg-sub: gap on %s: seq %.0f..%.0f dropped by the server%s\n",
 		topic->valuestring, from->valuedouble, to->valuedouble,
 		fillable ? "; asking for a replay" : " and no longer held");
-	run = fillable ? cJSON_PrintUnformatted(gap) : NULL;
-	if (run && sub__push_text(&s->replays, &s->nreplays, &s->capreplays, run))
-		cJSON_free(run);
-	else if (run && s->wsi)
+	if (!fillable)
+		return;
+	if (s->nreplays == s->capreplays) {
+		size_t cap = s->capreplays ? s->capreplays * 2 : 8;
+
+		r = realloc(s->replays, cap * sizeof(*r));
+		if (!r)
+			return;
+		s->replays = r;
+		s->capreplays = cap;
+	}
+	r = &s->replays[s->nreplays];
+	r->topic = strdup(topic->valuestring);
+	r->epoch = strdup(epoch->valuestring);
+	r->from = from->valuedouble;
+	r->to = to->valuedouble;
+	if (!r->topic || !r->epoch) {
+		run_free(r);
+		return;
+	}
+	s->nreplays++;
+	if (s->wsi)
 		lws_callback_on_writable(s->wsi);
 }
 
@@ -379,6 +387,16 @@ static int write_text(struct lws *wsi, const char *text)
 	return rc;
 }
 
+static const char *req_topic(const cJSON *req)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(req, "topic"));
+}
+
+static const char *req_epoch(const cJSON *req)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(req, "epoch"));
+}
+
 /* Up to this many runs go in one replay request (the adapter's limit). */
 #define REPLAY_MAX_RUNS 64
 
@@ -390,58 +408,51 @@ static int write_text(struct lws *wsi, const char *text)
  */
 static int send_replay(struct sub *s, struct lws *wsi)
 {
-	cJSON *first, *req, *runs, *gap;
-	const char *topic, *epoch;
+	cJSON *req, *runs, *run;
 	size_t i, kept = 0, n = 0;
-	bool first_gone = false;
 	char *text = NULL;
-	int rc = 0;
+	int rc = -1;
 
 	if (!s->nreplays || s->replay_asked)
 		return 0;
-	first = cJSON_Parse(s->replays[0]);
-	topic = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "topic"));
-	epoch = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "epoch"));
 	req = cJSON_CreateObject();
 	runs = cJSON_AddArrayToObject(req, "runs");
-	if (!topic || !epoch || !runs || !cJSON_AddStringToObject(req, "type", "replay") ||
-		!cJSON_AddStringToObject(req, "topic", topic) ||
-		!cJSON_AddStringToObject(req, "epoch", epoch))
+	if (!runs || !cJSON_AddStringToObject(req, "type", "replay") ||
+		!cJSON_AddStringToObject(req, "topic", s->replays[0].topic) ||
+		!cJSON_AddStringToObject(req, "epoch", s->replays[0].epoch))
 		goto out;
-	for (i = 0; i < s->nreplays; i++) {
-		const char *t, *e;
-		cJSON *run;
+	for (i = 0; i < s->nreplays && n < REPLAY_MAX_RUNS; i++) {
+		const struct gap_run *r = &s->replays[i];
 
-		gap = cJSON_Parse(s->replays[i]);
-		t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(gap, "topic"));
-		e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(gap, "epoch"));
-		if (n < REPLAY_MAX_RUNS && t && e && !strcmp(t, topic) && !strcmp(e, epoch) &&
-			(run = cJSON_CreateArray())) {
-			cJSON_AddItemToArray(run,
-				cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(gap, "from"), 1));
-			cJSON_AddItemToArray(run,
-				cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(gap, "to"), 1));
-			cJSON_AddItemToArray(runs, run);
-			cJSON_free(s->replays[i]);
-			n++;
+		if (strcmp(r->topic, s->replays[0].topic) || strcmp(r->epoch, s->replays[0].epoch))
+			continue;
+		run = cJSON_CreateArray();
+		if (!run || !cJSON_AddItemToArray(runs, run) ||
+			!cJSON_AddItemToArray(run, cJSON_CreateNumber(r->from)) ||
+			!cJSON_AddItemToArray(run, cJSON_CreateNumber(r->to)))
+			goto out;
+		n++;
+	}
+	text = cJSON_PrintUnformatted(req);
+	if (!text)
+		goto out;
+	rc = write_text(wsi, text);
+	s->replay_asked = !rc;
+	/* forget the n runs asked for; the others keep their order */
+	for (i = 0; i < s->nreplays; i++) {
+		struct gap_run *r = &s->replays[i];
+
+		if (n && !strcmp(r->topic, req_topic(req)) && !strcmp(r->epoch, req_epoch(req))) {
+			run_free(r);
+			n--;
 		} else {
-			s->replays[kept++] = s->replays[i];
+			s->replays[kept++] = *r;
 		}
-		cJSON_Delete(gap);
 	}
 	s->nreplays = kept;
-	first_gone = true;
-	text = cJSON_PrintUnformatted(req);
-	rc = text ? write_text(wsi, text) : -1;
-	s->replay_asked = !rc;
 out:
-	if (!first_gone) { /* malformed or no memory: let this one go rather than loop on it */
-		cJSON_free(s->replays[0]);
-		memmove(s->replays, s->replays + 1, --s->nreplays * sizeof(*s->replays));
-	}
 	cJSON_free(text);
 	cJSON_Delete(req);
-	cJSON_Delete(first);
 	return rc;
 }
 

@@ -73,9 +73,12 @@ expect "burst of $N beside a stalled reader: the fast client read every seq in o
 	accounted fast rooms/load $N
 echo "# $(cat "$T_DIR/fast.check")"
 RSS1=$(rss_kib)
-BOUND=20480
-[ "${#BROKER_ENV[@]}" -gt 0 ] || [ "${RTG_VALGRIND:-0}" = 1 ] && BOUND=131072
-check "the adapter's memory stayed bounded ($RSS0 KiB -> $RSS1 KiB)" [ $((RSS1 - RSS0)) -lt "$BOUND" ]
+# AddressSanitizer keeps freed memory in quarantine (256 MiB and more) and valgrind has its own
+if [ "${#BROKER_ENV[@]}" -gt 0 ] || [ "${RTG_VALGRIND:-0}" = 1 ]; then
+	ok "the adapter's memory stayed bounded # SKIP RSS means little under a sanitizer or valgrind"
+else
+	check "the adapter's memory stayed bounded ($RSS0 KiB -> $RSS1 KiB)" [ $((RSS1 - RSS0)) -lt 20480 ]
+fi
 
 # ---- a slow reader: gaps certain, each announced where it is -----------------------------------
 N2=3000
