@@ -58,33 +58,23 @@ raw_closed_with() {
 	local code=$1 name
 	shift
 	for name in "$@"; do
-		has "$name" "close $code " && raw_ended "$name" ||
-			{ IS_LAST="$name: $(grep -E 'close|eof|reset|error' "$T_DIR/$name.out" | tr '\n' ' ')"; return 1; }
+		if ! has "$name" "close $code " || ! raw_ended "$name"; then
+			IS_LAST="$name: $(grep -E 'close|eof|reset|error' "$T_DIR/$name.out" | tr '\n' ' ')"
+			return 1
+		fi
 	done
 }
 
-# run_ws N PREFIX URL ARGS...: N ws_client.py runs one after the other; their names in NAMES.
-run_ws() {
-	local n=$1 prefix=$2 url=$3 i
-	shift 3
+# rounds CLIENT N PREFIX URL ARGS...: N runs of CLIENT (wsc or raw) one after the
+# other, each until it has ended; their names in NAMES.
+rounds() {
+	local client=$1 n=$2 prefix=$3 url=$4 i pid
+	shift 4
 	NAMES=()
 	for i in $(seq 1 "$n"); do
-		wsc "$prefix$i" "$url" "$@"
-		wait "$WSC_PID" 2>/dev/null
-		NAMES+=("$prefix$i")
-	done
-}
-
-# run_raw N PREFIX URL ARGS...: N raw_ws.py floods one after the other, each to its end;
-# their names in NAMES.
-run_raw() {
-	local n=$1 prefix=$2 url=$3 i
-	shift 3
-	NAMES=()
-	for i in $(seq 1 "$n"); do
-		raw "$prefix$i" "$url" "$@"
-		wait_until 20 raw_ended "$prefix$i"
-		stop "$RAW_PID"
+		"$client" "$prefix$i" "$url" "$@"
+		[ "$client" = wsc ] && pid=$WSC_PID || pid=$RAW_PID
+		wait "$pid" 2>/dev/null
 		NAMES+=("$prefix$i")
 	done
 }
@@ -94,26 +84,26 @@ FD0=$(fd_count)
 # ---- 1008: a flood --------------------------------------------------------------------------
 PINGS=()
 for _ in $(seq 1 60); do PINGS+=(--send "$PING"); done
-run_ws $ROUNDS wflood "$WS/ws?token=$(token flood1)" "${PINGS[@]}" --timeout 15
+rounds wsc $ROUNDS wflood "$WS/ws?token=$(token flood1)" "${PINGS[@]}" --timeout 15
 expect "a python3-websockets flood of 60 pings reads close 1008, $ROUNDS times in a row" \
 	closed_with 1008 "${NAMES[@]}"
 check "with its reason" has wflood1 '"_closed"' 'message rate limit exceeded'
-run_raw $ROUNDS rflood "$WS/ws?token=$(token flood2)" --batch 50 --timeout 20
+rounds raw $ROUNDS rflood "$WS/ws?token=$(token flood2)" --batch 50 --timeout 20
 expect "a raw client flooding without pause reads close 1008, $ROUNDS times in a row" \
 	raw_closed_with 1008 "${NAMES[@]}"
 
 # ---- 4001: a bad token, and no token where one comes with the upgrade --------------------------
 BAD='{"type":"auth","token":"not.a.token"}'
-run_ws $ROUNDS wauth "$WS/ws/notifications" --send "$BAD" "${PINGS[@]}" --timeout 15
+rounds wsc $ROUNDS wauth "$WS/ws/notifications" --send "$BAD" "${PINGS[@]}" --timeout 15
 expect "a bad token in the auth message, then 60 pings: close 4001, $ROUNDS times in a row" \
 	closed_with 4001 "${NAMES[@]}"
-run_raw $ROUNDS rauth "$WS/ws/notifications" --send "$BAD" --batch 50 --timeout 20
+rounds raw $ROUNDS rauth "$WS/ws/notifications" --send "$BAD" --batch 50 --timeout 20
 expect "a bad token in the auth message, then a flood without pause: close 4001, $ROUNDS times" \
 	raw_closed_with 4001 "${NAMES[@]}"
-run_ws $ROUNDS wupg "$WS/ws/trading/signals/" --flood "$PING" --timeout 15
+rounds wsc $ROUNDS wupg "$WS/ws/trading/signals/" --flood "$PING" --timeout 15
 expect "no token with the upgrade (token upgrade) and a flood from the start: close 4001, $ROUNDS times" \
 	closed_with 4001 "${NAMES[@]}"
-run_raw $ROUNDS rupg "$WS/ws/trading/signals/" --batch 50 --timeout 20
+rounds raw $ROUNDS rupg "$WS/ws/trading/signals/" --batch 50 --timeout 20
 expect "the same with a raw client flooding without pause: close 4001, $ROUNDS times" \
 	raw_closed_with 4001 "${NAMES[@]}"
 
@@ -142,6 +132,7 @@ check "and the socket is closed at the linger deadline (1-4.5 s after the close 
 	hung_up_in_time noecho
 stop "$RAW_PID"
 
+# shellcheck disable=SC2016 # expanded by eval
 check "a client beside the floods is served" eval \
 	'wsc calm "$WS/ws?token=$(token calm)" --send "$PING" --count 2 --timeout 10 &&
 	wait_until 10 has calm "\"pong\""'
@@ -196,6 +187,7 @@ expect "SIGTERM while 2 python3-websockets clients flood: each reads close 1001,
 	closed_with 1001 wstop11 wstop12 wstop21 wstop22 wstop31 wstop32
 expect "and 2 raw clients beside them read close 1001 too" \
 	raw_closed_with 1001 rstop11 rstop12 rstop21 rstop22 rstop31 rstop32
+# shellcheck disable=SC2016 # expanded by eval
 check "and the adapter exits 0 each time" \
 	eval '[ "$(cat "$T_DIR"/stop*.status | sort -u)" = 0 ]'
 
