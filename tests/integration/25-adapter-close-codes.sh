@@ -109,7 +109,8 @@ expect "the same with a raw client flooding without pause: close 4001, $ROUNDS t
 
 # ---- a client that never answers the close ------------------------------------------------------
 # It keeps flooding after the close frame: the adapter drains it until the
-# linger deadline (2 s), then closes the socket, well before lws' own 5 s.
+# linger deadline (2-3 s: the timers have one-second slots), then closes the
+# socket, well before lws' own 5 s.
 hung_up_in_time() {
 	"$PY" - "$T_DIR/$1.out" <<'PY'
 import sys
