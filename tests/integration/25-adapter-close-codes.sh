@@ -13,6 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 
 ROUNDS=5
+ulimit -n 4096 2>/dev/null # the flood of closes below holds 1,100 sockets at once
 RAW=$RTG_ROOT/tests/integration/raw_ws.py
 PING='{"type":"ping"}'
 
@@ -132,6 +133,55 @@ check "a flood that never answers the close still reads close 1008" has noecho "
 check "and the socket is closed at the linger deadline (1-4.5 s after the close frame)" \
 	hung_up_in_time noecho
 stop "$RAW_PID"
+
+# ---- a flood of closes -----------------------------------------------------------------------------
+# 1,100 clients with no token on an endpoint that takes it only with the
+# upgrade: each is closed with 4001 at once, never answers and keeps sending.
+# At most LINGER_MAX (1,024, linger.c) linger: 76 are hung up on as soon as
+# newer ones come (well before the linger deadline, counted from the close
+# frame each received), the others at the deadline.
+close_flood() {
+	"$PY" - "$ADAPTER_PORT" 1100 1024 <<'PY'
+import os, socket, struct, sys, time
+port, n, cap = (int(a) for a in sys.argv[1:])
+mask = os.urandom(4)
+ping = b'{"type":"ping"}'
+frame = struct.pack("!BB", 0x81, 0x80 | len(ping)) + mask + bytes(
+    b ^ mask[i % 4] for i, b in enumerate(ping))
+socks, bufs, closed, dead, t0 = [], [], {}, {}, time.monotonic()
+for i in range(n):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /ws/trading/signals/ HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+              b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+              b"Sec-WebSocket-Version: 13\r\n\r\n")
+    s.setblocking(False)
+    socks.append(s)
+    bufs.append(b"")
+while len(dead) < n and time.monotonic() - t0 < 60:
+    for i, s in enumerate(socks):
+        if i in dead:
+            continue
+        try:
+            if i not in closed:  # the close frame: the first byte after the upgrade's headers
+                bufs[i] += s.recv(4096)
+                head, sep, rest = bufs[i].partition(b"\r\n\r\n")
+                if sep and rest[:1] == b"\x88":
+                    closed[i] = time.monotonic()
+            s.send(frame * 4)
+        except BlockingIOError:
+            pass
+        except OSError:
+            dead[i] = time.monotonic()
+    time.sleep(0.05)
+early = sorted(i for i, t in dead.items() if i in closed and t - closed[i] < 1.5)
+print("# %d closed, %d read the close frame; %d hung up on within 1.5 s of it (the newest: %s)"
+      % (len(dead), len(closed), len(early), early[-1] if early else None))
+ok = len(dead) == len(closed) == n and len(early) == n - cap
+sys.exit(0 if ok else 1)
+PY
+}
+check "a flood of 1,100 closes: each reads 4001; 76 are hung up on at once (at most 1,024 linger)" \
+	close_flood
 
 # shellcheck disable=SC2016 # expanded by eval
 check "a client beside the floods is served" eval \
