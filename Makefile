@@ -61,6 +61,7 @@ $(TOKEN): $(B)/obj/tools/rtg_token.o $(B)/obj/tools/jwk.o $(COMMON_LIB)
 # ---- adapter/: the WebSocket / SSE / HTTP gateway ------------------------------
 ADAPTER_SRC := adapter/main.c adapter/config.c adapter/msg.c adapter/history.c adapter/subs.c \
 	adapter/session.c adapter/bridge.c adapter/auth.c adapter/ws.c adapter/ws_subscribe.c \
+	adapter/linger.c \
 	adapter/sse.c adapter/http.c adapter/http_api.c adapter/stats.c adapter/reqparse.c \
 	adapter/limits.c adapter/calcs.c adapter/history_file.c adapter/bridge_session.c \
 	adapter/listen.c adapter/loop.c adapter/timers.c adapter/jtext.c adapter/request.c \

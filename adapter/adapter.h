@@ -157,6 +157,9 @@ struct session {
 	uint64_t gen; /* subs.gen of the last message enqueued */
 	uint64_t sent, received, dropped, errors;
 	bool closing; /* a close is queued: send nothing more */
+	bool close_asked; /* WebSocket: the close frame is lws' to write (lws_close_reason) */
+	bool lingering; /* WebSocket: close frame written, awaiting the client's (linger.c) */
+	struct lws_dll2 in_linger; /* adapter.lingering, oldest first */
 	bool greeted; /* the "connection" message went out (WebSocket) */
 	char *cors_origin; /* SSE: the allowed Origin echoed in the headers, or NULL */
 	int close_code;
@@ -261,6 +264,7 @@ struct adapter {
 	struct stats stats;
 	struct lws_dll2_owner sessions;
 	struct lws_dll2_owner kicked; /* sessions with messages of this batch (session.c) */
+	struct lws_dll2_owner lingering; /* closed WebSockets draining their client (linger.c) */
 	bool batching; /* inside a fan-out batch */
 	bool loop_ev; /* lws runs on the libev loop of loop.c, not its own poll() */
 	struct timer_wheel wheel; /* the sessions' timers (timers.c) */
@@ -439,6 +443,10 @@ extern const struct lws_protocols ws__protocol;
 void ws__shutdown_all(struct adapter *a);
 void ws__dispatch(struct session *s, const char *text, size_t len);
 int ws__flush(struct session *s);
+
+/* linger.c: the lingering close of a WebSocket (its close code reaches a client still sending) */
+void linger__start(struct session *s);
+void linger__end(struct session *s);
 
 /* ws_subscribe.c */
 void wsub__subscribe(struct session *s, const char *type, const cJSON *msg, bool unsubscribe);

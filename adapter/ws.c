@@ -429,6 +429,29 @@ int ws__flush(struct session *s)
 	return write_frames(s->wsi, s);
 }
 
+/*
+ * The close, once what was queued is out. The first time lws is handed the
+ * close frame (lws_close_reason, then -1): it writes it and waits for the
+ * client's answer, discarding what the client still sends. The next
+ * writeable callback comes once the frame has left lws' buffers: then the
+ * connection lingers (linger.c). Returning -1 there, as before, had lws close
+ * the socket at once, over the client's unread flood: a reset, and a 1006.
+ */
+static int write_close(struct lws *wsi, struct session *s)
+{
+	if (s->close_asked) {
+		if (lws_partial_buffered(wsi))
+			lws_callback_on_writable(wsi);
+		else
+			linger__start(s);
+		return 0;
+	}
+	s->close_asked = true;
+	lws_close_reason(wsi, (enum lws_close_status)s->close_code,
+		(unsigned char *)s->close_reason, strlen(s->close_reason));
+	return -1;
+}
+
 static int on_writeable(struct lws *wsi, struct pss_ws *p)
 {
 	struct session *s = &p->s;
@@ -440,11 +463,8 @@ static int on_writeable(struct lws *wsi, struct pss_ws *p)
 		lws_callback_on_writable(wsi);
 		return 0;
 	}
-	if (s->closing) {
-		lws_close_reason(wsi, (enum lws_close_status)s->close_code,
-			(unsigned char *)s->close_reason, strlen(s->close_reason));
-		return -1;
-	}
+	if (s->closing)
+		return write_close(wsi, s);
 	if (s->ping_due) {
 		/* not empty: lws 4.1 hands an empty PONG to no callback */
 		unsigned char ping[LWS_PRE + 4] = {[LWS_PRE] = 'r', 't', 'g'};
@@ -510,6 +530,7 @@ static int callback_ws(
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return on_writeable(wsi, p);
 	case LWS_CALLBACK_CLOSED:
+		linger__end(&p->s);
 		session__cleanup(&p->s);
 		free(p->rx);
 		p->rx = NULL;
@@ -539,13 +560,16 @@ const struct lws_protocols ws__protocol = {
 
 /*
  * Shutdown: every session closes, WebSockets with 1001 ("going away"), SSE
- * streams after a final retry hint with jitter (sse.c).
+ * streams after a final retry hint with jitter (sse.c). A WebSocket whose
+ * close frame lws already has keeps its code, and lingers on.
  */
 void ws__shutdown_all(struct adapter *a)
 {
 	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&a->sessions)) {
 		struct session *s = lws_container_of(d, struct session, in_all);
 
+		if (s->close_asked)
+			continue;
 		s->closing = false;
 		session__close(s, RTG_CLOSE_GOING_AWAY, "server shutting down");
 	}

@@ -9,7 +9,7 @@
 #     /api/ws without a token (tickers, patterns, market_status; 'alerts' as the market's
 #     alerts, the user's own with a token), prices from the market simulator, the "API
 #     Testing" lines run while it listens (stats, the price broadcast), broadcasts of
-#     pattern, alert and market_status, watchlists of 30 and 50 tickers, a flood stopped;
+#     pattern, alert and market_status, watchlists of 30 and 50 tickers, a flood stopped (close 1008);
 #   - seed003_client.py: a python3-websockets client of the seed's message protocol.
 # The verbatim checks are reported as SKIP where the seed documents are absent (CI clones).
 . "$(dirname "$0")/lib.sh"

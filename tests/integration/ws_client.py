@@ -7,11 +7,12 @@ Prints every text message received as one line; on a close by the server it
 prints {"type":"_closed","code":N,"reason":"..."}. Exits after --count
 messages (status 0), on --timeout (status 27 if --count was not reached),
 or when the server closes (status 0 if --count was reached or not given,
-else 4).
+else 4). With --flood it also keeps sending TEXT (every --flood-interval
+seconds) until the connection closes.
 
   ws_client.py URL [--send JSON]... [--send-after N JSON]... [--count N]
                [--timeout S] [--header 'Name: value']... [--raw-bytes N]
-               [--delay S] [--rcvbuf BYTES]
+               [--delay S] [--rcvbuf BYTES] [--flood TEXT [--flood-interval S]]
 
 --delay and --rcvbuf make a slow reader: it sleeps S after each message, and
 its socket's receive buffer is BYTES (set before connecting, so the TCP
@@ -42,6 +43,9 @@ def parse_args():
     p.add_argument("--rcvbuf", type=int, default=0)
     p.add_argument("--raw-bytes", type=int, default=0,
                    help="also send one text frame of N bytes (size limits)")
+    p.add_argument("--flood", default=None,
+                   help="keep sending TEXT until the connection closes")
+    p.add_argument("--flood-interval", type=float, default=0.0)
     return p.parse_args()
 
 
@@ -50,6 +54,15 @@ def emit(obj_or_text):
         print(obj_or_text, flush=True)
     else:
         print(json.dumps(obj_or_text), flush=True)
+
+
+async def flood(ws, text, interval):
+    try:
+        while True:
+            await ws.send(text)
+            await asyncio.sleep(interval)
+    except websockets.exceptions.ConnectionClosed:
+        pass
 
 
 async def run(args):
@@ -66,6 +79,7 @@ async def run(args):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, args.rcvbuf)
         sock.connect((u.hostname, u.port))
         extra = {"sock": sock, "max_queue": 1}
+    flooder = None
     try:
         async with websockets.connect(args.url, extra_headers=headers,
                                       max_size=2 ** 24, open_timeout=args.timeout,
@@ -74,6 +88,8 @@ async def run(args):
                 await ws.send(text)
             if args.raw_bytes:
                 await ws.send("x" * args.raw_bytes)
+            if args.flood:
+                flooder = asyncio.create_task(flood(ws, args.flood, args.flood_interval))
             while True:
                 msg = await ws.recv()
                 got += 1
@@ -93,6 +109,9 @@ async def run(args):
     except (OSError, websockets.exceptions.InvalidHandshake) as e:
         emit({"type": "_connect_failed", "error": str(e)})
         return 1
+    finally:
+        if flooder:
+            flooder.cancel()
 
 
 def main():

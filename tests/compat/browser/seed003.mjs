@@ -22,7 +22,7 @@
  * (tests/compat/40-seed003-trading-streaming.sh writes them, host and token
  * header changed, to RTG_API_TESTING) and broadcasts of pattern, alert and
  * market_status. (b) watchlists of 30 and 50 tickers subscribed at once, and a
- * flood of 400 messages stopped by the rate limit.
+ * flood of 400 messages stopped by the rate limit with 1008.
  *
  * Environment (lib.sh browser_test): RTG_HTTP, RTG_T_DIR; and RTG_USER,
  * RTG_USER_TOKEN, RTG_SVC_TOKEN (roles publisher and notifier: the seed
@@ -446,11 +446,9 @@ try {
 		});
 	}
 
-	// Issue 12 asks that the rate limit still stops a flood. That the close
-	// frame (1008) also reaches a client that is still sending needs a
-	// lingering close (issue 13: today the unread input makes the kernel
-	// answer with a reset, and the client may see 1006); 17-adapter-limits
-	// checks the code, and will require 1008 once that is in.
+	// Issue 12 asks that the rate limit still stops a flood; issue 13 that
+	// its close frame (1008) reaches the client although it is still
+	// sending (the adapter's lingering close: no reset, no 1006).
 	await step(`${P}: a flood of 400 messages on /api/ws is still stopped: the adapter closes it for the rate`, async () => {
 		const before = await wsStats();
 		const r = await page.evaluate(async (n) => {
@@ -475,7 +473,7 @@ try {
 		}, 400);
 		const after = await wsStats();
 		assert(after.rate_closed === before.rate_closed + 1, `the adapter's rate_closed went from ${before.rate_closed} to ${after.rate_closed}`);
-		assert(r.close.code === 1008 || r.close.code === 1006, `the client saw close ${j(r.close)} (pongs ${r.pongs}, errors ${r.nErrors})`);
+		assert(r.close.code === 1008, `the client saw close ${j(r.close)} (pongs ${r.pongs}, errors ${r.nErrors})`);
 		assert(r.errors.every((e) => /rate limit exceeded/.test(e)), `errors before the close: ${j(r)}`);
 		console.log(`# the flooding client saw close ${r.close.code}, ${r.pongs} pongs and ${r.nErrors} rate-limit errors`);
 	});
