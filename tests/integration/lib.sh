@@ -224,14 +224,15 @@ start_broker() {
 }
 
 # reload_broker: SIGHUP, then waits for the plugin to log the outcome.
-# Returns 0 if it reloaded, 1 if it kept the old rules.
+# Returns 0 if it reloaded, 1 if it kept the old rules (judged by this reload's
+# own line: the last one, once there is one more than before).
 reload_broker() {
 	local before
 	before=$(grep -c "rtg_auth: reload" "$T_DIR/broker.log")
 	kill -HUP "$BROKER_PID"
 	wait_until 10 eval '[ "$(grep -c "rtg_auth: reload" "$T_DIR/broker.log")" -gt "$before" ]' ||
 		return 2
-	tail -n 20 "$T_DIR/broker.log" | grep -q "rtg_auth: reloaded"
+	grep "rtg_auth: reload" "$T_DIR/broker.log" | tail -n 1 | grep -q "rtg_auth: reloaded"
 }
 
 # ---- MQTT clients ------------------------------------------------------------------
