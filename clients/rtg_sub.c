@@ -477,7 +477,7 @@ static void on_signal(int sig)
 
 static void sub_cleanup(struct sub *s)
 {
-	sub__positions_free(s);
+	sub__resume_free(s);
 	sub__sse_reset_event(s);
 	free(s->ev_data.p);
 	free(s->rx.p);

@@ -119,8 +119,8 @@ bool sub__connection_gone(struct sub *s);
 /** The client protocol (and its terminator) for the lws context; its callback serves both modes. */
 extern const struct lws_protocols sub__protocols[];
 
-/** Frees the table of positions. */
-void sub__positions_free(struct sub *s);
+/** Frees what resuming needs: the positions seen and the gap runs still to ask back. */
+void sub__resume_free(struct sub *s);
 
 /* ==== sub_sse.c ============================================================================ */
 

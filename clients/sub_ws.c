@@ -183,7 +183,7 @@ static void run_free(struct gap_run *r)
 	free(r->epoch);
 }
 
-void sub__positions_free(struct sub *s)
+void sub__resume_free(struct sub *s)
 {
 	size_t i;
 
