@@ -59,21 +59,21 @@ $(TOKEN): $(B)/obj/tools/rtg_token.o $(B)/obj/tools/jwk.o $(COMMON_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(JWT_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS) $(MOSQ_LIBS)
 
 # ---- adapter/: the WebSocket / SSE / HTTP gateway ------------------------------
-ADAPTER_SRC := adapter/main.c adapter/config.c adapter/msg.c adapter/history.c adapter/subs.c \
-	adapter/session.c adapter/bridge.c adapter/auth.c adapter/ws.c adapter/ws_subscribe.c \
-	adapter/linger.c \
-	adapter/sse.c adapter/http.c adapter/http_api.c adapter/stats.c adapter/reqparse.c \
-	adapter/limits.c adapter/calcs.c adapter/history_file.c adapter/bridge_session.c \
-	adapter/listen.c adapter/loop.c adapter/timers.c adapter/jtext.c adapter/request.c \
-	adapter/publish.c adapter/gap.c adapter/config_brokers.c adapter/bridge_failover.c
+ADAPTER_SRC := adapter/main.c adapter/config.c adapter/core/msg.c adapter/core/history.c adapter/core/subs.c \
+	adapter/core/session.c adapter/transport/bridge.c adapter/policy/auth.c adapter/transport/ws.c adapter/policy/subscribe.c \
+	adapter/transport/linger.c \
+	adapter/transport/sse.c adapter/transport/http.c adapter/transport/http_api.c adapter/stats.c adapter/policy/reqparse.c \
+	adapter/policy/limits.c adapter/policy/calcs.c adapter/core/history_file.c adapter/transport/bridge_session.c \
+	adapter/transport/listen.c adapter/transport/loop.c adapter/core/timers.c adapter/core/jtext.c adapter/policy/request.c \
+	adapter/policy/publish.c adapter/core/gap.c adapter/config_brokers.c adapter/transport/bridge_failover.c
 # The endpoint profiles (docs/profiles.md): parsed and matched without lws or MQTT.
-PROFILE_SRC := adapter/profile.c adapter/profile_global.c adapter/profile_section.c \
-	adapter/profile_match.c
+PROFILE_SRC := adapter/policy/profile.c adapter/policy/profile_global.c adapter/policy/profile_section.c \
+	adapter/policy/profile_match.c
 PROFILE_OBJ := $(PROFILE_SRC:%.c=$(B)/obj/%.o)
 ADAPTER_SRC += $(PROFILE_SRC)
 ADAPTER_OBJ := $(ADAPTER_SRC:%.c=$(B)/obj/%.o)
 ADAPTER := $(B)/rtg-adapter
-ADAPTER_CFLAGS := -Icommon -Iadapter $(LWS_CFLAGS) $(MOSQ_CFLAGS) $(CJSON_CFLAGS) $(JWT_CFLAGS)
+ADAPTER_CFLAGS := -Icommon -Iadapter -Iadapter/core -Iadapter/policy -Iadapter/transport $(LWS_CFLAGS) $(MOSQ_CFLAGS) $(CJSON_CFLAGS) $(JWT_CFLAGS)
 ADAPTER_LIBS := $(LWS_LIBS) $(MOSQ_LIBS) $(CJSON_LIBS) $(JWT_LIBS) $(SSL_LIBS) $(EV_LIBS)
 
 $(B)/obj/adapter/%.o: adapter/%.c
@@ -185,24 +185,24 @@ $(B)/obj/tests/test_msg.o $(B)/obj/tests/test_history.o $(B)/obj/tests/test_conf
 	$(B)/obj/tests/test_config_errors.o $(B)/obj/tests/test_reqparse.o \
 	$(B)/obj/tests/test_history_file.o $(B)/obj/tests/test_jtext.o: CFLAGS += $(ADAPTER_CFLAGS)
 
-$(B)/tests/test_msg: $(B)/obj/tests/test_msg.o $(B)/obj/adapter/msg.o $(B)/obj/adapter/jtext.o \
+$(B)/tests/test_msg: $(B)/obj/tests/test_msg.o $(B)/obj/adapter/core/msg.o $(B)/obj/adapter/core/jtext.o \
 		$(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(ADAPTER_LIBS)
 
-$(B)/tests/test_history: $(B)/obj/tests/test_history.o $(B)/obj/adapter/history.o \
-		$(B)/obj/adapter/history_file.o $(B)/obj/adapter/msg.o $(B)/obj/adapter/jtext.o \
+$(B)/tests/test_history: $(B)/obj/tests/test_history.o $(B)/obj/adapter/core/history.o \
+		$(B)/obj/adapter/core/history_file.o $(B)/obj/adapter/core/msg.o $(B)/obj/adapter/core/jtext.o \
 		$(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(ADAPTER_LIBS)
 
-$(B)/tests/test_history_file: $(B)/obj/tests/test_history_file.o $(B)/obj/adapter/history.o \
-		$(B)/obj/adapter/history_file.o $(B)/obj/adapter/msg.o $(B)/obj/adapter/jtext.o \
+$(B)/tests/test_history_file: $(B)/obj/tests/test_history_file.o $(B)/obj/adapter/core/history.o \
+		$(B)/obj/adapter/core/history_file.o $(B)/obj/adapter/core/msg.o $(B)/obj/adapter/core/jtext.o \
 		$(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(ADAPTER_LIBS)
 
-$(B)/tests/test_jtext: $(B)/obj/tests/test_jtext.o $(B)/obj/adapter/jtext.o
+$(B)/tests/test_jtext: $(B)/obj/tests/test_jtext.o $(B)/obj/adapter/core/jtext.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CJSON_LIBS)
 
@@ -216,7 +216,7 @@ $(B)/tests/test_config_errors: $(B)/obj/tests/test_config_errors.o $(B)/obj/adap
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
-$(B)/tests/test_reqparse: $(B)/obj/tests/test_reqparse.o $(B)/obj/adapter/reqparse.o
+$(B)/tests/test_reqparse: $(B)/obj/tests/test_reqparse.o $(B)/obj/adapter/policy/reqparse.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 

@@ -1,5 +1,5 @@
 /*
- * fuzz_msg.c - libFuzzer target for adapter/msg.c: an MQTT message from the
+ * fuzz_msg.c - libFuzzer target for adapter/core/msg.c: an MQTT message from the
  * broker (any topic bytes, any payload bytes) encoded for WebSocket and SSE,
  * in the canonical form and in a few envelopes (nested, per-type keys, flat
  * overrides, renames).

@@ -1,5 +1,5 @@
 /*
- * fuzz_reqparse.c - libFuzzer target for adapter/reqparse.c: the input is one
+ * fuzz_reqparse.c - libFuzzer target for adapter/policy/reqparse.c: the input is one
  * request string (a Cookie header, a query argument or a Last-Event-ID) and
  * goes through every parser.
  *

@@ -1,6 +1,6 @@
 /*
  * fuzz_ws.c - libFuzzer target for the WebSocket protocol: ws__dispatch()
- * (adapter/ws.c) and every handler behind it (ws_subscribe.c: subscribe in
+ * (adapter/transport/ws.c) and every handler behind it (ws_subscribe.c: subscribe in
  * all its forms, unsubscribe, publish, calculate, auth, ping), on a real
  * struct adapter without sockets.
  *

@@ -1,6 +1,6 @@
 #!/bin/bash
 # 25-adapter-close-codes: every close the adapter decides reaches a client that
-# is still sending (the lingering close, adapter/linger.c).
+# is still sending (the lingering close, adapter/transport/linger.c).
 #
 # A client that floods while the adapter closes it must read the close frame
 # and its code, not a reset (1006): 1008 for a flood, 4001 for a bad token (by

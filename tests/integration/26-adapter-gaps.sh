@@ -3,7 +3,7 @@
 #
 # A client that reads slower than the broker publishes loses the oldest of
 # what its send queue holds; it is told each run it lost with a gap notice,
-# just where the run is missing (adapter/gap.c). Checked with the issue's
+# just where the run is missing (adapter/core/gap.c). Checked with the issue's
 # burst (20,000 messages of ~250 bytes from mosquitto_pub -l, a fast
 # python3-websockets client beside one that never reads), a deliberately slow
 # reader, and an SSE stream read at a trickle (curl --limit-rate): each reads
