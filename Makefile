@@ -19,7 +19,7 @@ $(shell mkdir -p $(B) && { [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = "$(FLAGS_NOW
 # ---- common/: the policy library shared by the plugin and the adapter -------
 COMMON_SRC := common/rtg_err.c common/rtg_identity.c common/rtg_jwt.c common/rtg_jwt_config.c \
 	common/rtg_jwks.c \
-	common/rtg_text.c \
+	common/rtg_text.c common/rtg_log.c \
 	common/rtg_acl.c common/rtg_acl_parse.c \
 	common/rtg_topic.c common/rtg_broker.c
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/obj/%.o)
@@ -59,13 +59,21 @@ $(TOKEN): $(B)/obj/tools/rtg_token.o $(B)/obj/tools/jwk.o $(COMMON_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(JWT_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS) $(MOSQ_LIBS)
 
 # ---- adapter/: the WebSocket / SSE / HTTP gateway ------------------------------
-ADAPTER_SRC := adapter/main.c adapter/config.c adapter/core/msg.c adapter/core/history.c adapter/core/subs.c \
-	adapter/core/session.c adapter/transport/bridge.c adapter/policy/auth.c adapter/transport/ws.c adapter/policy/subscribe.c \
-	adapter/transport/linger.c \
-	adapter/transport/sse.c adapter/transport/http.c adapter/transport/http_api.c adapter/stats.c adapter/policy/reqparse.c \
-	adapter/policy/limits.c adapter/policy/calcs.c adapter/core/history_file.c adapter/transport/bridge_session.c \
-	adapter/transport/listen.c adapter/transport/loop.c adapter/core/timers.c adapter/core/jtext.c adapter/policy/request.c \
-	adapter/policy/publish.c adapter/core/gap.c adapter/config_brokers.c adapter/transport/bridge_failover.c
+# The core (adapter/core/core.h) links without libwebsockets: its unit tests prove it.
+CORE_SRC := adapter/core/msg.c adapter/core/jtext.c adapter/core/history.c \
+	adapter/core/history_file.c adapter/core/subs.c adapter/core/session.c adapter/core/gap.c \
+	adapter/core/timers.c
+CORE_OBJ := $(CORE_SRC:%.c=$(B)/obj/%.o)
+POLICY_SRC := adapter/policy/auth.c adapter/policy/client.c adapter/policy/limits.c \
+	adapter/policy/request.c adapter/policy/reqparse.c adapter/policy/subscribe.c \
+	adapter/policy/publish.c adapter/policy/calcs.c
+TRANSPORT_SRC := adapter/transport/ws.c adapter/transport/linger.c adapter/transport/sse.c \
+	adapter/transport/http.c adapter/transport/http_api.c adapter/transport/peer.c \
+	adapter/transport/listen.c adapter/transport/loop.c adapter/transport/server.c \
+	adapter/transport/bridge.c adapter/transport/bridge_failover.c \
+	adapter/transport/bridge_session.c
+ADAPTER_SRC := adapter/main.c adapter/config.c adapter/config_brokers.c adapter/stats.c \
+	$(CORE_SRC) $(POLICY_SRC) $(TRANSPORT_SRC)
 # The endpoint profiles (docs/profiles.md): parsed and matched without lws or MQTT.
 PROFILE_SRC := adapter/policy/profile.c adapter/policy/profile_global.c adapter/policy/profile_section.c \
 	adapter/policy/profile_match.c
@@ -258,7 +266,7 @@ unit: all
 integration: all
 	@tests/run.sh integration
 
-FORMAT_FILES = $(wildcard common/*.[ch] plugins/*/*.[ch] adapter/*.[ch] simulators/*.[ch] \
+FORMAT_FILES = $(wildcard common/*.[ch] plugins/*/*.[ch] adapter/*.[ch] adapter/*/*.[ch] simulators/*.[ch] \
 	clients/*.[ch] tools/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] bench/*.[ch])
 
 format:
@@ -269,7 +277,7 @@ format-check:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
-		--suppress=missingIncludeSystem -Icommon -Iadapter -Isimulators -Ibench common plugins \
+		--suppress=missingIncludeSystem -Icommon -Iadapter -Iadapter/core -Iadapter/policy -Iadapter/transport -Isimulators -Ibench common plugins \
 		tools adapter clients simulators bench tests/fuzz
 
 clean:

@@ -5,7 +5,7 @@
  *
  * It only reads the counters the other files keep (struct stats, the
  * registry, the bridge, the history); it counts nothing itself and decides
- * nothing about who may read them (http.c, auth.c). lws thread only.
+ * nothing about who may read them (http.c, auth.c).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -81,7 +81,7 @@ static bool add_subscriptions(cJSON *obj, struct adapter *a)
 
 	if (!subs || !tickers)
 		return false;
-	for (b = a->subs.by_filter; b; b = b->hh.next) {
+	for (b = a->core.subs.by_filter; b; b = b->hh.next) {
 		if (!cJSON_AddNumberToObject(subs, b->filter, (double)b->refs))
 			return false;
 		if (ticker_of(a, b->filter, t, sizeof(t)) &&
@@ -119,7 +119,7 @@ cJSON *stats__json(struct adapter *a)
 		FIGURE(total_connections),
 		{"websocket_connections", a->stats.ws_connections},
 		FIGURE(sse_connections),
-		{"broker_subscriptions", subs__broker_count(a)},
+		{"broker_subscriptions", subs__broker_count(&a->core)},
 		FIGURE(messages_sent),
 		FIGURE(messages_received),
 		FIGURE(mqtt_messages),
@@ -309,7 +309,7 @@ static void gauges(struct text *t, struct adapter *a)
 	metric(t, "broker_connected", "gauge", "1 if the broker connection is up.",
 		a->bridge.state == BRIDGE_UP);
 	metric(t, "broker_subscriptions", "gauge", "Distinct filters subscribed at the broker.",
-		subs__broker_count(a));
+		subs__broker_count(&a->core));
 	metric(t, "history_topics", "gauge", "Topics the history holds.", a->hist.ntopics);
 	put(t,
 		"# HELP rtg_adapter_uptime_seconds Seconds since the adapter started.\n"
@@ -318,7 +318,7 @@ static void gauges(struct text *t, struct adapter *a)
 	put(t,
 		"# HELP rtg_adapter_subscriptions Client subscriptions per filter.\n"
 		"# TYPE rtg_adapter_subscriptions gauge\n");
-	for (b = a->subs.by_filter; b; b = b->hh.next) {
+	for (b = a->core.subs.by_filter; b; b = b->hh.next) {
 		put(t, "rtg_adapter_subscriptions{filter=\"");
 		put_label(t, b->filter);
 		put(t, "\"} %u\n", b->refs);
@@ -395,34 +395,34 @@ bool stats__on_sys(struct adapter *a, const char *topic, const void *payload, si
 }
 
 /* Every stats_interval: {"type":"system_stats", ...adapter figures, "broker":{$SYS}}. */
-static void on_stats_timer(struct lws_sorted_usec_list *sul)
+static void on_stats_timer(struct wheel_timer *t)
 {
-	struct adapter *a = lws_container_of(sul, struct adapter, sul_stats);
+	struct adapter *a = container_of(t, struct adapter, t_stats);
 	cJSON *obj = NULL;
 	char *text = NULL;
 
-	if (bridge__up(a) && (obj = stats__json(a)) &&
+	if (a->core.broker->up(a) && (obj = stats__json(a)) &&
 		cJSON_AddStringToObject(obj, "type", "system_stats") &&
 		(!a->broker_sys ||
 			cJSON_AddItemToObject(obj, "broker", cJSON_Duplicate(a->broker_sys, 1))) &&
 		(text = cJSON_PrintUnformatted(obj)))
-		bridge__publish(a, "system/stats", text, strlen(text), true);
+		a->core.broker->publish(a, "system/stats", text, strlen(text), true);
 	cJSON_free(text);
 	cJSON_Delete(obj);
-	lws_sul_schedule(a->ctx, 0, &a->sul_stats, on_stats_timer,
-		(lws_usec_t)a->cfg.stats_interval * LWS_US_PER_SEC);
+	timers__schedule(&a->core.wheel, &a->t_stats, on_stats_timer,
+		(int64_t)a->cfg.stats_interval * US_PER_SEC);
 }
 
 void stats__start(struct adapter *a)
 {
 	if (a->cfg.stats_interval > 0)
-		lws_sul_schedule(a->ctx, 0, &a->sul_stats, on_stats_timer,
-			(lws_usec_t)a->cfg.stats_interval * LWS_US_PER_SEC);
+		timers__schedule(&a->core.wheel, &a->t_stats, on_stats_timer,
+			(int64_t)a->cfg.stats_interval * US_PER_SEC);
 }
 
 void stats__stop(struct adapter *a)
 {
-	lws_sul_cancel(&a->sul_stats);
+	timers__cancel(&a->t_stats);
 	cJSON_Delete(a->broker_sys);
 	a->broker_sys = NULL;
 }

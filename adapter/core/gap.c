@@ -14,19 +14,19 @@
  * message of a topic in seq order, or a notice that says exactly which seq it
  * will never read from this stream. "fillable" says whether the topic's
  * history still holds the run: then {"type":"replay","topic":T,"epoch":E,
- * "from":A,"to":B} (ws_subscribe.c) brings exactly those messages back. The
+ * "from":A,"to":B} (policy/subscribe.c) brings exactly those messages back. The
  * JS client and rtg-sub do that by themselves.
  *
  * A gap is noted against the session, not the queue, so notices never fill
  * the queue and are never dropped themselves; a later drop of the next seq
  * of the same topic only extends an unsent notice. The notes are bounded by
  * GAP_MAX_PENDING distinct runs: a client that far behind is closed as too
- * slow (1013). lws thread only.
+ * slow (1013).
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "adapter.h"
+#include "core.h"
 
 /* Distinct runs noted and not yet told, at most, before the client is closed. */
 #define GAP_MAX_PENDING 256
@@ -37,7 +37,7 @@
  */
 int gap__note(struct session *s, const struct out_msg *m)
 {
-	const struct topic_hist *th = history__find(&s->a->hist, m->topic);
+	const struct topic_hist *th = history__find(s->core->hist, m->topic);
 	const char *epoch = th ? th->epoch : "";
 	struct gap *g;
 	unsigned i;
@@ -75,7 +75,7 @@ int gap__note(struct session *s, const struct out_msg *m)
 static struct out_msg *notice(struct session *s)
 {
 	const struct gap *g = &s->gaps[0];
-	const struct topic_hist *th = history__find(&s->a->hist, g->topic);
+	const struct topic_hist *th = history__find(s->core->hist, g->topic);
 	cJSON *obj = session__json_base("gap");
 	struct out_msg *m;
 
@@ -121,7 +121,7 @@ void gap__sent(struct session *s)
 	free(s->gaps[0].topic);
 	memmove(&s->gaps[0], &s->gaps[1], (s->ngaps - 1) * sizeof(s->gaps[0]));
 	s->ngaps--;
-	s->a->stats.gaps++;
+	s->core->stats->gaps++;
 }
 
 void gap__cleanup(struct session *s)

@@ -6,7 +6,7 @@
  * last update; the least recently updated topic is forgotten when the table
  * is full. This file numbers and remembers messages; it does not decide who
  * receives them (subs.c) nor how a replay is framed (ws_subscribe.c, sse.c).
- * lws thread only.
+ * One thread only.
  */
 #define HASH_NONFATAL_OOM 1 /* a failed add leaves th->hh.tbl NULL instead of exit() */
 

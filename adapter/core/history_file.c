@@ -9,7 +9,7 @@
  * payloads; every integer little-endian; a 64-bit FNV-1a checksum of all of
  * it last. It is written to a temporary file and renamed, and read back whole
  * and checked before anything is restored: a corrupt file changes nothing.
- * It does not decide what the history holds (history.c). lws thread only,
+ * It does not decide what the history holds (history.c). one thread only,
  * at start-up and shutdown.
  */
 #include <errno.h>
@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <libwebsockets.h>
+#include "rtg_log.h"
 
 #include "history.h"
 
@@ -149,24 +149,24 @@ int history__save(const struct history *h, const char *path, const struct histor
 	if (!path)
 		return 0;
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-		lwsl_err("history: %s: path too long\n", path);
+		rtg_err("history: %s: path too long\n", path);
 		return -1;
 	}
 	w.fp = fopen(tmp, "wb");
 	if (!w.fp) {
-		lwsl_err("history: cannot write %s: %s\n", tmp, strerror(errno));
+		rtg_err("history: cannot write %s: %s\n", tmp, strerror(errno));
 		return -1;
 	}
 	put_all(&w, h, filters, nfilters);
 	if (fflush(w.fp) || fsync(fileno(w.fp)))
 		w.err = true;
 	if (fclose(w.fp) || w.err || rename(tmp, path)) {
-		lwsl_err("history: cannot write %s: %s\n", tmp, strerror(errno));
+		rtg_err("history: cannot write %s: %s\n", tmp, strerror(errno));
 		unlink(tmp);
 		return -1;
 	}
-	lwsl_notice("history: saved %u topics (last position %s-%llu) to %s\n", h->ntopics,
-		h->epoch, (unsigned long long)h->gseq, path);
+	rtg_notice("history: saved %u topics (last position %s-%llu) to %s\n", h->ntopics, h->epoch,
+		(unsigned long long)h->gseq, path);
 	return 0;
 }
 
@@ -422,16 +422,15 @@ int history__load(
 	}
 	free(buf);
 	if (r.why) {
-		lwsl_err(
-			"history: %s: refused (%s); starting with an empty history\n", path, r.why);
+		rtg_err("history: %s: refused (%s); starting with an empty history\n", path, r.why);
 		history__filters_free(f, nf);
 		history__cleanup(h);
 		history__init(h, size, max_topics);
 		return -1;
 	}
 	if (unlink(path))
-		lwsl_warn("history: cannot remove %s: %s\n", path, strerror(errno));
-	lwsl_notice("history: loaded %u topics (last position %s-%llu) from %s\n", h->ntopics,
+		rtg_warn("history: cannot remove %s: %s\n", path, strerror(errno));
+	rtg_notice("history: loaded %u topics (last position %s-%llu) from %s\n", h->ntopics,
 		h->epoch, (unsigned long long)h->gseq, path);
 	if (filters) {
 		*filters = f;

@@ -8,7 +8,7 @@
  * produces is valid UTF-8 JSON with no raw newline, so it can go out as a
  * WebSocket text frame or one SSE "data:" line. It does not decide who gets a
  * message, nor number it (history.c gives seq and epoch), nor know endpoints
- * (the envelope is given). lws thread only (cJSON's parse error state is global).
+ * (the envelope is given). One thread only (cJSON's parse error state is global).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,8 +33,8 @@ struct msg_form {
 	char *type; /* the type it is sent as: the SSE event name */
 	unsigned char ws_hlen; /* 0 until the frame header is written */
 	size_t len;
-	unsigned char *buf; /* LWS_PRE bytes, then the text, then a NUL */
-	unsigned char *sse[2]; /* [0] named, [1] unnamed; LWS_PRE headroom; NULL until built */
+	unsigned char *buf; /* MSG_PRE bytes, then the text, then a NUL */
+	unsigned char *sse[2]; /* [0] named, [1] unnamed; MSG_PRE headroom; NULL until built */
 	size_t sse_len[2];
 };
 
@@ -181,7 +181,7 @@ static int build_text(struct out_msg *m, const cJSON *json, const char *dflt, co
 	size_t extra = strlen(m->topic) + strlen(epoch) + strlen(dflt) + 64;
 	struct jtext_buf b;
 
-	jtext__buf_init(&b, LWS_PRE);
+	jtext__buf_init(&b, MSG_PRE);
 	jtext__buf_reserve(&b, (cJSON_IsObject(json) ? 1 : 2) * m->payload_len + extra);
 	if (cJSON_IsObject(json))
 		put_object(m, &b, json, dflt, epoch);
@@ -281,14 +281,14 @@ struct out_msg *msg__from_json(const cJSON *obj)
 	if (text) {
 		m->refs = 1;
 		m->len = strlen(text);
-		m->buf = malloc(LWS_PRE + m->len + 1);
+		m->buf = malloc(MSG_PRE + m->len + 1);
 	}
 	if (!text || !m->buf || read_types(m, obj, "message")) {
 		cJSON_free(text);
 		msg_free(m);
 		return NULL;
 	}
-	memcpy(m->buf + LWS_PRE, text, m->len + 1);
+	memcpy(m->buf + MSG_PRE, text, m->len + 1);
 	cJSON_free(text);
 	return m;
 }
@@ -416,7 +416,7 @@ static int build_form(struct out_msg *m, const struct envelope *env, struct msg_
 	f->type = strdup(type);
 	if (!f->type)
 		return -1;
-	jtext__buf_init(&b, LWS_PRE);
+	jtext__buf_init(&b, MSG_PRE);
 	jtext__buf_reserve(&b, m->len + (nest ? m->payload_len + strlen(nest) : 0) + 96);
 	if (nest)
 		put_nested(m, &b, type, nest);
@@ -467,7 +467,7 @@ const char *msg__text_env(struct out_msg *m, const struct envelope *env, size_t 
 	if (find_form(m, env, &f))
 		return NULL;
 	*len = f ? f->len : m->len;
-	return f ? (const char *)f->buf + LWS_PRE : MSG_TEXT(m);
+	return f ? (const char *)f->buf + MSG_PRE : MSG_TEXT(m);
 }
 
 /* ---- SSE --------------------------------------------------------------------------------- */
@@ -489,7 +489,7 @@ static unsigned char *put_field(unsigned char *p, const char *name, const char *
 }
 
 /*
- * Returns a new SSE event after LWS_PRE bytes of headroom: "id: <id>\n" if
+ * Returns a new SSE event after MSG_PRE bytes of headroom: "id: <id>\n" if
  * id, "event: <event>\n" if event, "data: <text>\n\n"; NULL on out of memory.
  */
 static unsigned char *make_sse(
@@ -497,11 +497,11 @@ static unsigned char *make_sse(
 {
 	size_t idl = id ? strlen(id) : 0, el = event ? strlen(event) : 0;
 	size_t n = (id ? 4 + idl + 1 : 0) + (event ? 7 + el + 1 : 0) + 6 + tlen + 2;
-	unsigned char *buf = malloc(LWS_PRE + n + 1), *p;
+	unsigned char *buf = malloc(MSG_PRE + n + 1), *p;
 
 	if (!buf)
 		return NULL;
-	p = buf + LWS_PRE;
+	p = buf + MSG_PRE;
 	if (id)
 		p = put_field(p, "id: ", id, idl);
 	if (event)
@@ -537,7 +537,7 @@ unsigned char *msg__sse_env(
 		m->sse_id_set = true;
 	}
 	if (!*sse && f)
-		*sse = make_sse(m->sse_id, named ? f->type : NULL, (const char *)f->buf + LWS_PRE,
+		*sse = make_sse(m->sse_id, named ? f->type : NULL, (const char *)f->buf + MSG_PRE,
 			f->len, sse_len);
 	else if (!*sse)
 		*sse = make_sse(m->sse_id, named ? m->type : NULL, MSG_TEXT(m), m->len, sse_len);
@@ -558,7 +558,7 @@ unsigned char *msg__sse(struct out_msg *m, const char *id, size_t *len)
  * RFC 6455 5.2. lws_write() would write the same bytes into the headroom but
  * frames one message per call (one send() each); with the frame ready the
  * writer gathers several into one send() (ws.c write_frames()). buf holds
- * LWS_PRE bytes and then the len bytes of text; *hlen is 0 until the header
+ * MSG_PRE bytes and then the len bytes of text; *hlen is 0 until the header
  * is written. Returns the frame; *flen is its length.
  */
 static unsigned char *ws_frame(unsigned char *buf, size_t len, unsigned char *hlen, size_t *flen)
@@ -568,14 +568,14 @@ static unsigned char *ws_frame(unsigned char *buf, size_t len, unsigned char *hl
 
 	if (!*hlen) {
 		*hlen = len < 126 ? 2 : len < 65536 ? 4 : 10;
-		h = buf + LWS_PRE - *hlen;
+		h = buf + MSG_PRE - *hlen;
 		h[0] = 0x81; /* FIN, text */
 		h[1] = *hlen == 2 ? (unsigned char)len : *hlen == 4 ? 126 : 127;
 		for (i = 2; i < *hlen; i++) /* the 16 or 64-bit length, big-endian */
 			h[i] = (unsigned char)((uint64_t)len >> (8 * (*hlen - 1 - i)));
 	}
 	*flen = *hlen + len;
-	return buf + LWS_PRE - *hlen;
+	return buf + MSG_PRE - *hlen;
 }
 
 unsigned char *msg__ws_frame(struct out_msg *m, size_t *len)

@@ -4,7 +4,7 @@
  * An MQTT message becomes one JSON text, the canonical form: the publisher's
  * JSON object spliced byte for byte with "topic", "seq" and "epoch" added (and
  * "type" when it has none), or a {"type":..,"message":..,"payload":..}
- * wrapper for other payloads, in a buffer with LWS_PRE bytes of headroom, so
+ * wrapper for other payloads, in a buffer with MSG_PRE bytes of headroom, so
  * its WebSocket frame header goes in place once (msg__ws_frame) for any number
  * of clients. The forms of other envelopes (docs/profiles.md, "Envelopes") and
  * the SSE events are built on first use and kept in the message. Reference
@@ -19,6 +19,14 @@
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
+
+/*
+ * The headroom before every text a message holds: room for a WebSocket
+ * frame's header (at most 10 bytes from a server) and what libwebsockets
+ * asks before a buffer it writes (LWS_PRE, 16 in lws 4.1; transport/ws.c
+ * checks the two agree when it is built).
+ */
+#define MSG_PRE 16
 
 /*
  * How data messages are written for an endpoint (docs/profiles.md,
@@ -52,11 +60,11 @@ struct out_msg {
 	bool value; /* its topic holds a value (profile "topic ... value"): conflated */
 	bool object; /* the payload is a JSON object (nested forms carry its bytes) */
 	bool final; /* the payload's "status" is "completed" or "failed" (calculations) */
-	size_t len; /* JSON text length, without LWS_PRE and the NUL */
-	unsigned char *buf; /* LWS_PRE bytes, then the JSON text, then a NUL */
+	size_t len; /* JSON text length, without MSG_PRE and the NUL */
+	unsigned char *buf; /* MSG_PRE bytes, then the JSON text, then a NUL */
 	unsigned char ws_hlen; /* WebSocket frame header length, 0 until built */
 	size_t sse_len; /* SSE event length, 0 until built */
-	unsigned char *sse; /* LWS_PRE bytes, then "id: ..\nevent: ..\ndata: ..\n\n", or NULL */
+	unsigned char *sse; /* MSG_PRE bytes, then "id: ..\nevent: ..\ndata: ..\n\n", or NULL */
 	size_t sse_unnamed_len; /* the same without the event: line */
 	unsigned char *sse_unnamed;
 	char *sse_id; /* the id every SSE event of this message carries (first call's) */
@@ -69,8 +77,8 @@ struct out_msg {
 	unsigned char *payload;
 };
 
-/** The JSON text of a message: m->buf + LWS_PRE. */
-#define MSG_TEXT(m) ((char *)(m)->buf + LWS_PRE)
+/** The JSON text of a message: m->buf + MSG_PRE. */
+#define MSG_TEXT(m) ((char *)(m)->buf + MSG_PRE)
 
 /**
  * Makes the outgoing form of an MQTT message. The canonical text is spliced,
@@ -113,7 +121,7 @@ void msg__unref(struct out_msg *m);
 
 /**
  * Returns the whole WebSocket frame of @p m (a final text frame, unmasked as
- * a server's are), its header written once into the LWS_PRE headroom just
+ * a server's are), its header written once into the MSG_PRE headroom just
  * before the JSON text, so every session shares it.
  * @param len set to the frame's length (header and text)
  * @return pointer to the frame, inside m->buf; valid while @p m is
@@ -128,8 +136,8 @@ unsigned char *msg__ws_frame(struct out_msg *m, size_t *len);
  * msg__sse() or msg__sse_env() for the message, and every SSE event of the
  * message carries that one, so every caller passes the same id for a given
  * message (derived from gseq).
- * @param len set to the length after the LWS_PRE headroom (0 on error)
- * @return pointer to the LWS_PRE headroom (write from +LWS_PRE), or NULL on OOM
+ * @param len set to the length after the MSG_PRE headroom (0 on error)
+ * @return pointer to the MSG_PRE headroom (write from +MSG_PRE), or NULL on OOM
  */
 unsigned char *msg__sse(struct out_msg *m, const char *id, size_t *len);
 
@@ -172,8 +180,8 @@ unsigned char *msg__ws_frame_env(struct out_msg *m, const struct envelope *env, 
  * type the envelope sends when @p named, and no event: line (so the page's
  * EventSource.onmessage gets it) when not. Each variant is built once and kept.
  * @param id read on the first SSE call for @p m only (see msg__sse())
- * @param len set to the length after the LWS_PRE headroom (0 on error)
- * @return pointer to the LWS_PRE headroom (write from +LWS_PRE), valid while
+ * @param len set to the length after the MSG_PRE headroom (0 on error)
+ * @return pointer to the MSG_PRE headroom (write from +MSG_PRE), valid while
  *         @p m is; NULL on out of memory
  */
 unsigned char *msg__sse_env(

@@ -9,36 +9,23 @@
  * subscription; each carries the MQTT 5 subscription identifier it came
  * through, and only the copy of the lowest-numbered matching subscription is
  * used (subs__accept_copy). It does not decide who may subscribe (auth.c) nor
- * write to sockets (session.c). lws thread only.
+ * write to sockets (session.c).
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include <mosquitto.h>
+#include "core.h"
+#include "rtg_topic.h"
 
-#include "adapter.h"
-
-#define bsub_of_all(d) lws_container_of(d, struct bsub, in_all)
-#define csub_of_bsub(d) lws_container_of(d, struct csub, in_bsub)
-#define csub_of_sess(d) lws_container_of(d, struct csub, in_sess)
-
-void subs__init(struct subs *subs)
-{
-	memset(subs, 0, sizeof(*subs));
-}
-
-static bool topic_matches(const char *filter, const char *topic)
-{
-	bool match = false;
-
-	return mosquitto_topic_matches_sub(filter, topic, &match) == MOSQ_ERR_SUCCESS && match;
-}
+#define bsub_of_all(d) container_of(d, struct bsub, in_all)
+#define csub_of_bsub(d) container_of(d, struct csub, in_bsub)
+#define csub_of_sess(d) container_of(d, struct csub, in_sess)
 
 static void bsub_free(struct subs *subs, struct bsub *b)
 {
-	lws_dll2_remove(&b->in_all);
+	list_remove(&b->in_all);
 	if (b->wild)
-		lws_dll2_remove(&b->in_wild);
+		list_remove(&b->in_wild);
 	if (b->state != BSUB_DYING)
 		HASH_DEL(subs->by_filter, b);
 	else
@@ -48,9 +35,9 @@ static void bsub_free(struct subs *subs, struct bsub *b)
 }
 
 /* Finds or makes the broker subscription for filter, subscribing at the broker if new. */
-static struct bsub *bsub_get(struct adapter *a, const char *filter)
+static struct bsub *bsub_get(struct core *c, const char *filter)
 {
-	struct subs *subs = &a->subs;
+	struct subs *subs = &c->subs;
 	struct bsub *b = NULL;
 
 	HASH_FIND_STR(subs->by_filter, filter, b);
@@ -71,16 +58,16 @@ static struct bsub *bsub_get(struct adapter *a, const char *filter)
 	b->ord = ++subs->next_ord;
 	b->wild = strpbrk(filter, "+#") != NULL;
 	HASH_ADD_KEYPTR(hh, subs->by_filter, b->filter, strlen(b->filter), b);
-	lws_dll2_add_tail(&b->in_all, &subs->all);
+	list_add_tail(&b->in_all, &subs->all);
 	if (b->wild)
-		lws_dll2_add_tail(&b->in_wild, &subs->wild);
-	if (bridge__up(a))
-		bridge__subscribe(a, b);
+		list_add_tail(&b->in_wild, &subs->wild);
+	if (c->broker->up(c->a))
+		c->broker->subscribe(c->a, b);
 	return b;
 }
 
 struct follow_check {
-	struct adapter *a;
+	struct core *c;
 	const struct bsub *going;
 };
 
@@ -88,13 +75,13 @@ struct follow_check {
 static bool still_followed(const struct topic_hist *th, void *arg)
 {
 	const struct follow_check *fc = arg;
-	struct lws_dll2 *d;
+	struct list_node *d;
 
-	for (d = lws_dll2_get_head(&fc->a->subs.all); d; d = d->next) {
+	for (d = list_head(&fc->c->subs.all); d; d = d->next) {
 		const struct bsub *b = bsub_of_all(d);
 
 		if (b != fc->going && b->state != BSUB_DYING && b->refs &&
-			topic_matches(b->filter, th->topic))
+			rtg_topic_matches(b->filter, th->topic))
 			return true;
 	}
 	return false;
@@ -109,26 +96,26 @@ static bool still_followed(const struct topic_hist *th, void *arg)
  * across that gap. At shutdown nothing is unsubscribed: the broker drops a
  * clean session by itself.
  */
-static void bsub_release(struct adapter *a, struct bsub *b)
+static void bsub_release(struct core *c, struct bsub *b)
 {
-	struct follow_check fc = {a, b};
+	struct follow_check fc = {c, b};
 
 	if (b->refs)
 		return;
-	if (!a->stopping)
-		history__unfollow(&a->hist, b->filter, still_followed, &fc);
-	if (!b->sent || !bridge__up(a) || a->stopping) {
-		bsub_free(&a->subs, b);
+	if (!c->stopping)
+		history__unfollow(c->hist, b->filter, still_followed, &fc);
+	if (!b->sent || !c->broker->up(c->a) || c->stopping) {
+		bsub_free(&c->subs, b);
 		return;
 	}
-	HASH_DEL(a->subs.by_filter, b);
+	HASH_DEL(c->subs.by_filter, b);
 	b->state = BSUB_DYING;
-	a->subs.ndying++;
-	if (bridge__unsubscribe(a, b))
-		bsub_free(&a->subs, b);
+	c->subs.ndying++;
+	if (c->broker->unsubscribe(c->a, b))
+		bsub_free(&c->subs, b);
 }
 
-struct csub *subs__add(struct adapter *a, struct session *s, const char *filter, const char *label,
+struct csub *subs__add(struct core *c, struct session *s, const char *filter, const char *label,
 	enum sub_policy policy)
 {
 	struct csub *cs;
@@ -138,7 +125,7 @@ struct csub *subs__add(struct adapter *a, struct session *s, const char *filter,
 	if (!cs)
 		return NULL;
 	cs->label = strdup(label ? label : filter);
-	b = cs->label ? bsub_get(a, filter) : NULL;
+	b = cs->label ? bsub_get(c, filter) : NULL;
 	if (!b) {
 		free(cs->label);
 		free(cs);
@@ -148,31 +135,31 @@ struct csub *subs__add(struct adapter *a, struct session *s, const char *filter,
 	cs->bsub = b;
 	cs->policy = policy;
 	b->refs++;
-	lws_dll2_add_tail(&cs->in_bsub, &b->members);
-	lws_dll2_add_tail(&cs->in_sess, &s->subs);
+	list_add_tail(&cs->in_bsub, &b->members);
+	list_add_tail(&cs->in_sess, &s->subs);
 	return cs;
 }
 
-void subs__remove(struct adapter *a, struct csub *cs)
+void subs__remove(struct core *c, struct csub *cs)
 {
 	struct bsub *b = cs->bsub;
 
-	lws_dll2_remove(&cs->in_bsub);
-	lws_dll2_remove(&cs->in_sess);
+	list_remove(&cs->in_bsub);
+	list_remove(&cs->in_sess);
 	subs__set_types(cs, NULL, 0);
 	free(cs->owner);
 	free(cs->label);
 	free(cs);
 	b->refs--;
-	bsub_release(a, b);
+	bsub_release(c, b);
 }
 
 /* Returns the session's subscription to filter (and label, when given), or NULL. */
 struct csub *subs__find(struct session *s, const char *filter, const char *label)
 {
-	struct lws_dll2 *d;
+	struct list_node *d;
 
-	for (d = lws_dll2_get_head(&s->subs); d; d = d->next) {
+	for (d = list_head(&s->subs); d; d = d->next) {
 		struct csub *cs = csub_of_sess(d);
 
 		if (!strcmp(cs->bsub->filter, filter) && (!label || !strcmp(cs->label, label)))
@@ -181,23 +168,23 @@ struct csub *subs__find(struct session *s, const char *filter, const char *label
 	return NULL;
 }
 
-void subs__remove_all(struct adapter *a, struct session *s)
+void subs__remove_all(struct core *c, struct session *s)
 {
-	struct lws_dll2 *d, *d1;
+	struct list_node *d, *d1;
 
-	for (d = lws_dll2_get_head(&s->subs); d; d = d1) {
+	for (d = list_head(&s->subs); d; d = d1) {
 		d1 = d->next;
-		subs__remove(a, csub_of_sess(d));
+		subs__remove(c, csub_of_sess(d));
 	}
 }
 
-void subs__cleanup(struct adapter *a)
+void subs__cleanup(struct core *c)
 {
-	struct lws_dll2 *d, *d1;
+	struct list_node *d, *d1;
 
-	for (d = lws_dll2_get_head(&a->subs.all); d; d = d1) {
+	for (d = list_head(&c->subs.all); d; d = d1) {
 		d1 = d->next;
-		bsub_free(&a->subs, bsub_of_all(d));
+		bsub_free(&c->subs, bsub_of_all(d));
 	}
 }
 
@@ -262,16 +249,16 @@ static bool csub_accepts(const struct csub *cs, const struct out_msg *m)
  */
 static void deliver(struct bsub *b, struct out_msg *m, uint64_t gen)
 {
-	struct lws_dll2 *e;
+	struct list_node *e;
 
-	for (e = lws_dll2_get_head(&b->members); e; e = e->next) {
+	for (e = list_head(&b->members); e; e = e->next) {
 		struct csub *cs = csub_of_bsub(e);
 
 		if (cs->sess->gen == gen || !csub_accepts(cs, m))
 			continue;
 		cs->sess->gen = gen;
-		if (session__deliver(cs->sess, m, cs->policy) == 0 && cs->system && !cs->owner)
-			calc__update(cs->sess, cs->label, m); /* one calculation's progress */
+		if (session__deliver(cs->sess, m, cs->policy) == 0 && cs->on_delivered)
+			cs->on_delivered(cs, m);
 	}
 }
 
@@ -281,18 +268,18 @@ static void deliver(struct bsub *b, struct out_msg *m, uint64_t gen)
  * walk over every filter, which with thousands of topics would cost more
  * than the writes.
  */
-void subs__fanout(struct adapter *a, struct out_msg *m)
+void subs__fanout(struct core *c, struct out_msg *m)
 {
-	uint64_t gen = ++a->subs.gen;
-	struct lws_dll2 *d;
+	uint64_t gen = ++c->subs.gen;
+	struct list_node *d;
 	struct bsub *b = NULL;
 
-	HASH_FIND_STR(a->subs.by_filter, m->topic, b);
+	HASH_FIND_STR(c->subs.by_filter, m->topic, b);
 	if (b && b->refs)
 		deliver(b, m, gen);
-	for (d = lws_dll2_get_head(&a->subs.wild); d; d = d->next) {
-		b = lws_container_of(d, struct bsub, in_wild);
-		if (b->state != BSUB_DYING && b->refs && topic_matches(b->filter, m->topic))
+	for (d = list_head(&c->subs.wild); d; d = d->next) {
+		b = container_of(d, struct bsub, in_wild);
+		if (b->state != BSUB_DYING && b->refs && rtg_topic_matches(b->filter, m->topic))
 			deliver(b, m, gen);
 	}
 }
@@ -313,18 +300,18 @@ static bool has_id(const uint32_t *ids, int nids, uint32_t id)
  * the hash (the exact filter) or in the wildcard list, and the first of
  * them in "all" order is the one with the smallest ord.
  */
-static bool accept_fast(struct adapter *a, const char *topic, const uint32_t *ids, int nids)
+static bool accept_fast(struct core *c, const char *topic, const uint32_t *ids, int nids)
 {
 	struct bsub *b = NULL, *best = NULL;
-	struct lws_dll2 *d;
+	struct list_node *d;
 
-	HASH_FIND_STR(a->subs.by_filter, topic, b);
+	HASH_FIND_STR(c->subs.by_filter, topic, b);
 	if (b && b->state != BSUB_PENDING)
 		best = b;
-	for (d = lws_dll2_get_head(&a->subs.wild); d; d = d->next) {
-		b = lws_container_of(d, struct bsub, in_wild);
+	for (d = list_head(&c->subs.wild); d; d = d->next) {
+		b = container_of(d, struct bsub, in_wild);
 		if (b->state != BSUB_PENDING && (!best || b->ord < best->ord) &&
-			topic_matches(b->filter, topic))
+			rtg_topic_matches(b->filter, topic))
 			best = b;
 	}
 	return !best || has_id(ids, nids, best->id);
@@ -338,20 +325,20 @@ static bool accept_fast(struct adapter *a, const char *topic, const uint32_t *id
  * travel in order with the messages, so the "all" list mirrors what the
  * broker had at that moment.
  */
-bool subs__accept_copy(struct adapter *a, const char *topic, const uint32_t *ids, int nids)
+bool subs__accept_copy(struct core *c, const char *topic, const uint32_t *ids, int nids)
 {
-	struct lws_dll2 *d;
+	struct list_node *d;
 
 	int i;
 
 	if (nids <= 0)
 		return true;
-	if (!a->subs.ndying)
-		return accept_fast(a, topic, ids, nids);
-	for (d = lws_dll2_get_head(&a->subs.all); d; d = d->next) {
+	if (!c->subs.ndying)
+		return accept_fast(c, topic, ids, nids);
+	for (d = list_head(&c->subs.all); d; d = d->next) {
 		struct bsub *b = bsub_of_all(d);
 
-		if (b->state == BSUB_PENDING || !topic_matches(b->filter, topic))
+		if (b->state == BSUB_PENDING || !rtg_topic_matches(b->filter, topic))
 			continue;
 		for (i = 0; i < nids; i++) {
 			if (ids[i] == b->id)
@@ -362,11 +349,11 @@ bool subs__accept_copy(struct adapter *a, const char *topic, const uint32_t *ids
 	return true;
 }
 
-void subs__on_suback(struct adapter *a, int mid)
+void subs__on_suback(struct core *c, int mid)
 {
-	struct lws_dll2 *d;
+	struct list_node *d;
 
-	for (d = lws_dll2_get_head(&a->subs.all); d; d = d->next) {
+	for (d = list_head(&c->subs.all); d; d = d->next) {
 		struct bsub *b = bsub_of_all(d);
 
 		if (b->state == BSUB_PENDING && b->sent && b->mid == mid) {
@@ -376,19 +363,19 @@ void subs__on_suback(struct adapter *a, int mid)
 	}
 }
 
-void subs__on_unsuback(struct adapter *a, int mid)
+void subs__on_unsuback(struct core *c, int mid)
 {
-	struct lws_dll2 *d;
+	struct list_node *d;
 
-	for (d = lws_dll2_get_head(&a->subs.all); d; d = d->next) {
+	for (d = list_head(&c->subs.all); d; d = d->next) {
 		struct bsub *b = bsub_of_all(d);
 
 		if (b->state == BSUB_DYING && b->mid == mid) {
-			struct follow_check fc = {a, b};
+			struct follow_check fc = {c, b};
 
 			/* It delivered until now: forget again what only it followed. */
-			history__unfollow(&a->hist, b->filter, still_followed, &fc);
-			bsub_free(&a->subs, b);
+			history__unfollow(c->hist, b->filter, still_followed, &fc);
+			bsub_free(&c->subs, b);
 			return;
 		}
 	}
@@ -398,21 +385,21 @@ void subs__on_unsuback(struct adapter *a, int mid)
  * A new broker connection starts with a clean session: forget the dying
  * subscriptions and subscribe every needed filter again, in id order.
  */
-void subs__on_broker_connect(struct adapter *a)
+void subs__on_broker_connect(struct core *c)
 {
-	struct lws_dll2 *d, *d1;
+	struct list_node *d, *d1;
 
-	for (d = lws_dll2_get_head(&a->subs.all); d; d = d1) {
+	for (d = list_head(&c->subs.all); d; d = d1) {
 		d1 = d->next;
 		struct bsub *b = bsub_of_all(d);
 
 		if (b->state == BSUB_DYING || !b->refs) {
-			bsub_free(&a->subs, b);
+			bsub_free(&c->subs, b);
 			continue;
 		}
 		b->state = BSUB_PENDING;
 		b->sent = false;
-		bridge__subscribe(a, b);
+		c->broker->subscribe(c->a, b);
 	}
 }
 
@@ -421,56 +408,30 @@ void subs__on_broker_connect(struct adapter *a)
  * so every topic's history restarts (new epochs) and no client resumes
  * across the outage believing it missed nothing.
  */
-void subs__on_broker_disconnect(struct adapter *a)
+void subs__on_broker_disconnect(struct core *c)
 {
-	struct lws_dll2 *d;
+	struct list_node *d;
 
-	for (d = lws_dll2_get_head(&a->subs.all); d; d = d->next) {
+	for (d = list_head(&c->subs.all); d; d = d->next) {
 		struct bsub *b = bsub_of_all(d);
 
 		if (b->state != BSUB_DYING)
 			b->state = BSUB_PENDING;
 		b->sent = false;
 	}
-	if (!a->stopping)
-		history__unfollow(&a->hist, NULL, NULL, NULL);
+	if (!c->stopping)
+		history__unfollow(c->hist, NULL, NULL, NULL);
 }
 
 /* Broker subscriptions the clients need (for /api/stats and tests). */
-unsigned subs__broker_count(const struct adapter *a)
+unsigned subs__broker_count(const struct core *c)
 {
-	return HASH_COUNT(a->subs.by_filter);
+	return HASH_COUNT(c->subs.by_filter);
 }
 
-/*
- * After an ACL reload: ends every subscription of s that the new rules no
- * longer allow, telling the client why. Subscriptions the adapter granted
- * itself (calc progress) stay.
- */
-void subs__recheck(struct adapter *a, struct session *s, const char *reason)
+/* Subscription ids up to @max were given before a restart: new ones start after it. */
+void subs__reserve_ids(struct core *c, uint32_t max)
 {
-	struct lws_dll2 *d, *d1;
-
-	char why[128];
-
-	for (d = lws_dll2_get_head(&s->subs); d; d = d1) {
-		d1 = d->next;
-		struct csub *cs = csub_of_sess(d);
-		cJSON *msg;
-
-		if (cs->system ||
-			auth__allowed(
-				a, s, cs->bsub->filter, RTG_ACCESS_SUBSCRIBE, why, sizeof(why)))
-			continue;
-		msg = session__json_base("subscription");
-		if (msg) {
-			cJSON_AddStringToObject(msg, "action", "unsubscribed");
-			cJSON_AddStringToObject(msg, "topic", cs->bsub->filter);
-			if (strcmp(cs->label, cs->bsub->filter))
-				cJSON_AddStringToObject(msg, "channel", cs->label);
-			cJSON_AddStringToObject(msg, "reason", reason);
-			session__send_json(s, msg);
-		}
-		subs__remove(a, cs);
-	}
+	if (c->subs.next_id < max)
+		c->subs.next_id = max;
 }

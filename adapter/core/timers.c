@@ -1,6 +1,7 @@
 /*
  * timers.c - the per-session timers (token expiry, authentication timeout,
- * WebSocket idle check, SSE heartbeat) on a wheel of one-second slots.
+ * WebSocket idle check, SSE heartbeat, calculation timeout) on a wheel of
+ * one-second slots.
  *
  * lws 4.1 keeps its timers (lws_sul_schedule, lws_set_timer_usecs) in one
  * list sorted by due time, and inserts by walking it from the head. Session
@@ -9,80 +10,83 @@
  * connection and per idle re-arm, which slowed accepting to a few hundred a
  * second and, with idle_timeout 20, kept the core busy doing nothing else
  * until clients timed out. Here a timer goes into the slot of its due
- * second (O(1) to schedule or cancel), and one lws timer ticks every second
- * and fires what is due in the slots passed since the last tick. Timers fire
- * up to a second late, never early: every one of them counts in seconds.
- * lws thread only.
+ * second (O(1) to schedule or cancel), and the event loop calls
+ * timers__run() every second (transport/loop.c), which fires what is due in
+ * the slots passed since the last run. Timers fire up to a second late,
+ * never early: every one of them counts in seconds.
  */
-#include "adapter.h"
+#include <time.h>
+
+#include "core.h"
+
+int64_t core__now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * US_PER_SEC + ts.tv_nsec / 1000;
+}
 
 static int64_t now_s(void)
 {
-	return (int64_t)(lws_now_usecs() / LWS_US_PER_SEC);
+	return core__now_us() / US_PER_SEC;
 }
 
-static void on_tick(struct lws_sorted_usec_list *sul)
+void timers__init(struct timer_wheel *w)
 {
-	struct timer_wheel *w = lws_container_of(sul, struct timer_wheel, sul);
-	struct adapter *a = lws_container_of(w, struct adapter, wheel);
-	struct lws_dll2_owner ripe = {0};
+	w->done = now_s();
+}
+
+void timers__run(struct timer_wheel *w)
+{
+	struct list ripe = {0};
 	int64_t now = now_s(), k, n = now - w->done;
-	struct lws_dll2 *d, *next;
-	lws_usec_t us;
+	struct list_node *d, *next;
 
 	if (n > WHEEL_SLOTS)
 		n = WHEEL_SLOTS; /* every slot once: the loop was held up a long time */
 	for (k = 1; k <= n; k++) {
-		struct lws_dll2_owner *slot = &w->slot[(w->done + k) % WHEEL_SLOTS];
+		struct list *slot = &w->slot[(w->done + k) % WHEEL_SLOTS];
 
-		for (d = lws_dll2_get_head(slot); d; d = next) {
+		for (d = list_head(slot); d; d = next) {
 			next = d->next;
-			if (lws_container_of(d, struct wheel_timer, list)->due <= now) {
-				lws_dll2_remove(d);
-				lws_dll2_add_tail(d, &ripe);
+			if (container_of(d, struct wheel_timer, list)->due <= now) {
+				list_remove(d);
+				list_add_tail(d, &ripe);
 			}
 		}
 	}
 	if (now > w->done)
 		w->done = now;
 	/* a callback may cancel or re-arm any timer, the ripe ones included */
-	while ((d = lws_dll2_get_head(&ripe))) {
-		struct wheel_timer *t = lws_container_of(d, struct wheel_timer, list);
+	while ((d = list_head(&ripe))) {
+		struct wheel_timer *t = container_of(d, struct wheel_timer, list);
 
-		lws_dll2_remove(d);
+		list_remove(d);
 		t->cb(t);
 	}
-	us = lws_now_usecs();
-	lws_sul_schedule(a->ctx, 0, &w->sul, on_tick,
-		LWS_US_PER_SEC - us % LWS_US_PER_SEC + 1000); /* just after the next second */
-}
-
-void timers__start(struct adapter *a)
-{
-	a->wheel.done = now_s();
-	lws_sul_schedule(a->ctx, 0, &a->wheel.sul, on_tick, LWS_US_PER_SEC);
-}
-
-void timers__stop(struct adapter *a)
-{
-	lws_sul_cancel(&a->wheel.sul);
 }
 
 /* Arms (or re-arms) t to call cb in delay_us, rounded up to the next second. */
-void timers__schedule(struct adapter *a, struct wheel_timer *t, void (*cb)(struct wheel_timer *),
-	lws_usec_t delay_us)
+void timers__schedule(struct timer_wheel *w, struct wheel_timer *t,
+	void (*cb)(struct wheel_timer *), int64_t delay_us)
 {
-	int64_t due = (int64_t)((lws_now_usecs() + delay_us + LWS_US_PER_SEC - 1) / LWS_US_PER_SEC);
+	int64_t due = (core__now_us() + delay_us + US_PER_SEC - 1) / US_PER_SEC;
 
-	if (due <= a->wheel.done)
-		due = a->wheel.done + 1;
-	lws_dll2_remove(&t->list);
+	if (due <= w->done)
+		due = w->done + 1;
+	list_remove(&t->list);
 	t->due = due;
 	t->cb = cb;
-	lws_dll2_add_tail(&t->list, &a->wheel.slot[due % WHEEL_SLOTS]);
+	list_add_tail(&t->list, &w->slot[due % WHEEL_SLOTS]);
 }
 
 void timers__cancel(struct wheel_timer *t)
 {
-	lws_dll2_remove(&t->list);
+	list_remove(&t->list);
+}
+
+bool timers__armed(const struct wheel_timer *t)
+{
+	return !list_is_detached(&t->list);
 }

@@ -3,12 +3,10 @@
  * broker plugin uses: the same key files and the same ACL file; and the
  * endpoint profiles, loaded and reloaded with them.
  *
- * Tokens come from an "Authorization: Bearer" header, the "rtg_token"
- * cookie (EventSource cannot set headers) or "?token=". SIGHUP re-reads keys,
+ * The transports read tokens from requests (transport/peer.c). SIGHUP re-reads keys,
  * ACL and profiles (a broken file keeps the old ones), ends the sessions whose
  * token's key was removed and every live subscription the new rules no longer
  * allow. Tokens are never logged.
- * lws thread only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +14,7 @@
 #include <strings.h>
 
 #include "adapter.h"
-#include "reqparse.h"
-
-#define COOKIE_NAME "rtg_token"
+#include "rtg_log.h"
 
 /*
  * Loads keys, ACL and endpoint profiles into fresh objects; only when all
@@ -43,18 +39,18 @@ static int load_policy(struct adapter *a)
 
 	err[0] = '\0';
 	if (rtg_jwt_verifier_new(&v, &jc, err, sizeof(err)) != RTG_OK) {
-		lwsl_err("JWT keys: %s\n", err);
+		rtg_err("JWT keys: %s\n", err);
 		return -1;
 	}
 	err[0] = '\0';
 	if (rtg_acl_load(&acl, a->cfg.acl_file, err, sizeof(err)) != RTG_OK) {
-		lwsl_err("%s\n", err);
+		rtg_err("%s\n", err);
 		rtg_jwt_verifier_free(v);
 		return -1;
 	}
 	err[0] = '\0';
 	if (profile__load(&prof, a->cfg.profiles_file, err, sizeof(err))) {
-		lwsl_err("%s\n", err);
+		rtg_err("%s\n", err);
 		rtg_acl_free(acl);
 		rtg_jwt_verifier_free(v);
 		return -1;
@@ -84,29 +80,64 @@ void auth__cleanup(struct adapter *a)
 }
 
 /*
+ * After an ACL reload: ends every subscription of s that the new rules no
+ * longer allow, telling the client why. Subscriptions the adapter granted
+ * itself (calc progress) stay.
+ */
+static void recheck_subs(struct adapter *a, struct session *s, const char *reason)
+{
+	struct list_node *d, *d1;
+	char why[128];
+
+	for (d = list_head(&s->subs); d; d = d1) {
+		struct csub *cs = container_of(d, struct csub, in_sess);
+		cJSON *msg;
+
+		d1 = d->next;
+		if (cs->system ||
+			auth__allowed(
+				a, s, cs->bsub->filter, RTG_ACCESS_SUBSCRIBE, why, sizeof(why)))
+			continue;
+		msg = session__json_base("subscription");
+		if (msg &&
+			(!cJSON_AddStringToObject(msg, "action", "unsubscribed") ||
+				!cJSON_AddStringToObject(msg, "topic", cs->bsub->filter) ||
+				(strcmp(cs->label, cs->bsub->filter) &&
+					!cJSON_AddStringToObject(msg, "channel", cs->label)) ||
+				!cJSON_AddStringToObject(msg, "reason", reason))) {
+			cJSON_Delete(msg);
+			msg = NULL;
+		}
+		session__send_json(s, msg);
+		subs__remove(&a->core, cs);
+	}
+}
+
+/*
  * SIGHUP: new keys and rules. A session whose token's key the new set no
- * longer holds ends (session__recheck_key(), with a reason); every other
+ * longer holds ends (client__recheck_key(), with a reason); every other
  * session's subscriptions are checked again and those no longer allowed end
  * with an "unsubscribed" message.
  */
 int auth__reload(struct adapter *a)
 {
+	struct list_node *d, *d1;
 	size_t ended = 0;
 
 	if (load_policy(a)) {
-		lwsl_warn("reload failed; keeping the previous keys and ACL\n");
+		rtg_warn("reload failed; keeping the previous keys and ACL\n");
 		return -1;
 	}
-	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&a->sessions)) {
-		struct session *s = lws_container_of(d, struct session, in_all);
+	for (d = list_head(&a->core.sessions); d; d = d1) {
+		struct session *s = container_of(d, struct session, in_all);
 
-		if (session__recheck_key(s))
+		d1 = d->next;
+		if (client__recheck_key(s))
 			ended++;
 		else if (s->id || s->anonymous)
-			subs__recheck(a, s, "access revoked by an ACL change");
+			recheck_subs(a, s, "access revoked by an ACL change");
 	}
-	lws_end_foreach_dll_safe(d, d1);
-	lwsl_notice(
+	rtg_notice(
 		"reloaded keys (%zu), ACL from %s (%zu rules) and profiles from %s; %zu sessions "
 		"ended for a removed key\n",
 		rtg_jwt_verifier_key_count(a->verifier), a->cfg.acl_file,
@@ -121,52 +152,6 @@ enum rtg_err auth__verify(struct adapter *a, const char *token, struct rtg_ident
 	if (rc != RTG_OK)
 		a->stats.auth_failures++;
 	return rc;
-}
-
-/*
- * Copies the value of cookie name from the Cookie header into buf. The
- * parsing is reqparse__cookie(): lws_http_cookie_get() logs the whole header,
- * and with it the token.
- */
-static bool cookie_value(struct lws *wsi, const char *name, char *buf, size_t len)
-{
-	char hdr[RTG_JWT_MAX_LEN + 512];
-	bool found;
-
-	if (lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_COOKIE) <= 0)
-		return false;
-	found = reqparse__cookie(hdr, name, buf, len);
-	explicit_bzero(hdr, sizeof(hdr));
-	return found;
-}
-
-/*
- * Finds the request's token: the Authorization header, then the cookie, then
- * the query string. Returns true and copies it into buf if one was found.
- */
-bool auth__token_from_request(struct lws *wsi, char *buf, size_t len)
-{
-	char hdr[RTG_JWT_MAX_LEN + 16];
-	const char *v;
-	int n;
-
-	n = lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION);
-	if (n > 7 && !strncasecmp(hdr, "Bearer ", 7)) {
-		snprintf(buf, len, "%s", hdr + 7);
-		explicit_bzero(hdr, sizeof(hdr));
-		return buf[0] != '\0';
-	}
-	if (cookie_value(wsi, COOKIE_NAME, buf, len))
-		return true;
-	/* lws copies "token=<value>" into hdr and returns a pointer to the value. */
-	v = lws_get_urlarg_by_name(wsi, "token=", hdr, (int)sizeof(hdr));
-	if (v && *v) {
-		snprintf(buf, len, "%s", v);
-		explicit_bzero(hdr, sizeof(hdr));
-		return true;
-	}
-	buf[0] = '\0';
-	return false;
 }
 
 /*
@@ -201,17 +186,8 @@ bool auth__allowed(struct adapter *a, const struct session *s, const char *topic
 	return auth__allowed_id(a, s->id, s->conn_id, topic, access, why, whylen);
 }
 
-bool auth__is_loopback(struct lws *wsi)
-{
-	char ip[64];
-
-	if (!lws_get_peer_simple(wsi, ip, sizeof(ip)))
-		return false;
-	return !strncmp(ip, "127.", 4) || !strcmp(ip, "::1") || !strncmp(ip, "::ffff:127.", 11);
-}
-
 /* /api/stats and /metrics: for the ops role and/or loopback peers (stats_access). */
-bool auth__stats_allowed(struct adapter *a, struct lws *wsi, const struct rtg_identity *id)
+bool auth__stats_allowed(struct adapter *a, bool loopback, const struct rtg_identity *id)
 {
 	const char *mode = a->cfg.stats_access;
 	bool ops = id && rtg_identity_has_role(id, "ops");
@@ -221,6 +197,6 @@ bool auth__stats_allowed(struct adapter *a, struct lws *wsi, const struct rtg_id
 	if (!strcmp(mode, "ops"))
 		return ops;
 	if (!strcmp(mode, "loopback"))
-		return auth__is_loopback(wsi);
-	return ops || auth__is_loopback(wsi);
+		return loopback;
+	return ops || loopback;
 }

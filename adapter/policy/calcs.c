@@ -10,13 +10,14 @@
  * client can never pick another user's id. Every update relayed to the
  * session re-arms its deadline; "completed" or "failed" ends the wait. It
  * does not retry a calculation (a request may have side effects the adapter
- * cannot judge) nor tell the broker of a timeout. lws thread only.
+ * cannot judge) nor tell the broker of a timeout.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "adapter.h"
+#include "rtg_log.h"
 #include "rtg_topic.h"
 
 /* ==== starting one ========================================================================= */
@@ -90,7 +91,7 @@ static int check_request(struct adapter *a, const struct rtg_identity *id, const
 	else
 		snprintf(idbuf, idlen, "c%s%llu", a->hist.epoch,
 			(unsigned long long)++a->hist.next_id);
-	if (!bridge__up(a)) {
+	if (!a->core.broker->up(a)) {
 		snprintf(err, errlen, "the broker is not available; try again");
 		return HTTP_STATUS_SERVICE_UNAVAILABLE;
 	}
@@ -129,14 +130,16 @@ int calc__start(struct adapter *a, const struct rtg_identity *id, struct session
 		snprintf(err, errlen, "out of memory");
 		return HTTP_STATUS_INTERNAL_SERVER_ERROR;
 	}
-	status = bridge__publish(a, progress, "", 0, true);
+	status = a->core.broker->publish(a, progress, "", 0, true);
 	if (!status && s && !subs__find(s, progress, NULL)) {
-		cs = subs__add(a, s, progress, idbuf, POLICY_QUEUE);
-		if (cs)
+		cs = subs__add(&a->core, s, progress, idbuf, POLICY_QUEUE);
+		if (cs) {
 			cs->system = true;
+			cs->on_delivered = calc__on_progress;
+		}
 	}
 	if (!status)
-		status = bridge__publish(a, req, text, strlen(text), false);
+		status = a->core.broker->publish(a, req, text, strlen(text), false);
 	cJSON_free(text);
 	if (status) {
 		snprintf(err, errlen, "the broker is not available; try again");
@@ -153,17 +156,17 @@ int calc__start(struct adapter *a, const struct rtg_identity *id, struct session
 
 struct calc_wait {
 	struct session *s;
-	struct lws_sorted_usec_list sul;
-	struct lws_dll2 in_sess; /* session.calcs */
+	struct wheel_timer timer; /* the deadline */
+	struct list_node in_sess; /* session.calcs */
 	char id[128];
 };
 
 static struct calc_wait *find(struct session *s, const char *id)
 {
-	struct lws_dll2 *d;
+	struct list_node *d;
 
-	for (d = lws_dll2_get_head(&s->calcs); d; d = d->next) {
-		struct calc_wait *w = lws_container_of(d, struct calc_wait, in_sess);
+	for (d = list_head(&s->calcs); d; d = d->next) {
+		struct calc_wait *w = container_of(d, struct calc_wait, in_sess);
 
 		if (!strcmp(w->id, id))
 			return w;
@@ -173,14 +176,14 @@ static struct calc_wait *find(struct session *s, const char *id)
 
 static void drop(struct calc_wait *w)
 {
-	lws_sul_cancel(&w->sul);
-	lws_dll2_remove(&w->in_sess);
+	timers__cancel(&w->timer);
+	list_remove(&w->in_sess);
 	free(w);
 }
 
-static void on_timeout(struct lws_sorted_usec_list *sul)
+static void on_timeout(struct wheel_timer *t)
 {
-	struct calc_wait *w = lws_container_of(sul, struct calc_wait, sul);
+	struct calc_wait *w = container_of(t, struct calc_wait, timer);
 	struct session *s = w->s;
 	cJSON *obj = session__json_base("calculation_update");
 	char text[160];
@@ -196,18 +199,17 @@ static void on_timeout(struct lws_sorted_usec_list *sul)
 		cJSON_Delete(obj);
 		obj = NULL;
 	}
-	lwsl_notice("calculation %s of %s: %s\n", w->id, s->id ? s->id->sub : "?", text);
+	rtg_notice("calculation %s of %s: %s\n", w->id, s->id ? s->id->sub : "?", text);
 	drop(w);
 	session__send_json(s, obj);
 }
 
 static void arm(struct calc_wait *w)
 {
-	struct adapter *a = w->s->a;
+	struct session *s = w->s;
 
-	if (a->ctx)
-		lws_sul_schedule(a->ctx, 0, &w->sul, on_timeout,
-			(lws_usec_t)a->cfg.calc_timeout * LWS_US_PER_SEC);
+	timers__schedule(&s->core->wheel, &w->timer, on_timeout,
+		(int64_t)s->a->cfg.calc_timeout * US_PER_SEC);
 }
 
 /*
@@ -224,16 +226,20 @@ int calc__watch(struct session *s, const char *id)
 			return -1;
 		w->s = s;
 		snprintf(w->id, sizeof(w->id), "%s", id);
-		lws_dll2_add_tail(&w->in_sess, &s->calcs);
+		list_add_tail(&w->in_sess, &s->calcs);
 	}
 	arm(w);
 	return 0;
 }
 
-/* An update m for calculation id was queued for s: a final one ends the wait. */
-void calc__update(struct session *s, const char *id, const struct out_msg *m)
+/*
+ * An update m was queued through the progress subscription calc__start()
+ * made (csub.on_delivered; its label is the calculation id): a final one ends
+ * the wait, any other re-arms it.
+ */
+void calc__on_progress(struct csub *cs, const struct out_msg *m)
 {
-	struct calc_wait *w = find(s, id);
+	struct calc_wait *w = find(cs->sess, cs->label);
 
 	if (!w)
 		return;
@@ -245,10 +251,10 @@ void calc__update(struct session *s, const char *id, const struct out_msg *m)
 
 void calc__unwatch_all(struct session *s)
 {
-	struct lws_dll2 *d, *d1;
+	struct list_node *d, *d1;
 
-	for (d = lws_dll2_get_head(&s->calcs); d; d = d1) {
+	for (d = list_head(&s->calcs); d; d = d1) {
 		d1 = d->next;
-		drop(lws_container_of(d, struct calc_wait, in_sess));
+		drop(container_of(d, struct calc_wait, in_sess));
 	}
 }

@@ -1,20 +1,19 @@
 /*
  * limits.c - what protects the adapter and its other clients from one client:
  * the per-connection token bucket on inbound messages, the caps on
- * connections (in total and per user), the Origin allow-list for WebSocket
- * upgrades and CORS, and the socket send buffer that makes a stalled client
- * visible early.
+ * connections (in total and per user) and the Origin allow-list for
+ * WebSocket upgrades and CORS.
  *
- * It decides and counts; the protocol files (ws.c, sse.c, http.c) call it at
- * the right moment and turn a refusal into their own error form. The
- * subscription cap lives where subscriptions are made (ws_subscribe.c,
- * sse.c), the send-queue bounds in session.c. lws thread only.
+ * It decides and counts; the transports (ws.c, sse.c, http.c) call it at the
+ * right moment, with what they read from the request (transport/peer.c), and
+ * turn a refusal into their own error form. The send-queue bounds are the
+ * core's (core/session.c); the socket send buffer is set by the transport
+ * (peer__tune_socket()).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 
 #include "adapter.h"
 
@@ -23,7 +22,7 @@
 void limits__session_init(struct session *s)
 {
 	s->tokens = (double)s->a->cfg.rate_burst;
-	s->refilled = lws_now_usecs();
+	s->refilled = core__now_us();
 }
 
 /*
@@ -36,9 +35,9 @@ void limits__session_init(struct session *s)
 bool limits__take(struct session *s)
 {
 	const struct adapter_config *cfg = &s->a->cfg;
-	lws_usec_t now = lws_now_usecs();
+	int64_t now = core__now_us();
 
-	s->tokens += (double)(now - s->refilled) * cfg->rate_limit / LWS_US_PER_SEC;
+	s->tokens += (double)(now - s->refilled) * cfg->rate_limit / US_PER_SEC;
 	if (s->tokens > cfg->rate_burst)
 		s->tokens = cfg->rate_burst;
 	s->refilled = now;
@@ -159,20 +158,19 @@ static bool in_origin_list(const char *list, const char *origin)
 }
 
 /* Same origin: the Origin is this server's own scheme://Host. */
-static bool same_origin(struct lws *wsi, const char *origin)
+static bool same_origin(const struct origin_req *r)
 {
-	char host[256];
 	const char *rest;
 
-	if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
+	if (!r->host || !*r->host)
 		return false;
-	if (!strncasecmp(origin, "https://", 8) && lws_is_ssl(wsi))
-		rest = origin + 8;
-	else if (!strncasecmp(origin, "http://", 7) && !lws_is_ssl(wsi))
-		rest = origin + 7;
+	if (!strncasecmp(r->origin, "https://", 8) && r->tls)
+		rest = r->origin + 8;
+	else if (!strncasecmp(r->origin, "http://", 7) && !r->tls)
+		rest = r->origin + 7;
 	else
 		return false;
-	return !strcasecmp(rest, host);
+	return !strcasecmp(rest, r->host);
 }
 
 /*
@@ -181,34 +179,16 @@ static bool same_origin(struct lws *wsi, const char *origin)
  * usually do not, and an absent Origin cannot be a cross-site browser
  * request, so it passes. A present one must be this server's own origin or
  * be listed in allowed_origins ("*" allows any).
- * Returns ORIGIN_NONE, ORIGIN_ALLOWED (origin copied to buf) or
- * ORIGIN_REFUSED (counted).
+ * Returns ORIGIN_NONE (no Origin), ORIGIN_ALLOWED or ORIGIN_REFUSED
+ * (counted). The transport reads the headers (transport/peer.c).
  */
-enum origin_verdict limits__origin(struct adapter *a, struct lws *wsi, char *buf, size_t len)
+enum origin_verdict limits__origin(struct adapter *a, const struct origin_req *r)
 {
-	buf[0] = '\0';
-	if (lws_hdr_copy(wsi, buf, (int)len, WSI_TOKEN_ORIGIN) <= 0) {
-		buf[0] = '\0';
+	if (!r->origin || !*r->origin)
 		return ORIGIN_NONE;
-	}
-	if (same_origin(wsi, buf) ||
-		(a->cfg.allowed_origins && in_origin_list(a->cfg.allowed_origins, buf)))
+	if (same_origin(r) ||
+		(a->cfg.allowed_origins && in_origin_list(a->cfg.allowed_origins, r->origin)))
 		return ORIGIN_ALLOWED;
 	a->stats.refused_origin++;
 	return ORIGIN_REFUSED;
-}
-
-/* ==== sockets ========================================================================= */
-
-/*
- * A modest send buffer per client: a loopback client that stops reading
- * would otherwise absorb megabytes of kernel buffer before the adapter sees
- * it lag, and that memory counts against the machine all the same.
- */
-void limits__socket(struct adapter *a, struct lws *wsi)
-{
-	int fd = (int)lws_get_socket_fd(wsi), size = a->cfg.socket_sndbuf;
-
-	if (size && fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)))
-		lwsl_warn("SO_SNDBUF %d refused on fd %d\n", size, fd);
 }

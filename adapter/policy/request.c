@@ -5,9 +5,9 @@
  * (the channels, forms and templates of the endpoint profiles, profile.c),
  * and the subscription itself, checked against the ACL and the limits.
  *
- * It makes no reply: ws_subscribe.c answers a WebSocket client (confirmation,
+ * It makes no reply: subscribe.c answers a WebSocket client (confirmation,
  * history), sse.c turns a refusal into an HTTP status. It does not parse
- * frames or requests (ws.c, http.c, reqparse.c). lws thread only.
+ * frames or requests (ws.c, http.c, reqparse.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,14 +18,13 @@
 
 /* ==== who is asking ======================================================================= */
 
-enum req_auth req__identify(struct adapter *a, struct lws *wsi, bool optional,
+enum req_auth req__identify(struct adapter *a, const char *token, bool optional,
 	struct rtg_identity **id, char *err, size_t errlen)
 {
-	char token[RTG_JWT_MAX_LEN + 1];
 	enum rtg_err rc;
 
 	*id = NULL;
-	if (!auth__token_from_request(wsi, token, sizeof(token))) {
+	if (!token || !*token) {
 		if (optional)
 			return REQ_AUTH_ANONYMOUS;
 		snprintf(err, errlen,
@@ -34,7 +33,6 @@ enum req_auth req__identify(struct adapter *a, struct lws *wsi, bool optional,
 		return REQ_AUTH_MISSING;
 	}
 	rc = auth__verify(a, token, id);
-	explicit_bzero(token, sizeof(token));
 	if (rc == RTG_OK)
 		return REQ_AUTH_OK;
 	snprintf(err, errlen, "invalid token: %s", rtg_strerror(rc));
@@ -334,10 +332,10 @@ struct csub *req__subscribe(struct session *s, const struct req_target *t, enum 
 		return NULL;
 	}
 	if (!cs) {
-		cs = subs__add(a, s, t->filter, t->label, policy);
+		cs = subs__add(&a->core, s, t->filter, t->label, policy);
 		created = cs != NULL;
 		if (cs && t->owner_level >= 0 && subs__set_owner(cs, t->owner, t->owner_level)) {
-			subs__remove(a, cs);
+			subs__remove(&a->core, cs);
 			cs = NULL;
 		}
 		if (cs) {
@@ -347,7 +345,7 @@ struct csub *req__subscribe(struct session *s, const struct req_target *t, enum 
 	}
 	if (cs && set_types(cs, types)) {
 		if (created)
-			subs__remove(a, cs);
+			subs__remove(&a->core, cs);
 		cs = NULL;
 	}
 	if (!cs) {

@@ -321,13 +321,13 @@ static void unsubscribe_one(struct session *s, const cJSON *msg, const struct re
 		return;
 	}
 	while (cs) {
-		subs__remove(s->a, cs);
+		subs__remove(&s->a->core, cs);
 		cs = subs__find(s, t->filter, NULL);
 	}
 	confirm(s, "unsubscribed", msg, t, POLICY_AUTO, -1);
 }
 
-void wsub__subscribe(struct session *s, const char *type, const cJSON *msg, bool unsubscribe)
+void subscribe__request(struct session *s, const char *type, const cJSON *msg, bool unsubscribe)
 {
 	struct req_target t[REQ_MAX_TARGETS];
 	char err[256];
@@ -396,7 +396,7 @@ static bool replay_runs(const cJSON *msg, struct seq_runs *r)
  * replay what it may read (the ACL), subscribed or not: a subscribe with
  * "since" would give it as much.
  */
-void wsub__replay(struct session *s, const cJSON *msg)
+void subscribe__replay(struct session *s, const cJSON *msg)
 {
 	const char *topic = str_field(msg, "topic"), *epoch = str_field(msg, "epoch");
 	struct seq_runs runs;
@@ -444,7 +444,7 @@ void wsub__replay(struct session *s, const cJSON *msg)
  * connection stays; an anonymous client just goes without those that need a
  * user (the greeting told it it is anonymous).
  */
-void wsub__subscribe_endpoint(struct session *s)
+void subscribe__endpoint(struct session *s)
 {
 	struct req_target t[REQ_MAX_TARGETS];
 	char err[256];
@@ -478,7 +478,7 @@ static struct {
  * session__deliver()): the client learns the topic's state as a history
  * message, as every later subscriber does from the adapter's own history.
  */
-void wsub__snapshot(struct session *s, struct out_msg *m)
+void subscribe__snapshot(struct session *s, struct out_msg *m)
 {
 	struct topic_hist *th = history__find(&s->a->hist, m->topic);
 	cJSON *obj;
@@ -490,7 +490,7 @@ void wsub__snapshot(struct session *s, struct out_msg *m)
 		return;
 	}
 	if (!snap.hist || snap.gseq != m->gseq || snap.env != s->ep->env->id) {
-		wsub__cleanup();
+		subscribe__cleanup();
 		obj = history_message(s, th, 0, NULL, false);
 		snap.hist = msg__from_json(obj);
 		cJSON_Delete(obj);
@@ -501,7 +501,7 @@ void wsub__snapshot(struct session *s, struct out_msg *m)
 }
 
 /* Lets go of the shared snapshot (at shutdown; the next snapshot replaces it anyway). */
-void wsub__cleanup(void)
+void subscribe__cleanup(void)
 {
 	msg__unref(snap.hist);
 	snap.hist = NULL;

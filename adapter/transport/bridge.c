@@ -42,7 +42,7 @@
 /* Packets handled per readable event before yielding to other sockets. */
 #define READ_BUDGET 512
 
-bool bridge__up(const struct adapter *a)
+bool bridge__up(struct adapter *a)
 {
 	return a->bridge.state == BRIDGE_UP;
 }
@@ -74,7 +74,7 @@ static void on_connect(
 	a->bridge.connects++;
 	bridge__on_up(a);
 	bridge__on_session(a, flags & 1); /* CONNACK's "session present" */
-	subs__on_broker_connect(a);
+	subs__on_broker_connect(&a->core);
 	/* The broker's own figures, for system/stats (no identifier: never a client's copy). */
 	if (a->cfg.stats_interval > 0 &&
 		mosquitto_subscribe_v5(a->bridge.mosq, NULL, "$SYS/broker/#", 0, 0, NULL))
@@ -88,7 +88,7 @@ static void on_disconnect(
 
 	(void)mosq;
 	(void)props;
-	if (a->bridge.state == BRIDGE_UP && !a->stopping && rc != MOSQ_ERR_SUCCESS)
+	if (a->bridge.state == BRIDGE_UP && !a->core.stopping && rc != MOSQ_ERR_SUCCESS)
 		lwsl_warn("bridge: lost %s: %s\n", bridge__name(a, a->bridge.broker),
 			lost_reason(rc));
 	else if (a->bridge.state == BRIDGE_CONNECTING && rc != MOSQ_ERR_CONN_LOST)
@@ -96,7 +96,7 @@ static void on_disconnect(
 			lost_reason(rc));
 	a->bridge.state = BRIDGE_DOWN;
 	a->bridge.disconnects++;
-	subs__on_broker_disconnect(a);
+	subs__on_broker_disconnect(&a->core);
 }
 
 static int read_sub_ids(const mosquitto_property *props, uint32_t *ids)
@@ -140,7 +140,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 		return;
 	}
 	if (!bridge__held_accepts(a, msg->topic, ids, n) ||
-		!subs__accept_copy(a, msg->topic, ids, n)) {
+		!subs__accept_copy(&a->core, msg->topic, ids, n)) {
 		a->stats.mqtt_duplicates++;
 		return;
 	}
@@ -154,7 +154,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 		return;
 	}
 	a->stats.mqtt_messages++;
-	subs__fanout(a, m);
+	subs__fanout(&a->core, m);
 }
 
 static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count,
@@ -166,7 +166,7 @@ static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_cou
 		lwsl_err("bridge: the broker refused a subscription (mid %d, code %d): does the "
 			 "adapter's token carry the gateway role?\n",
 			mid, granted[0]);
-	subs__on_suback(obj, mid);
+	subs__on_suback(&((struct adapter *)obj)->core, mid);
 }
 
 static void on_unsubscribe(
@@ -174,7 +174,7 @@ static void on_unsubscribe(
 {
 	(void)mosq;
 	(void)props;
-	subs__on_unsuback(obj, mid);
+	subs__on_unsuback(&((struct adapter *)obj)->core, mid);
 }
 
 /* ---- the socket in the lws loop ---------------------------------------------------- */
@@ -221,7 +221,7 @@ static int client_new(struct adapter *a, bool clean_start);
 /* The attempt's deadline: no CONNACK in mqtt_connect_timeout, so on to the next broker. */
 static void on_connect_timeout(struct lws_sorted_usec_list *sul)
 {
-	struct adapter *a = lws_container_of(sul, struct adapter, bridge.sul_connect);
+	struct adapter *a = container_of(sul, struct adapter, bridge.sul_connect);
 
 	if (a->bridge.state != BRIDGE_CONNECTING)
 		return;
@@ -240,12 +240,12 @@ static void on_connect_timeout(struct lws_sorted_usec_list *sul)
  */
 static void try_connect(struct lws_sorted_usec_list *sul)
 {
-	struct adapter *a = lws_container_of(sul, struct adapter, bridge.sul_reconnect);
+	struct adapter *a = container_of(sul, struct adapter, bridge.sul_reconnect);
 	struct bridge *br = &a->bridge;
 	const struct rtg_broker *b = &a->cfg.brokers[br->broker];
 	int rc;
 
-	if (a->stopping || br->state != BRIDGE_DOWN || br->wsi)
+	if (a->core.stopping || br->state != BRIDGE_DOWN || br->wsi)
 		return;
 	if ((!br->clean_start && br->broker != br->session_broker && client_new(a, true)) ||
 		set_credentials(a)) {
@@ -270,7 +270,7 @@ static void schedule_next(struct adapter *a, bool was_up)
 {
 	unsigned ms;
 
-	if (a->stopping)
+	if (a->core.stopping)
 		return;
 	ms = bridge__pick_next(a, was_up);
 	lws_sul_schedule(a->ctx, 0, &a->bridge.sul_reconnect, try_connect,
@@ -298,7 +298,7 @@ void bridge__leave(struct adapter *a)
  */
 static void on_misc_timer(struct lws_sorted_usec_list *sul)
 {
-	struct adapter *a = lws_container_of(sul, struct adapter, bridge.sul_misc);
+	struct adapter *a = container_of(sul, struct adapter, bridge.sul_misc);
 
 	if (a->bridge.wsi) {
 		mosquitto_loop_misc(a->bridge.mosq);
@@ -308,7 +308,7 @@ static void on_misc_timer(struct lws_sorted_usec_list *sul)
 			want_write(a);
 	}
 	bridge__failback_tick(a);
-	if (!a->stopping)
+	if (!a->core.stopping)
 		lws_sul_schedule(a->ctx, 0, &a->bridge.sul_misc, on_misc_timer, LWS_US_PER_SEC);
 }
 
@@ -370,9 +370,9 @@ static int callback_bridge(
 	(void)len;
 	switch (reason) {
 	case LWS_CALLBACK_RAW_RX_FILE:
-		session__batch_begin(a);
+		session__batch_begin(&a->core);
 		rc = read_available(a);
-		session__batch_end(a); /* the messages read go out to the clients */
+		session__batch_end(&a->core); /* the messages read go out to the clients */
 		if (rc)
 			return -1; /* lost: lws closes the duplicate fd */
 		want_write(a);
@@ -564,7 +564,7 @@ void bridge__cleanup(struct adapter *a)
  * message at once. QoS 1 only with a kept session, where the broker queues
  * for us while we are away (QoS 0 messages only with queue_qos0_messages).
  */
-int bridge__subscribe(struct adapter *a, struct bsub *b)
+static int bridge_subscribe(struct adapter *a, struct bsub *b)
 {
 	mosquitto_property *props = NULL;
 	int qos = a->cfg.mqtt_session_expiry > 0 ? 1 : 0;
@@ -586,7 +586,7 @@ int bridge__subscribe(struct adapter *a, struct bsub *b)
 	return 0;
 }
 
-int bridge__unsubscribe(struct adapter *a, struct bsub *b)
+static int bridge_unsubscribe(struct adapter *a, struct bsub *b)
 {
 	int rc;
 
@@ -617,3 +617,10 @@ int bridge__publish(
 	want_write(a);
 	return 0;
 }
+
+const struct core_broker bridge__broker = {
+	.up = bridge__up,
+	.subscribe = bridge_subscribe,
+	.unsubscribe = bridge_unsubscribe,
+	.publish = bridge__publish,
+};

@@ -113,7 +113,7 @@ void bridge__failback_tick(struct adapter *a)
 	lws_usec_t every = (lws_usec_t)a->cfg.mqtt_failback * LWS_US_PER_SEC;
 	int r;
 
-	if (!a->cfg.mqtt_failback || br->broker == 0 || !bridge__up(a) || a->stopping ||
+	if (!a->cfg.mqtt_failback || br->broker == 0 || !bridge__up(a) || a->core.stopping ||
 		br->next >= 0) {
 		bridge__failback_stop(br);
 		return;

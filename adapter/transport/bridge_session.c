@@ -142,10 +142,10 @@ bool bridge__held_accepts(const struct adapter *a, const char *topic, const uint
 static bool client_follows(const struct topic_hist *th, void *arg)
 {
 	struct adapter *a = arg;
-	struct lws_dll2 *d;
+	struct list_node *d;
 
-	for (d = lws_dll2_get_head(&a->subs.all); d; d = d->next) {
-		const struct bsub *b = lws_container_of(d, struct bsub, in_all);
+	for (d = list_head(&a->core.subs.all); d; d = d->next) {
+		const struct bsub *b = container_of(d, struct bsub, in_all);
 
 		if (b->state != BSUB_DYING && b->refs && matches(b->filter, th->topic))
 			return true;
@@ -161,7 +161,7 @@ static bool client_follows(const struct topic_hist *th, void *arg)
  */
 static void release_held(struct lws_sorted_usec_list *sul)
 {
-	struct adapter *a = lws_container_of(sul, struct adapter, bridge.sul_held);
+	struct adapter *a = container_of(sul, struct adapter, bridge.sul_held);
 	struct bridge *br = &a->bridge;
 	struct bsub *b;
 	unsigned i, n = 0;
@@ -174,7 +174,7 @@ static void release_held(struct lws_sorted_usec_list *sul)
 	for (i = 0; i < br->nheld; i++) {
 		const char *filter = br->held[i].filter;
 
-		HASH_FIND_STR(a->subs.by_filter, filter, b);
+		HASH_FIND_STR(a->core.subs.by_filter, filter, b);
 		if (b || mosquitto_unsubscribe_v5(br->mosq, NULL, filter, NULL))
 			continue;
 		remove_filter(br->session, &br->nsession, filter);
@@ -219,8 +219,7 @@ bool bridge__prepare_resume(struct adapter *a)
 		if (br->held[i].id > br->held_max_id)
 			br->held_max_id = br->held[i].id;
 	}
-	if (a->subs.next_id < br->held_max_id)
-		a->subs.next_id = br->held_max_id;
+	subs__reserve_ids(&a->core, br->held_max_id);
 	return true;
 }
 

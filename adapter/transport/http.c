@@ -309,7 +309,7 @@ static int on_http(struct lws *wsi, struct pss_http *p, const char *path, size_t
 	if (!path || strlen(path) != len || path[0] != '/')
 		return http__respond_error(wsi, p, HTTP_STATUS_BAD_REQUEST, "invalid path");
 	/* A refused Origin may still GET (the browser hides the answer), never act. */
-	p->origin_v = limits__origin(http__adapter(wsi), wsi, p->origin, sizeof(p->origin));
+	p->origin_v = peer__origin(http__adapter(wsi), wsi, p->origin, sizeof(p->origin));
 	if (p->origin_v == ORIGIN_REFUSED && !get) {
 		p->origin_v = ORIGIN_NONE;
 		return http__respond_error(wsi, p, HTTP_STATUS_FORBIDDEN,
@@ -323,7 +323,7 @@ static int on_http(struct lws *wsi, struct pss_http *p, const char *path, size_t
 /* Safe twice (CLOSED_HTTP, then DROP_PROTOCOL) and on a request that never started. */
 static void cleanup(struct pss_http *p)
 {
-	session__cleanup(&p->s); /* returns at once unless s became an SSE stream */
+	sse__end(&p->s); /* returns at once unless s became an SSE stream */
 	p->sse = false;
 	rtg_identity_free(p->id);
 	p->id = NULL;

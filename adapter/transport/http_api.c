@@ -26,7 +26,7 @@
  */
 static int identify(struct lws *wsi, struct rtg_identity **id, char *err, size_t errlen)
 {
-	switch (req__identify(http__adapter(wsi), wsi, true, id, err, errlen)) {
+	switch (peer__identify(http__adapter(wsi), wsi, true, id, err, errlen)) {
 	case REQ_AUTH_BAD:
 		return HTTP_STATUS_UNAUTHORIZED;
 	default:
@@ -46,8 +46,8 @@ static bool may_broadcast(const struct rtg_identity *id)
 /* Does session s follow channel ch (through any of the channel's topics)? */
 static bool follows(struct session *s, const char *ch)
 {
-	lws_start_foreach_dll(struct lws_dll2 *, e, lws_dll2_get_head(&s->subs)) {
-		const struct csub *cs = lws_container_of(e, struct csub, in_sess);
+	lws_start_foreach_dll(struct list_node *, e, list_head(&s->subs)) {
+		const struct csub *cs = container_of(e, struct csub, in_sess);
 
 		if (cs->channel && !strcmp(cs->channel, ch))
 			return true;
@@ -63,8 +63,8 @@ static bool add_counts(struct adapter *a, cJSON *obj, const struct prof_endpoint
 
 	for (i = 0; i < ep->ncounts; i++) {
 		n = 0;
-		lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&a->sessions)) {
-			n += follows(lws_container_of(d, struct session, in_all),
+		lws_start_foreach_dll(struct list_node *, d, list_head(&a->core.sessions)) {
+			n += follows(container_of(d, struct session, in_all),
 				ep->counts[i].channel->name);
 		}
 		lws_end_foreach_dll(d);
@@ -140,8 +140,8 @@ static int session_cookie(struct lws *wsi, struct pss_http *p, enum method m)
 	}
 	if (m != M_POST)
 		return http__not_allowed(wsi, p, "POST, DELETE");
-	if (req__identify(a, wsi, false, &id, err, sizeof(err)) != REQ_AUTH_OK ||
-		!auth__token_from_request(wsi, token, sizeof(token))) {
+	if (peer__identify(a, wsi, false, &id, err, sizeof(err)) != REQ_AUTH_OK ||
+		!peer__token(wsi, token, sizeof(token))) {
 		rtg_identity_free(id);
 		return http__respond_error(wsi, p, HTTP_STATUS_UNAUTHORIZED, "%s", err);
 	}

@@ -48,7 +48,7 @@
 
 static void kill_now(struct session *s)
 {
-	lws_dll2_remove(&s->in_linger);
+	list_remove(&s->in_linger);
 	lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_ACK, LWS_TO_KILL_ASYNC);
 }
 
@@ -60,11 +60,12 @@ static void kill_now(struct session *s)
  */
 static void on_linger_timer(struct wheel_timer *t)
 {
-	struct session *s = lws_container_of(t, struct session, t_idle);
+	struct session *s = container_of(t, struct session, t_beat);
 	int unacked = 0;
 
 	if (!ioctl(lws_get_socket_fd(s->wsi), SIOCOUTQ, &unacked) && unacked > 0) {
-		timers__schedule(s->a, &s->t_idle, on_linger_timer, LINGER_S * LWS_US_PER_SEC);
+		timers__schedule(
+			&s->core->wheel, &s->t_beat, on_linger_timer, LINGER_S * LWS_US_PER_SEC);
 		return;
 	}
 	kill_now(s);
@@ -84,15 +85,14 @@ void linger__start(struct session *s)
 		return;
 	s->lingering = true;
 	lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_ACK, LINGER_MAX_S);
-	timers__schedule(a, &s->t_idle, on_linger_timer, LINGER_S * LWS_US_PER_SEC);
-	lws_dll2_add_tail(&s->in_linger, &a->lingering);
+	timers__schedule(&a->core.wheel, &s->t_beat, on_linger_timer, LINGER_S * LWS_US_PER_SEC);
+	list_add_tail(&s->in_linger, &a->lingering);
 	if (a->lingering.count > LINGER_MAX)
-		kill_now(lws_container_of(
-			lws_dll2_get_head(&a->lingering), struct session, in_linger));
+		kill_now(container_of(list_head(&a->lingering), struct session, in_linger));
 }
 
 /* The connection of s is closed (LWS_CALLBACK_CLOSED): it lingers no more. */
 void linger__end(struct session *s)
 {
-	lws_dll2_remove(&s->in_linger);
+	list_remove(&s->in_linger);
 }

@@ -180,7 +180,7 @@ static bool resume_point(struct lws *wsi, struct replay *r, char *id, size_t idl
 static void send_greeting(struct session *s)
 {
 	cJSON *obj = s->ep->greeting ? session__json_base(s->ep->greeting) : NULL, *topics;
-	struct lws_dll2 *d;
+	struct list_node *d;
 
 	if (!obj)
 		return;
@@ -191,8 +191,8 @@ static void send_greeting(struct session *s)
 		(s->id && !cJSON_AddNumberToObject(obj, "expires_at", (double)s->id->exp)) ||
 		!(topics = cJSON_AddArrayToObject(obj, "topics")))
 		goto error;
-	for (d = lws_dll2_get_head(&s->subs); d; d = d->next) {
-		const struct csub *cs = lws_container_of(d, struct csub, in_sess);
+	for (d = list_head(&s->subs); d; d = d->next) {
+		const struct csub *cs = container_of(d, struct csub, in_sess);
 
 		if (!cJSON_AddItemToArray(topics, cJSON_CreateString(cs->bsub->filter)))
 			goto error;
@@ -229,14 +229,14 @@ static int greet(struct lws *wsi, struct session *s)
 	size_t i, first = 0, qmax = (size_t)a->cfg.queue_max_messages;
 	char last_id[96];
 	bool resuming;
-	struct lws_dll2 *d;
+	struct list_node *d;
 
 	rp.scratch = calloc(a->hist.size + 2, sizeof(*rp.scratch));
 	if (!rp.scratch)
 		return -1;
 	resuming = resume_point(wsi, &rp, last_id, sizeof(last_id));
-	for (d = lws_dll2_get_head(&s->subs); d; d = d->next) {
-		const struct csub *cs = lws_container_of(d, struct csub, in_sess);
+	for (d = list_head(&s->subs); d; d = d->next) {
+		const struct csub *cs = container_of(d, struct csub, in_sess);
 
 		history__foreach_match(&a->hist, cs->bsub->filter, replay_topic, &rp);
 	}
@@ -280,7 +280,7 @@ int sse__handle(struct lws *wsi, struct session *s, const char *path, char *err,
 	enum req_auth auth;
 	int status;
 
-	if (a->stopping) {
+	if (a->core.stopping) {
 		snprintf(err, errlen, "shutting down; try again later");
 		return HTTP_STATUS_SERVICE_UNAVAILABLE;
 	}
@@ -294,19 +294,20 @@ int sse__handle(struct lws *wsi, struct session *s, const char *path, char *err,
 		snprintf(err, errlen, "unknown SSE endpoint '%.200s'", path);
 		return HTTP_STATUS_NOT_FOUND;
 	}
-	auth = req__identify(a, wsi, ep->token_optional, &id, err, errlen);
+	auth = peer__identify(a, wsi, ep->token_optional, &id, err, errlen);
 	if (auth == REQ_AUTH_MISSING || auth == REQ_AUTH_BAD)
 		return HTTP_STATUS_UNAUTHORIZED;
-	session__init(a, s, wsi, SESSION_SSE);
+	session__init(&a->core, s, &sse__ops, wsi, a);
+	a->stats.sse_connections++;
 	s->anonymous = auth == REQ_AUTH_ANONYMOUS;
-	status = session__set_endpoint(s, a->prof, path, false) ? HTTP_STATUS_INTERNAL_SERVER_ERROR
-								: 0;
+	status = client__set_endpoint(s, a->prof, path, false) ? HTTP_STATUS_INTERNAL_SERVER_ERROR
+							       : 0;
 	if (status) {
 		rtg_identity_free(id);
 		snprintf(err, errlen, "out of memory");
 	}
 	/* takes id (a fresh session cannot refuse it: no previous subject) */
-	if (!status && id && session__set_identity(s, id) == SESSION_USER_LIMIT) {
+	if (!status && id && client__set_identity(s, id) == CLIENT_USER_LIMIT) {
 		snprintf(err, errlen, "too many connections for this user (at most %d)",
 			a->cfg.max_connections_per_user);
 		status = RTG_HTTP_TOO_MANY_REQUESTS;
@@ -318,11 +319,11 @@ int sse__handle(struct lws *wsi, struct session *s, const char *path, char *err,
 		status = HTTP_STATUS_INTERNAL_SERVER_ERROR;
 	}
 	if (status) {
-		session__cleanup(s);
+		sse__end(s);
 		return status;
 	}
-	timers__schedule(
-		a, &s->t_idle, on_heartbeat, (lws_usec_t)a->cfg.sse_heartbeat * LWS_US_PER_SEC);
+	timers__schedule(&a->core.wheel, &s->t_beat, on_heartbeat,
+		(int64_t)a->cfg.sse_heartbeat * US_PER_SEC);
 	lws_callback_on_writable(wsi);
 	return 0;
 }
@@ -398,7 +399,6 @@ static void written(struct session *s, const struct out_msg *m)
 {
 	if (m->gseq > s->sse_last_gseq)
 		s->sse_last_gseq = m->gseq;
-	s->sent++;
 	s->a->stats.messages_sent++;
 	session__pop(s);
 }
@@ -433,12 +433,12 @@ static int write_events(struct session *s)
 		if (n + len > CHUNK && n)
 			break;
 		if (n + len > CHUNK) {
-			if (lws_write(s->wsi, ev + LWS_PRE, len, LWS_WRITE_HTTP) < (int)len)
+			if (lws_write(s->wsi, ev + MSG_PRE, len, LWS_WRITE_HTTP) < (int)len)
 				return -1;
 			written(s, m);
 			break;
 		}
-		memcpy(out + n, ev + LWS_PRE, len);
+		memcpy(out + n, ev + MSG_PRE, len);
 		n += len;
 		written(s, m);
 	}
@@ -506,12 +506,56 @@ int sse__flush(struct session *s)
 /* The stream's heartbeat timer: a heartbeat is due; the timer re-arms. */
 static void on_heartbeat(struct wheel_timer *t)
 {
-	struct session *s = lws_container_of(t, struct session, t_idle);
+	struct session *s = container_of(t, struct session, t_beat);
 
-	if (!s->a || s->sse_phase == SSE_ENDED)
+	if (!s->core || s->sse_phase == SSE_ENDED)
 		return;
 	s->sse_heartbeat_due = true;
 	lws_callback_on_writable(s->wsi);
-	timers__schedule(s->a, &s->t_idle, on_heartbeat,
-		(lws_usec_t)s->a->cfg.sse_heartbeat * LWS_US_PER_SEC);
+	timers__schedule(&s->core->wheel, &s->t_beat, on_heartbeat,
+		(int64_t)s->a->cfg.sse_heartbeat * US_PER_SEC);
+}
+
+/* ---- what the core asks of a stream (struct session_ops) -------------------------------- */
+
+static bool sse_can_flush(struct session *s)
+{
+	return !lws_partial_buffered(s->wsi);
+}
+
+static void sse_writeable(struct session *s)
+{
+	lws_callback_on_writable(s->wsi);
+}
+
+/* The end goes from the writeable callback after what is queued (end_stream()). */
+static void sse_close(struct session *s, int grace_s)
+{
+	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, grace_s);
+	lws_callback_on_writable(s->wsi);
+}
+
+static void sse_fail(struct session *s)
+{
+	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+const struct session_ops sse__ops = {
+	.name = "sse",
+	.flush = sse__flush,
+	.can_flush = sse_can_flush,
+	.writeable = sse_writeable,
+	.close = sse_close,
+	.fail = sse_fail,
+	.ends_with_event = true, /* no close code: auth_expired, auth_revoked say why */
+};
+
+/* The stream is gone (or was refused before it began): safe on any session, twice. */
+void sse__end(struct session *s)
+{
+	if (s->core)
+		s->a->stats.sse_connections--;
+	free(s->cors_origin);
+	s->cors_origin = NULL;
+	client__end(s);
 }

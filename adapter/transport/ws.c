@@ -6,9 +6,9 @@
  * notifications) and /realtime/ws/{client_id}. The token comes with the
  * upgrade (header, cookie, ?token=) or as a first {"type":"auth"} message
  * within auth_timeout; a missing or bad token closes with 4001 and a reason.
- * What each subscribe form means is in ws_subscribe.c. Writes happen in
- * LWS_CALLBACK_SERVER_WRITEABLE, or straight from a fan-out (session.c
- * write_now()). lws thread only.
+ * What each subscribe form means is in policy/subscribe.c. Writes happen in
+ * LWS_CALLBACK_SERVER_WRITEABLE, or straight from a fan-out (core/session.c
+ * write_now(), through ws__ops).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,12 +53,12 @@ static void greet(struct session *s)
 		}
 		session__send_json(s, obj);
 	}
-	wsub__subscribe_endpoint(s);
+	subscribe__endpoint(s);
 }
 
 static void on_auth_timeout(struct wheel_timer *t)
 {
-	struct session *s = lws_container_of(t, struct session, t_expiry);
+	struct session *s = container_of(t, struct session, t_auth);
 
 	if (!s->id)
 		session__close(s, RTG_CLOSE_AUTH,
@@ -76,10 +76,10 @@ static void accept_identity(struct session *s, struct rtg_identity *id)
 	char reason[96];
 	cJSON *obj;
 
-	switch (session__set_identity(s, id)) {
+	switch (client__set_identity(s, id)) {
 	case 0:
 		break;
-	case SESSION_USER_LIMIT:
+	case CLIENT_USER_LIMIT:
 		snprintf(reason, sizeof(reason), "too many connections for this user (at most %d)",
 			s->a->cfg.max_connections_per_user);
 		session__close(s, RTG_CLOSE_POLICY, reason);
@@ -144,9 +144,9 @@ static void authenticate(struct session *s, const char *token)
  */
 static void on_idle_timer(struct wheel_timer *t)
 {
-	struct session *s = lws_container_of(t, struct session, t_idle);
-	lws_usec_t half = (lws_usec_t)s->a->cfg.idle_timeout * LWS_US_PER_SEC / 2;
-	lws_usec_t now = lws_now_usecs(), silent = now - s->last_rx;
+	struct session *s = container_of(t, struct session, t_beat);
+	int64_t half = (int64_t)s->a->cfg.idle_timeout * US_PER_SEC / 2;
+	int64_t now = core__now_us(), silent = now - s->last_rx;
 
 	if (s->ping_at) {
 		/* a PING is out (or waiting for the socket) and nothing came back since */
@@ -156,23 +156,24 @@ static void on_idle_timer(struct wheel_timer *t)
 				s, RTG_CLOSE_POLICY, "idle timeout: no frame or pong received");
 			return;
 		}
-		timers__schedule(s->a, &s->t_idle, on_idle_timer, half - (now - s->ping_at));
+		timers__schedule(
+			&s->core->wheel, &s->t_beat, on_idle_timer, half - (now - s->ping_at));
 		return;
 	}
 	if (silent >= half) {
 		s->ping_due = true;
 		s->ping_at = now;
 		lws_callback_on_writable(s->wsi);
-		timers__schedule(s->a, &s->t_idle, on_idle_timer, half);
+		timers__schedule(&s->core->wheel, &s->t_beat, on_idle_timer, half);
 		return;
 	}
-	timers__schedule(s->a, &s->t_idle, on_idle_timer, half - silent);
+	timers__schedule(&s->core->wheel, &s->t_beat, on_idle_timer, half - silent);
 }
 
 /* A frame or PONG from the client: it is alive, and any PING is answered. */
 static void alive(struct session *s)
 {
-	s->last_rx = lws_now_usecs();
+	s->last_rx = core__now_us();
 	s->ping_at = 0;
 }
 
@@ -190,18 +191,20 @@ static void on_established(struct lws *wsi, struct pss_ws *p)
 	char path[128], err[160];
 	struct session *s = &p->s;
 
-	session__init(a, s, wsi, SESSION_WS);
-	s->on_snapshot = wsub__snapshot;
-	limits__socket(a, wsi);
+	session__init(&a->core, s, &ws__ops, wsi, a);
+	a->stats.ws_connections++;
+	limits__session_init(s);
+	s->on_snapshot = subscribe__snapshot;
+	peer__tune_socket(a, wsi);
 	alive(s);
-	timers__schedule(
-		a, &s->t_idle, on_idle_timer, (lws_usec_t)a->cfg.idle_timeout * LWS_US_PER_SEC / 2);
+	timers__schedule(&a->core.wheel, &s->t_beat, on_idle_timer,
+		(int64_t)a->cfg.idle_timeout * US_PER_SEC / 2);
 	if (lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI) <= 0 ||
-		session__set_endpoint(s, a->prof, path, true)) {
+		client__set_endpoint(s, a->prof, path, true)) {
 		session__close(s, RTG_CLOSE_INTERNAL, "no endpoint (profiles reloaded?)");
 		return;
 	}
-	switch (req__identify(a, wsi, s->ep->token_optional, &id, err, sizeof(err))) {
+	switch (peer__identify(a, wsi, s->ep->token_optional, &id, err, sizeof(err))) {
 	case REQ_AUTH_OK:
 		accept_identity(s, id);
 		break;
@@ -216,8 +219,8 @@ static void on_established(struct lws *wsi, struct pss_ws *p)
 				"Authorization: Bearer, or the rtg_token cookie)");
 			break;
 		}
-		timers__schedule(a, &s->t_expiry, on_auth_timeout,
-			(lws_usec_t)a->cfg.auth_timeout * LWS_US_PER_SEC);
+		timers__schedule(&a->core.wheel, &s->t_auth, on_auth_timeout,
+			(int64_t)a->cfg.auth_timeout * US_PER_SEC);
 		break;
 	case REQ_AUTH_BAD:
 		session__close(s, RTG_CLOSE_AUTH, err);
@@ -293,7 +296,6 @@ void ws__dispatch(struct session *s, const char *text, size_t len)
 	const cJSON *type, *token;
 	cJSON *msg;
 
-	s->received++;
 	s->a->stats.messages_received++;
 	msg = cJSON_ParseWithLength(text, len);
 	if (!msg) {
@@ -314,11 +316,11 @@ void ws__dispatch(struct session *s, const char *text, size_t len)
 	} else if (!strcmp(type->valuestring, "ping")) {
 		handle_ping(s);
 	} else if (in_list(type->valuestring, subscribe_types, 4)) {
-		wsub__subscribe(s, type->valuestring, msg, false);
+		subscribe__request(s, type->valuestring, msg, false);
 	} else if (in_list(type->valuestring, unsubscribe_types, 4)) {
-		wsub__subscribe(s, type->valuestring, msg, true);
+		subscribe__request(s, type->valuestring, msg, true);
 	} else if (!strcmp(type->valuestring, "replay")) {
-		wsub__replay(s, msg);
+		subscribe__replay(s, msg);
 	} else if (!strcmp(type->valuestring, "publish")) {
 		handle_publish(s, msg, text, len);
 	} else if (!strcmp(type->valuestring, "calculate")) {
@@ -379,7 +381,6 @@ static unsigned char chunk[LWS_PRE + WS_CHUNK];
 
 static void sent_one(struct session *s)
 {
-	s->sent++;
 	s->a->stats.messages_sent++;
 	session__pop(s);
 }
@@ -402,7 +403,6 @@ static int write_frames(struct lws *wsi, struct session *s)
 		f = msg__ws_frame_env(m, s->ep->env, &flen);
 		if (!f) { /* out of memory for this endpoint's form: lose it rather than stall */
 			session__pop(s);
-			s->dropped++;
 			s->a->stats.dropped++;
 			continue;
 		}
@@ -423,11 +423,50 @@ static int write_frames(struct lws *wsi, struct session *s)
 	return 0;
 }
 
-/* A write straight from a fan-out (session.c write_now()): frames only. */
+/* A write straight from a fan-out (core/session.c write_now()): frames only. */
 int ws__flush(struct session *s)
 {
 	return write_frames(s->wsi, s);
 }
+
+/* ---- what the core asks of a WebSocket (struct session_ops) ----------------------------- */
+
+/* An HTTP/2 stream's writes are scheduled by its network connection. */
+static bool ws_can_flush(struct session *s)
+{
+	return !lws_partial_buffered(s->wsi) && lws_get_network_wsi(s->wsi) == s->wsi;
+}
+
+static void ws_writeable(struct session *s)
+{
+	lws_callback_on_writable(s->wsi);
+}
+
+/* The close frame goes from the writeable callback after what is queued (write_close()). */
+static void ws_close(struct session *s, int grace_s)
+{
+	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, grace_s);
+	lws_callback_on_writable(s->wsi);
+}
+
+/* The socket failed: lws closes it from its loop. */
+static void ws_fail(struct session *s)
+{
+	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+const struct session_ops ws__ops = {
+	.name = "websocket",
+	.flush = ws__flush,
+	.can_flush = ws_can_flush,
+	.writeable = ws_writeable,
+	.close = ws_close,
+	.fail = ws_fail,
+	.ends_with_event = false,
+};
+
+/* Message buffers carry their frame header in the headroom lws_write() needs. */
+_Static_assert(MSG_PRE >= LWS_PRE, "core/msg.h MSG_PRE must leave room for LWS_PRE");
 
 /*
  * The close, once what was queued is out. The first time lws is handed the
@@ -473,7 +512,7 @@ static int on_writeable(struct lws *wsi, struct pss_ws *p)
 		if (lws_write(wsi, ping + LWS_PRE, 3, LWS_WRITE_PING) < 3)
 			return -1;
 		if (s->ping_at)
-			s->ping_at = lws_now_usecs(); /* the answer is awaited from now */
+			s->ping_at = core__now_us(); /* the answer is awaited from now */
 	} else if (write_frames(wsi, s)) {
 		return -1;
 	}
@@ -497,7 +536,7 @@ static int filter_upgrade(struct lws *wsi)
 		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, "no WebSocket endpoint here");
 		return -1;
 	}
-	if (limits__origin(a, wsi, origin, sizeof(origin)) == ORIGIN_REFUSED) {
+	if (peer__origin(a, wsi, origin, sizeof(origin)) == ORIGIN_REFUSED) {
 		lwsl_notice("ws: upgrade from origin '%s' refused\n", origin);
 		lws_return_http_status(
 			wsi, HTTP_STATUS_FORBIDDEN, "origin not allowed (see allowed_origins)");
@@ -531,7 +570,9 @@ static int callback_ws(
 		return on_writeable(wsi, p);
 	case LWS_CALLBACK_CLOSED:
 		linger__end(&p->s);
-		session__cleanup(&p->s);
+		if (p->s.core)
+			p->s.a->stats.ws_connections--;
+		client__end(&p->s);
 		free(p->rx);
 		p->rx = NULL;
 		return 0;
@@ -557,21 +598,3 @@ const struct lws_protocols ws__protocol = {
 	 */
 	.tx_packet_size = WS_CHUNK,
 };
-
-/*
- * Shutdown: every session closes, WebSockets with 1001 ("going away"), SSE
- * streams after a final retry hint with jitter (sse.c). A WebSocket whose
- * close frame lws already has keeps its code, and lingers on.
- */
-void ws__shutdown_all(struct adapter *a)
-{
-	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&a->sessions)) {
-		struct session *s = lws_container_of(d, struct session, in_all);
-
-		if (s->close_asked)
-			continue;
-		s->closing = false;
-		session__close(s, RTG_CLOSE_GOING_AWAY, "server shutting down");
-	}
-	lws_end_foreach_dll(d);
-}

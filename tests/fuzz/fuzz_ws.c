@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "adapter.h"
+#include "rtg_log.h"
 #include "fuzz_util.h"
 
 #define MAX_LINES 64
@@ -97,13 +98,20 @@ static void fill_history(void)
 	}
 }
 
+static void quiet(enum rtg_log_level level, const char *line)
+{
+	(void)level;
+	(void)line;
+}
+
 static void setup(void)
 {
 	struct lws_context_creation_info info;
 
 	lws_set_log_level(0, NULL);
+	rtg_log_set_sink(quiet);
 	load_config();
-	subs__init(&a.subs);
+	core__init(&a.core, &a.cfg, &a.stats, &a.hist, &bridge__broker, &a);
 	if (history__init(
 		    &a.hist, (unsigned)a.cfg.history_size, (unsigned)a.cfg.history_max_topics) ||
 		auth__init(&a))
@@ -153,12 +161,12 @@ static void run_session(const char *text, size_t size, enum who who, const char 
 	const char *p = text, *end = text + size, *nl;
 	int lines = 0;
 
-	session__init(&a, &s, NULL, SESSION_WS);
-	FUZZ_ASSERT(session__set_endpoint(&s, a.prof, path, true) == 0);
-	s.on_snapshot = wsub__snapshot;
+	session__init(&a.core, &s, NULL, NULL, &a); /* no transport: nothing is written */
+	FUZZ_ASSERT(client__set_endpoint(&s, a.prof, path, true) == 0);
+	s.on_snapshot = subscribe__snapshot;
 	s.anonymous = who == ANONYMOUS;
 	if (who == ALICE) {
-		FUZZ_ASSERT(session__set_identity(&s, rtg_identity_dup(alice)) == 0);
+		FUZZ_ASSERT(client__set_identity(&s, rtg_identity_dup(alice)) == 0);
 		s.greeted = true;
 	}
 	while (p < end && lines++ < MAX_LINES) {
@@ -167,9 +175,9 @@ static void run_session(const char *text, size_t size, enum who who, const char 
 		p = nl ? nl + 1 : end;
 	}
 	check_replies(&s);
-	session__cleanup(&s);
-	FUZZ_ASSERT(a.sessions.count == 0);
-	FUZZ_ASSERT(subs__broker_count(&a) == 0);
+	client__end(&s);
+	FUZZ_ASSERT(a.core.sessions.count == 0);
+	FUZZ_ASSERT(subs__broker_count(&a.core) == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
