@@ -134,7 +134,8 @@ bool limits__take(struct session *s);
 bool limits__capacity(struct adapter *a);
 int limits__user_add(struct adapter *a, struct session *s);
 void limits__user_remove(struct adapter *a, struct session *s);
-bool limits__subscriptions_full(const struct session *s);
+bool limits__too_big(const struct adapter *a, unsigned long long len);
+bool limits__subscriptions_full(struct adapter *a, const struct session *s);
 void limits__cleanup(struct adapter *a);
 enum origin_verdict limits__origin(struct adapter *a, const struct origin_req *r);
 
@@ -210,7 +211,11 @@ int pub__broadcast(struct adapter *a, const struct rtg_identity *id,
 	const struct prof_broadcast *bc, const cJSON *msg, const char *body, size_t len,
 	char *topic, size_t topiclen, char *err, size_t errlen);
 
-/* ==== transport/ ====================================================================== */
+/* ==== transport/ ======================================================================
+ * Error convention: what lws calls back returns 0 to go on and -1 to have
+ * lws close the connection; functions that write return 0, or -1 when the
+ * socket failed; a request refused before it became a stream gets an HTTP
+ * status. */
 
 /* listen.c */
 extern const struct lws_protocols listen__protocol;

@@ -5,7 +5,7 @@
  * Topics live in a uthash table keyed by name and in an LRU list ordered by
  * last update; the least recently updated topic is forgotten when the table
  * is full. This file numbers and remembers messages; it does not decide who
- * receives them (subs.c) nor how a replay is framed (ws_subscribe.c, sse.c).
+ * receives them (subs.c) nor how a replay is framed (policy/subscribe.c, transport/sse.c).
  * One thread only.
  */
 #define HASH_NONFATAL_OOM 1 /* a failed add leaves th->hh.tbl NULL instead of exit() */

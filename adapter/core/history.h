@@ -8,7 +8,7 @@
  * names one unbroken run of its sequence numbers: it changes when the adapter
  * restarts or forgets the topic. Memory is bounded: at most `size` messages
  * per topic and at most `max_topics` topics (the least recently updated topic
- * is forgotten first). lws thread only.
+ * is forgotten first). one thread only.
  */
 #ifndef RTG_ADAPTER_HISTORY_H
 #define RTG_ADAPTER_HISTORY_H

@@ -15,8 +15,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <libwebsockets.h>
-
 #include "jtext.h"
 #include "msg.h"
 

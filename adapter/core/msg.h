@@ -8,7 +8,7 @@
  * its WebSocket frame header goes in place once (msg__ws_frame) for any number
  * of clients. The forms of other envelopes (docs/profiles.md, "Envelopes") and
  * the SSE events are built on first use and kept in the message. Reference
- * counted; the history ring and each session queue hold references. lws
+ * counted; the history ring and each session queue hold references. One
  * thread only.
  */
 #ifndef RTG_ADAPTER_MSG_H

@@ -1,8 +1,9 @@
 /*
  * limits.c - what protects the adapter and its other clients from one client:
  * the per-connection token bucket on inbound messages, the caps on
- * connections (in total and per user) and the Origin allow-list for
- * WebSocket upgrades and CORS.
+ * connections (in total and per user), the size of a client message, the
+ * subscriptions per connection, and the Origin allow-list for WebSocket
+ * upgrades and CORS.
  *
  * It decides and counts; the transports (ws.c, sse.c, http.c) call it at the
  * right moment, with what they read from the request (transport/peer.c), and
@@ -131,6 +132,23 @@ void limits__cleanup(struct adapter *a)
 		free(u->sub);
 		free(u);
 	}
+}
+
+/* ==== sizes and counts ================================================================= */
+
+/* A client message (WebSocket frame or HTTP body) over max_message_size. */
+bool limits__too_big(const struct adapter *a, unsigned long long len)
+{
+	return len > (unsigned long long)a->cfg.max_message_size;
+}
+
+/* Whether s is at max_subscriptions (a new one is refused, and counted). */
+bool limits__subscriptions_full(struct adapter *a, const struct session *s)
+{
+	if (s->subs.count < (unsigned)a->cfg.max_subscriptions)
+		return false;
+	a->stats.refused_subscriptions++;
+	return true;
 }
 
 /* ==== origins ========================================================================= */

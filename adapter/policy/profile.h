@@ -7,7 +7,7 @@
  * Parsing and lookups only: nothing here touches lws, MQTT or a session, so
  * the parser is unit-tested and fuzzed alone. A parsed set is immutable and
  * reference counted: a SIGHUP swaps in a new set while connections made under
- * the old one keep it until they close. lws thread only (the reference count is
+ * the old one keep it until they close. one thread only (the reference count is
  * not atomic).
  */
 #ifndef RTG_ADAPTER_PROFILE_H

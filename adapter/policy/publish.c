@@ -8,7 +8,7 @@
  * A broadcast (POST .../broadcast/{kind}) publishes its body to the topic its
  * profile section names, with the section's message type: a body's own
  * "type" never overrides it. It does not route requests (http*.c) nor answer
- * them. lws thread only.
+ * them. one thread only.
  */
 #include <math.h>
 #include <stdio.h>
@@ -29,7 +29,7 @@ static int publish_bytes(struct adapter *a, const struct rtg_identity *id, const
 		snprintf(err, errlen, "cannot publish to '%.200s': %s", topic, why);
 		return HTTP_STATUS_FORBIDDEN;
 	}
-	if (!bridge__up(a) || bridge__publish(a, topic, bytes, n, retain)) {
+	if (!a->core.broker->up(a) || a->core.broker->publish(a, topic, bytes, n, retain)) {
 		snprintf(err, errlen, "the broker is not available; try again");
 		return HTTP_STATUS_SERVICE_UNAVAILABLE;
 	}

@@ -322,8 +322,7 @@ struct csub *req__subscribe(struct session *s, const struct req_target *t, enum 
 		return NULL;
 	}
 	cs = subs__find(s, t->filter, t->label);
-	if (!cs && s->subs.count >= (unsigned)a->cfg.max_subscriptions) {
-		a->stats.refused_subscriptions++;
+	if (!cs && limits__subscriptions_full(a, s)) {
 		*status = HTTP_STATUS_BAD_REQUEST;
 		snprintf(err, errlen,
 			"cannot subscribe to '%.200s': subscription limit reached (%d per "

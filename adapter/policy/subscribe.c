@@ -1,13 +1,13 @@
 /*
- * ws_subscribe.c - a WebSocket client's subscriptions and the replies to them:
- * the confirmation, the history of every topic covered (in the endpoint's
+ * subscribe.c - a client's subscriptions and the replies to them: the
+ * confirmation, the history of every topic covered (in the endpoint's
  * envelope), recovery with "since", the subscriptions an endpoint makes on
- * connect, and a topic's retained value sent as history to a first
- * subscriber.
+ * connect (WebSocket), a replay of what a gap notice announced, and
+ * a topic's retained value sent as history to a first subscriber.
  *
  * What a subscribe message means, and whether it is allowed, is request.c's
- * (the same rules serve SSE); this file only answers. It does not parse
- * frames or manage connections (ws.c). lws thread only.
+ * (the same rules serve SSE and HTTP); this file answers. It does not parse
+ * frames or manage connections (transport/ws.c, sse.c).
  */
 #include <stdio.h>
 #include <stdlib.h>

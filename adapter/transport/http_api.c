@@ -182,7 +182,7 @@ static int start_post(struct lws *wsi, struct pss_http *p, enum method m, enum r
 		return http__respond_error(
 			wsi, p, HTTP_STATUS_LENGTH_REQUIRED, "a POST needs a Content-Length");
 	}
-	if (strtoull(cl, NULL, 10) > (unsigned long long)a->cfg.max_message_size) {
+	if (limits__too_big(a, strtoull(cl, NULL, 10))) {
 		p->close_after = true;
 		return http__respond_error(wsi, p, HTTP_STATUS_REQ_ENTITY_TOO_LARGE,
 			"the body is larger than %d bytes", a->cfg.max_message_size);
@@ -208,11 +208,11 @@ static int start_post(struct lws *wsi, struct pss_http *p, enum method m, enum r
 
 int http__on_body(struct lws *wsi, struct pss_http *p, const void *in, size_t len)
 {
-	size_t max = (size_t)http__adapter(wsi)->cfg.max_message_size;
 	char *grown;
 
 	/* lws passes at most Content-Length bytes, checked in start_post(); this is a guard */
-	if (p->route == R_NONE || p->responding || !len || p->body_len + len > max)
+	if (p->route == R_NONE || p->responding || !len ||
+		limits__too_big(http__adapter(wsi), p->body_len + len))
 		return 0;
 	grown = realloc(p->body, p->body_len + len);
 	if (!grown)

@@ -337,13 +337,12 @@ void ws__dispatch(struct session *s, const char *text, size_t len)
  */
 static int on_receive(struct lws *wsi, struct pss_ws *p, const void *in, size_t len)
 {
-	size_t max = (size_t)p->s.a->cfg.max_message_size;
 	char *grown;
 
 	alive(&p->s);
 	if (p->s.closing)
 		return 0;
-	if (p->rx_len + len > max) {
+	if (limits__too_big(p->s.a, p->rx_len + len)) {
 		session__close(&p->s, RTG_CLOSE_TOO_BIG, "message too big");
 		return 0;
 	}

@@ -1,6 +1,6 @@
 /*
  * fuzz_ws.c - libFuzzer target for the WebSocket protocol: ws__dispatch()
- * (adapter/transport/ws.c) and every handler behind it (ws_subscribe.c: subscribe in
+ * (adapter/transport/ws.c) and every handler behind it (policy/subscribe.c: subscribe in
  * all its forms, unsubscribe, publish, calculate, auth, ping), on a real
  * struct adapter without sockets.
  *
@@ -162,6 +162,7 @@ static void run_session(const char *text, size_t size, enum who who, const char 
 	int lines = 0;
 
 	session__init(&a.core, &s, NULL, NULL, &a); /* no transport: nothing is written */
+	limits__session_init(&s);
 	FUZZ_ASSERT(client__set_endpoint(&s, a.prof, path, true) == 0);
 	s.on_snapshot = subscribe__snapshot;
 	s.anonymous = who == ANONYMOUS;
