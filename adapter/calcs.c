@@ -37,7 +37,7 @@ static int calc_topic(const char *sub, const char *id, const char *leaf, char *b
 {
 	int n;
 
-	if (!rtg_topic_level_valid(sub, 128))
+	if (!rtg_topic_level_valid(sub, RTG_TOPIC_LEVEL_MAX))
 		return -1;
 	n = snprintf(buf, len, "calc/%s~%s/%s", sub, id, leaf);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
@@ -73,7 +73,8 @@ static int check_request(struct adapter *a, const struct rtg_identity *id, const
 		snprintf(err, errlen, "calculations are for signed-in users: connect with a token");
 		return HTTP_STATUS_FORBIDDEN;
 	}
-	if (!cJSON_IsString(kind) || !rtg_topic_level_valid(kind->valuestring, 128) ||
+	if (!cJSON_IsString(kind) ||
+		!rtg_topic_level_valid(kind->valuestring, RTG_TOPIC_LEVEL_MAX) ||
 		(params && !cJSON_IsObject(params))) {
 		snprintf(err, errlen,
 			"calculate needs a \"calculation_type\" and an object \"parameters\"");

@@ -108,7 +108,7 @@ static bool level_of(const cJSON *msg, const char *key, char *buf, size_t len)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(msg, key);
 
-	if (cJSON_IsString(v) && rtg_topic_level_valid(v->valuestring, 128))
+	if (cJSON_IsString(v) && rtg_topic_level_valid(v->valuestring, RTG_TOPIC_LEVEL_MAX))
 		snprintf(buf, len, "%s", v->valuestring);
 	else if (cJSON_IsNumber(v) && fabs(v->valuedouble) < 9007199254740992.0 &&
 		v->valuedouble == (double)(long long)v->valuedouble) /* an exact integer */
@@ -125,7 +125,8 @@ static bool level_of(const cJSON *msg, const char *key, char *buf, size_t len)
 static int broadcast_topic(const struct prof_broadcast *bc, const cJSON *msg, char *topic,
 	size_t len, char *err, size_t errlen)
 {
-	char names[PROF_MAX_PARAMS][64], values[PROF_MAX_PARAMS][128], missing[64] = "";
+	char names[PROF_MAX_PARAMS][64], values[PROF_MAX_PARAMS][RTG_TOPIC_LEVEL_MAX],
+		missing[64] = "";
 	struct prof_params p;
 	const char *o, *c;
 	bool own, ok;

@@ -31,7 +31,7 @@ static bool add_topic_params(const struct session *s, cJSON *obj, const char *to
 {
 	const struct prof_topic *t = profile__topic(s->prof, topic);
 	const char *o, *c;
-	char name[64], value[128];
+	char name[64], value[RTG_TOPIC_LEVEL_MAX];
 
 	for (o = t ? strchr(t->tmpl, '{') : NULL; o; o = strchr(c, '{')) {
 		c = strchr(o, '}');
