@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "rtg_json.h"
 #include "rtg_topic.h"
 
 /* ==== starting one ========================================================================= */
@@ -43,7 +44,7 @@ static int calc_topic(const char *sub, const char *id, const char *leaf, char *b
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-/* The request a calc worker reads; free with cJSON_free(). NULL on out of memory. */
+/* The request a calc worker reads; free with rtg_json_free(). NULL on out of memory. */
 static char *request_text(const char *id, const char *kind, const cJSON *params, const char *sub)
 {
 	cJSON *req = cJSON_CreateObject();
@@ -56,7 +57,7 @@ static char *request_text(const char *id, const char *kind, const cJSON *params,
 			params ? cJSON_Duplicate(params, true) : cJSON_CreateObject()) &&
 		cJSON_AddStringToObject(req, "user_id", sub) &&
 		cJSON_AddStringToObject(req, "requested_at", session__iso_time(ts, sizeof(ts))))
-		text = cJSON_PrintUnformatted(req);
+		text = rtg_json_print(req, NULL);
 	cJSON_Delete(req);
 	return text;
 }
@@ -138,7 +139,7 @@ int calc__start(struct adapter *a, const struct rtg_identity *id, struct session
 	}
 	if (!status)
 		status = bridge__publish(a, req, text, strlen(text), false);
-	cJSON_free(text);
+	rtg_json_free(text);
 	if (status) {
 		snprintf(err, errlen, "the broker is not available; try again");
 		return HTTP_STATUS_SERVICE_UNAVAILABLE;

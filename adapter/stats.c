@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "rtg_json.h"
 #include "rtg_util.h"
 
 static const char *broker_state(const struct adapter *a)
@@ -400,14 +401,15 @@ static void on_stats_timer(struct lws_sorted_usec_list *sul)
 	struct adapter *a = lws_container_of(sul, struct adapter, sul_stats);
 	cJSON *obj = NULL;
 	char *text = NULL;
+	size_t len;
 
 	if (bridge__up(a) && (obj = stats__json(a)) &&
 		cJSON_AddStringToObject(obj, "type", "system_stats") &&
 		(!a->broker_sys ||
 			cJSON_AddItemToObject(obj, "broker", cJSON_Duplicate(a->broker_sys, 1))) &&
-		(text = cJSON_PrintUnformatted(obj)))
-		bridge__publish(a, "system/stats", text, strlen(text), true);
-	cJSON_free(text);
+		(text = rtg_json_print(obj, &len)))
+		bridge__publish(a, "system/stats", text, len, true);
+	rtg_json_free(text);
 	cJSON_Delete(obj);
 	lws_sul_schedule(a->ctx, 0, &a->sul_stats, on_stats_timer,
 		(lws_usec_t)a->cfg.stats_interval * LWS_US_PER_SEC);

@@ -14,14 +14,8 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "rtg_json.h"
 #include "rtg_topic.h"
-
-static const char *str_field(const cJSON *msg, const char *name)
-{
-	const cJSON *item = cJSON_GetObjectItemCaseSensitive(msg, name);
-
-	return cJSON_IsString(item) ? item->valuestring : NULL;
-}
 
 /*
  * Adds the named levels of the topic's profile line ("ticker":"AAPL" for
@@ -207,7 +201,7 @@ static bool since_all_known(struct adapter *a, const char *filter, const cJSON *
 
 static enum sub_policy policy_of(const cJSON *msg, bool *bad)
 {
-	const char *p = str_field(msg, "policy");
+	const char *p = rtg_json_get_string(msg, "policy");
 
 	*bad = false;
 	if (!p || !strcmp(p, "auto"))
@@ -398,7 +392,8 @@ static bool replay_runs(const cJSON *msg, struct seq_runs *r)
  */
 void wsub__replay(struct session *s, const cJSON *msg)
 {
-	const char *topic = str_field(msg, "topic"), *epoch = str_field(msg, "epoch");
+	const char *topic = rtg_json_get_string(msg, "topic"),
+		   *epoch = rtg_json_get_string(msg, "epoch");
 	struct seq_runs runs;
 	struct topic_hist *th;
 	char why[256];
