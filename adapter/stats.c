@@ -457,9 +457,10 @@ bool stats__on_sys(struct adapter *a, const char *topic, const void *payload, si
 		cJSON_Delete(value);
 		return true;
 	}
-	if (cJSON_HasObjectItem(a->broker_sys, key))
-		cJSON_ReplaceItemInObjectCaseSensitive(a->broker_sys, key, value);
-	else if (!cJSON_AddItemToObject(a->broker_sys, key, value))
+	/* either call leaves value with us when it fails */
+	if (!(cJSON_HasObjectItem(a->broker_sys, key)
+			    ? cJSON_ReplaceItemInObjectCaseSensitive(a->broker_sys, key, value)
+			    : cJSON_AddItemToObject(a->broker_sys, key, value)))
 		cJSON_Delete(value);
 	return true;
 }
