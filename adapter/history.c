@@ -411,12 +411,10 @@ void history__foreach_match(struct history *h, const char *filter,
 	}
 }
 
-unsigned history__collect(const struct history *h, const struct topic_hist *th, uint64_t since_seq,
-	struct out_msg **out)
+unsigned history__collect(const struct topic_hist *th, uint64_t since_seq, struct out_msg **out)
 {
 	unsigned i, n = 0;
 
-	(void)h;
 	if (!th)
 		return 0;
 	if (since_seq == 0 && th->retained && !ring_holds(th, th->retained))

@@ -79,7 +79,7 @@ static cJSON *history_message(struct session *s, struct topic_hist *th, uint64_t
 
 	if (!list || !obj)
 		goto error;
-	n = history__collect(&a->hist, th, since, list);
+	n = history__collect(th, since, list);
 	if (!cJSON_AddStringToObject(obj, "topic", th->topic) ||
 		!add_topic_params(s, obj, th->topic) ||
 		!cJSON_AddStringToObject(obj, "epoch", th->epoch) ||
@@ -123,7 +123,7 @@ static void send_history(struct session *s, struct topic_hist *th, uint64_t sinc
 	list = calloc(s->a->hist.size + 2, sizeof(*list));
 	if (!list)
 		return;
-	n = history__collect(&s->a->hist, th, since, list);
+	n = history__collect(th, since, list);
 	for (i = 0; i < n; i++) {
 		if (in_runs(runs, list[i]->seq))
 			session__enqueue(s, list[i]);
