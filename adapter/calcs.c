@@ -17,15 +17,22 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "calcs.h"
 #include "rtg_json.h"
 #include "rtg_topic.h"
 
 /* ==== starting one ========================================================================= */
 
-/* Ids the caller picks end up in a topic level and in a URL: keep them plain. */
-static bool id_ok(const char *id)
+_Static_assert(CALC_ID_MAX == 64, "CALC_ID_RULE (calcs.h) says 64");
+
+/*
+ * Ids the caller picks end up in a topic level and in a URL: keep them plain.
+ * Following a calculation (request.c) applies the same rule, so an id that
+ * could not have been started is refused there too, on every transport.
+ */
+bool calc__id_ok(const char *id)
 {
-	size_t n = strlen(id);
+	size_t n = id ? strlen(id) : 0;
 
 	return n && n <= CALC_ID_MAX &&
 		strspn(id,
@@ -81,10 +88,8 @@ static int check_request(struct adapter *a, const struct rtg_identity *id, const
 			"calculate needs a \"calculation_type\" and an object \"parameters\"");
 		return HTTP_STATUS_BAD_REQUEST;
 	}
-	if (cid && (!cJSON_IsString(cid) || !id_ok(cid->valuestring))) {
-		snprintf(err, errlen,
-			"\"calculation_id\" must be 1-%d characters of A-Z a-z 0-9 _ -",
-			CALC_ID_MAX);
+	if (cid && (!cJSON_IsString(cid) || !calc__id_ok(cid->valuestring))) {
+		snprintf(err, errlen, "\"calculation_id\" must be " CALC_ID_RULE);
 		return HTTP_STATUS_BAD_REQUEST;
 	}
 	if (cid)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "calcs.h"
 #include "rtg_json.h"
 #include "rtg_topic.h"
 
@@ -99,6 +100,18 @@ static int own_level(const char *tmpl)
 	return level;
 }
 
+/*
+ * A {calculation_id} level follows a calculation: its value must be an id
+ * one could have started (calcs.c's rule), not just any topic level.
+ */
+static bool calc_id_refused(const char *tmpl, const struct prof_params *p)
+{
+	const char *v =
+		strstr(tmpl, "{calculation_id}") ? profile__param(p, "calculation_id") : NULL;
+
+	return v && !calc__id_ok(v);
+}
+
 static int expand_one(const struct session *s, const char *tmpl, const char *label,
 	const struct prof_params *p, struct req_target *t, char *err, size_t errlen)
 {
@@ -106,6 +119,10 @@ static int expand_one(const struct session *s, const char *tmpl, const char *lab
 	enum prof_expand rc;
 
 	memset(t, 0, sizeof(*t));
+	if (calc_id_refused(tmpl, p)) {
+		snprintf(err, errlen, "invalid \"calculation_id\": it must be " CALC_ID_RULE);
+		return -1;
+	}
 	rc = profile__expand(tmpl, sub, p, t->filter, sizeof(t->filter), &t->own, &bad);
 	switch (rc) {
 	case PROF_EXPAND_OK:
