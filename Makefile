@@ -21,7 +21,8 @@ COMMON_SRC := common/rtg_err.c common/rtg_identity.c common/rtg_jwt.c common/rtg
 	common/rtg_jwks.c \
 	common/rtg_text.c common/rtg_log.c \
 	common/rtg_acl.c common/rtg_acl_parse.c \
-	common/rtg_topic.c common/rtg_broker.c
+	common/rtg_topic.c common/rtg_broker.c \
+	common/rtg_json.c
 COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/obj/%.o)
 COMMON_LIB := $(B)/librtgcommon.a
 COMMON_CFLAGS := -fPIC -Icommon $(JWT_CFLAGS) $(CJSON_CFLAGS) $(MOSQ_CFLAGS)
@@ -150,7 +151,8 @@ $(B)/tests/test_trading_shapes: $(B)/obj/tests/test_trading_shapes.o $(TRADING_O
 
 # ---- tests/unit: cmocka, one binary per common/ module -----------------------
 UNIT_TESTS := $(B)/tests/test_topic $(B)/tests/test_jwt $(B)/tests/test_jwt_config \
-	$(B)/tests/test_jwks $(B)/tests/test_acl $(B)/tests/test_acl_parse $(B)/tests/test_broker
+	$(B)/tests/test_jwks $(B)/tests/test_acl $(B)/tests/test_acl_parse $(B)/tests/test_broker \
+	$(B)/tests/test_json
 
 $(B)/obj/tests/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)

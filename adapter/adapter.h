@@ -141,6 +141,12 @@ enum origin_verdict limits__origin(struct adapter *a, const struct origin_req *r
 
 /* calcs.c */
 #define CALC_ID_MAX 64
+/* What calc__id_ok() accepts, for error messages; calcs.c checks the 64 is CALC_ID_MAX. */
+#define CALC_ID_RULE "1-64 characters of A-Z a-z 0-9 _ -"
+/* The one rule for a calculation id, for what starts one and what follows one (request.c):
+ * 1 to CALC_ID_MAX characters of A-Z a-z 0-9 '_' '-', so one topic level and one URL path
+ * segment as it stands (no '~' to fake another user's prefix). NULL gives false. */
+bool calc__id_ok(const char *id);
 int calc__start(struct adapter *a, const struct rtg_identity *id, struct session *s,
 	const cJSON *msg, char *idbuf, size_t idlen, char *err, size_t errlen);
 int calc__watch(struct session *s, const char *id);

@@ -8,11 +8,13 @@
  * nothing about who may read them (http.c, auth.c).
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "adapter.h"
+#include "rtg_json.h"
 #include "rtg_util.h"
 
 static const char *broker_state(const struct adapter *a)
@@ -32,25 +34,174 @@ static double uptime(const struct adapter *a)
 	return (double)(time(NULL) - a->started);
 }
 
-/* One named figure, so both formats are driven by the same table. */
+/* ==== the figures: one table for both formats ============================================== */
+
+enum fig_type { FIG_COUNTER, FIG_GAUGE };
+
+/*
+ * One figure, named once for each format. json is its /api/stats member:
+ * "name" at the top, "broker.name" or "history.name" inside that object;
+ * prom is the metric's name after "rtg_adapter_", with label the sample's
+ * labels when several figures share one metric (consecutive rows). NULL:
+ * not in that format. The value is at off in struct stats, or get(a).
+ */
 struct figure {
-	const char *name;
-	uint64_t value;
+	const char *json, *prom, *label;
+	enum fig_type type;
+	const char *help;
+	size_t off;
+	uint64_t (*get)(const struct adapter *a);
 };
 
-#define FIGURE(field)                  \
-	{                              \
-#field, a->stats.field \
+static uint64_t open_connections(const struct adapter *a)
+{
+	return a->stats.ws_connections + a->stats.sse_connections;
+}
+
+static uint64_t broker_connected(const struct adapter *a)
+{
+	return a->bridge.state == BRIDGE_UP;
+}
+
+static uint64_t broker_subscriptions(const struct adapter *a)
+{
+	return subs__broker_count(&a->core);
+}
+
+static uint64_t broker_connects(const struct adapter *a)
+{
+	return a->bridge.connects;
+}
+
+static uint64_t broker_disconnects(const struct adapter *a)
+{
+	return a->bridge.disconnects;
+}
+
+static uint64_t broker_published(const struct adapter *a)
+{
+	return a->bridge.published;
+}
+
+static uint64_t broker_received(const struct adapter *a)
+{
+	return a->bridge.received;
+}
+
+static uint64_t history_topics(const struct adapter *a)
+{
+	return a->hist.ntopics;
+}
+
+static uint64_t history_evicted(const struct adapter *a)
+{
+	return a->hist.evicted_topics;
+}
+
+static uint64_t history_size(const struct adapter *a)
+{
+	return a->hist.size;
+}
+
+#define STAT(field) .off = offsetof(struct stats, field)
+#define COUNTER(json, prom, field, help)                               \
+	{                                                              \
+		json, prom, NULL, FIG_COUNTER, help, STAT(field), NULL \
 	}
+#define REFUSED(json, limit, field)                                                       \
+	{                                                                                 \
+		json, "refused_total", "limit=\"" limit "\"", FIG_COUNTER,                \
+			"Connections and requests refused by a limit.", STAT(field), NULL \
+	}
+
+/*
+ * In the order of /api/stats's members; /metrics gives the gauges first, then
+ * the counters, each in this order. The uptime (in seconds, not a count) and
+ * the per-filter subscriptions are not rows: both formats add them by hand.
+ */
+static const struct figure figures[] = {
+	{"active_connections", NULL, NULL, FIG_GAUGE, NULL, 0, open_connections},
+	COUNTER("total_connections", "connections_total", total_connections,
+		"Browser connections accepted."),
+	{"websocket_connections", "connections", "kind=\"ws\"", FIG_GAUGE,
+		"Open browser connections.", STAT(ws_connections), NULL},
+	{"sse_connections", "connections", "kind=\"sse\"", FIG_GAUGE, "Open browser connections.",
+		STAT(sse_connections), NULL},
+	{NULL, "broker_connected", NULL, FIG_GAUGE, "1 if the broker connection is up.", 0,
+		broker_connected},
+	{"broker_subscriptions", "broker_subscriptions", NULL, FIG_GAUGE,
+		"Distinct filters subscribed at the broker.", 0, broker_subscriptions},
+	{"history.topics", "history_topics", NULL, FIG_GAUGE, "Topics the history holds.", 0,
+		history_topics},
+	COUNTER("messages_sent", "messages_sent_total", messages_sent,
+		"Messages sent to browsers."),
+	COUNTER("messages_received", "messages_received_total", messages_received,
+		"Messages received from browsers."),
+	COUNTER("mqtt_messages", "mqtt_messages_total", mqtt_messages,
+		"MQTT messages from the broker."),
+	COUNTER("mqtt_duplicates", "mqtt_duplicates_total", mqtt_duplicates,
+		"Extra copies from overlapping broker subscriptions."),
+	COUNTER("dropped", "dropped_total", dropped, "Messages dropped from send queues."),
+	COUNTER("gaps", "gaps_total", gaps,
+		"Gap notices sent: runs of dropped messages a client was told of."),
+	COUNTER("errors", "errors_total", errors, "Error replies and refused requests."),
+	COUNTER("auth_failures", "auth_failures_total", auth_failures, "Tokens refused."),
+	COUNTER("http_requests", "http_requests_total", http_requests, "Plain HTTP requests."),
+	COUNTER("publishes", "publishes_total", publishes, "Client publishes accepted."),
+	COUNTER("conflated", "conflated_total", conflated,
+		"Queued messages replaced by a newer value."),
+	COUNTER("slow_closed", "slow_closed_total", slow_closed,
+		"Connections closed 1013: too slow."),
+	COUNTER("rate_limited", "rate_limited_total", rate_limited,
+		"Client messages refused by the rate limit."),
+	COUNTER("rate_closed", "rate_closed_total", rate_closed,
+		"Connections closed 1008 for flooding."),
+	REFUSED("refused_capacity", "max_connections", refused_capacity),
+	REFUSED("refused_user", "max_connections_per_user", refused_user),
+	REFUSED("refused_origin", "allowed_origins", refused_origin),
+	REFUSED("refused_subscriptions", "max_subscriptions", refused_subscriptions),
+	COUNTER("idle_closed", "idle_closed_total", idle_closed, "WebSockets closed for silence."),
+	COUNTER("calc_timeouts", "calc_timeouts_total", calc_timeouts,
+		"Calculations failed by calc_timeout."),
+	{"broker.connects", "broker_connects_total", NULL, FIG_COUNTER,
+		"Connections made to the broker.", 0, broker_connects},
+	{"broker.disconnects", "broker_disconnects_total", NULL, FIG_COUNTER,
+		"Connections to the broker lost.", 0, broker_disconnects},
+	{"broker.published", "broker_published_total", NULL, FIG_COUNTER,
+		"Messages published to the broker.", 0, broker_published},
+	{"broker.received", "broker_received_total", NULL, FIG_COUNTER,
+		"Messages received from the broker.", 0, broker_received},
+	{"history.evicted_topics", "history_evicted_topics_total", NULL, FIG_COUNTER,
+		"Topics forgotten by the history.", 0, history_evicted},
+	{"history.size", NULL, NULL, FIG_GAUGE, NULL, 0, history_size},
+};
+
+static uint64_t figure_value(const struct figure *f, const struct adapter *a)
+{
+	uint64_t v;
+
+	if (f->get)
+		return f->get(a);
+	memcpy(&v, (const char *)&a->stats + f->off, sizeof(v));
+	return v;
+}
 
 /* ---- JSON ------------------------------------------------------------------------------ */
 
-static bool add_figures(cJSON *obj, const struct figure *f, size_t n)
+/*
+ * Adds the rows whose json name is in @section ("broker." inside "broker";
+ * "" for the top level, whose names hold no '.') to obj, as numbers.
+ */
+static bool add_figures(cJSON *obj, const struct adapter *a, const char *section)
 {
-	size_t i;
+	size_t i, n = strlen(section);
+	const char *name;
 
-	for (i = 0; i < n; i++) {
-		if (!cJSON_AddNumberToObject(obj, f[i].name, (double)f[i].value))
+	for (i = 0; i < RTG_ARRAY_SIZE(figures); i++) {
+		name = figures[i].json;
+		if (!name || strncmp(name, section, n) || strchr(name + n, '.'))
+			continue;
+		if (!cJSON_AddNumberToObject(obj, name + n, (double)figure_value(&figures[i], a)))
 			return false;
 	}
 	return true;
@@ -96,57 +247,25 @@ static bool add_broker(cJSON *obj, const struct adapter *a)
 	cJSON *b = cJSON_AddObjectToObject(obj, "broker");
 
 	return b && cJSON_AddStringToObject(b, "state", broker_state(a)) &&
-		cJSON_AddNumberToObject(b, "connects", (double)a->bridge.connects) &&
-		cJSON_AddNumberToObject(b, "disconnects", (double)a->bridge.disconnects) &&
-		cJSON_AddNumberToObject(b, "published", (double)a->bridge.published) &&
-		cJSON_AddNumberToObject(b, "received", (double)a->bridge.received);
+		add_figures(b, a, "broker.");
 }
 
 static bool add_history(cJSON *obj, const struct adapter *a)
 {
 	cJSON *h = cJSON_AddObjectToObject(obj, "history");
 
-	return h && cJSON_AddNumberToObject(h, "topics", (double)a->hist.ntopics) &&
-		cJSON_AddNumberToObject(h, "evicted_topics", (double)a->hist.evicted_topics) &&
-		cJSON_AddNumberToObject(h, "size", (double)a->hist.size);
+	return h && add_figures(h, a, "history.");
 }
 
 /* The /api/stats object; the caller frees it with cJSON_Delete(). NULL on out of memory. */
 cJSON *stats__json(struct adapter *a)
 {
-	const struct figure figures[] = {
-		{"active_connections", a->stats.ws_connections + a->stats.sse_connections},
-		FIGURE(total_connections),
-		{"websocket_connections", a->stats.ws_connections},
-		FIGURE(sse_connections),
-		{"broker_subscriptions", subs__broker_count(&a->core)},
-		FIGURE(messages_sent),
-		FIGURE(messages_received),
-		FIGURE(mqtt_messages),
-		FIGURE(mqtt_duplicates),
-		FIGURE(dropped),
-		FIGURE(gaps),
-		FIGURE(errors),
-		FIGURE(auth_failures),
-		FIGURE(http_requests),
-		FIGURE(publishes),
-		FIGURE(conflated),
-		FIGURE(slow_closed),
-		FIGURE(rate_limited),
-		FIGURE(rate_closed),
-		FIGURE(refused_capacity),
-		FIGURE(refused_user),
-		FIGURE(refused_origin),
-		FIGURE(refused_subscriptions),
-		FIGURE(idle_closed),
-		FIGURE(calc_timeouts),
-	};
 	cJSON *obj = cJSON_CreateObject();
 	char ts[40];
 
-	if (!obj || !add_figures(obj, figures, sizeof(figures) / sizeof(figures[0])) ||
-		!add_subscriptions(obj, a) || !cJSON_AddNumberToObject(obj, "uptime", uptime(a)) ||
-		!add_broker(obj, a) || !add_history(obj, a) ||
+	if (!obj || !add_figures(obj, a, "") || !add_subscriptions(obj, a) ||
+		!cJSON_AddNumberToObject(obj, "uptime", uptime(a)) || !add_broker(obj, a) ||
+		!add_history(obj, a) ||
 		!cJSON_AddStringToObject(obj, "timestamp", session__iso_time(ts, sizeof(ts)))) {
 		cJSON_Delete(obj);
 		return NULL;
@@ -218,13 +337,6 @@ __attribute__((format(printf, 2, 3))) static void put(struct text *t, const char
 	t->len += (size_t)n;
 }
 
-static void metric(
-	struct text *t, const char *name, const char *type, const char *help, uint64_t value)
-{
-	put(t, "# HELP rtg_adapter_%s %s\n# TYPE rtg_adapter_%s %s\nrtg_adapter_%s %llu\n", name,
-		help, name, type, name, (unsigned long long)value);
-}
-
 /* A label value: backslash, double quote and newline are escaped (format 0.0.4). */
 static void put_label(struct text *t, const char *v)
 {
@@ -240,77 +352,35 @@ static void put_label(struct text *t, const char *v)
 	}
 }
 
-static void counters(struct text *t, const struct adapter *a)
+/*
+ * The rows of one type that have a metric: "# HELP" and "# TYPE" once per
+ * metric (the first of its consecutive rows gives the help), then a sample.
+ */
+static void put_figures(struct text *t, const struct adapter *a, enum fig_type type)
 {
-	const struct stats *st = &a->stats;
+	const char *last = NULL;
+	const struct figure *f;
+	size_t i;
 
-	metric(t, "connections_total", "counter", "Browser connections accepted.",
-		st->total_connections);
-	metric(t, "messages_sent_total", "counter", "Messages sent to browsers.",
-		st->messages_sent);
-	metric(t, "messages_received_total", "counter", "Messages received from browsers.",
-		st->messages_received);
-	metric(t, "mqtt_messages_total", "counter", "MQTT messages from the broker.",
-		st->mqtt_messages);
-	metric(t, "mqtt_duplicates_total", "counter",
-		"Extra copies from overlapping broker subscriptions.", st->mqtt_duplicates);
-	metric(t, "dropped_total", "counter", "Messages dropped from send queues.", st->dropped);
-	metric(t, "gaps_total", "counter",
-		"Gap notices sent: runs of dropped messages a client was told of.", st->gaps);
-	metric(t, "errors_total", "counter", "Error replies and refused requests.", st->errors);
-	metric(t, "auth_failures_total", "counter", "Tokens refused.", st->auth_failures);
-	metric(t, "http_requests_total", "counter", "Plain HTTP requests.", st->http_requests);
-	metric(t, "publishes_total", "counter", "Client publishes accepted.", st->publishes);
-	metric(t, "conflated_total", "counter", "Queued messages replaced by a newer value.",
-		st->conflated);
-	metric(t, "slow_closed_total", "counter", "Connections closed 1013: too slow.",
-		st->slow_closed);
-	metric(t, "rate_limited_total", "counter", "Client messages refused by the rate limit.",
-		st->rate_limited);
-	metric(t, "rate_closed_total", "counter", "Connections closed 1008 for flooding.",
-		st->rate_closed);
-	put(t,
-		"# HELP rtg_adapter_refused_total Connections and requests refused by a limit.\n"
-		"# TYPE rtg_adapter_refused_total counter\n"
-		"rtg_adapter_refused_total{limit=\"max_connections\"} %llu\n"
-		"rtg_adapter_refused_total{limit=\"max_connections_per_user\"} %llu\n"
-		"rtg_adapter_refused_total{limit=\"allowed_origins\"} %llu\n"
-		"rtg_adapter_refused_total{limit=\"max_subscriptions\"} %llu\n",
-		(unsigned long long)st->refused_capacity, (unsigned long long)st->refused_user,
-		(unsigned long long)st->refused_origin,
-		(unsigned long long)st->refused_subscriptions);
-	metric(t, "idle_closed_total", "counter", "WebSockets closed for silence.",
-		st->idle_closed);
-	metric(t, "calc_timeouts_total", "counter", "Calculations failed by calc_timeout.",
-		st->calc_timeouts);
-	metric(t, "broker_connects_total", "counter", "Connections made to the broker.",
-		a->bridge.connects);
-	metric(t, "broker_disconnects_total", "counter", "Connections to the broker lost.",
-		a->bridge.disconnects);
-	metric(t, "broker_published_total", "counter", "Messages published to the broker.",
-		a->bridge.published);
-	metric(t, "broker_received_total", "counter", "Messages received from the broker.",
-		a->bridge.received);
-	metric(t, "history_evicted_topics_total", "counter", "Topics forgotten by the history.",
-		a->hist.evicted_topics);
+	for (i = 0; i < RTG_ARRAY_SIZE(figures); i++) {
+		f = &figures[i];
+		if (!f->prom || f->type != type)
+			continue;
+		if (!last || strcmp(last, f->prom))
+			put(t, "# HELP rtg_adapter_%s %s\n# TYPE rtg_adapter_%s %s\n", f->prom,
+				f->help, f->prom, type == FIG_GAUGE ? "gauge" : "counter");
+		last = f->prom;
+		put(t, "rtg_adapter_%s%s%s%s %llu\n", f->prom, f->label ? "{" : "",
+			f->label ? f->label : "", f->label ? "}" : "",
+			(unsigned long long)figure_value(f, a));
+	}
 }
 
 static void gauges(struct text *t, struct adapter *a)
 {
 	const struct bsub *b;
 
-	put(t,
-		"# HELP rtg_adapter_connections Open browser connections.\n"
-		"# TYPE rtg_adapter_connections gauge\n"
-		"rtg_adapter_connections{kind=\"ws\"} %llu\n"
-		"rtg_adapter_connections{kind=\"sse\"} %llu\n",
-		(unsigned long long)a->stats.ws_connections,
-		(unsigned long long)a->stats.sse_connections);
-	metric(t, "broker_connected", "gauge", "1 if the broker connection is up.",
-		a->bridge.state == BRIDGE_UP);
-	metric(t, "broker_subscriptions", "gauge", "Distinct filters subscribed at the broker.",
-		subs__broker_count(&a->core));
-	metric(t, "history_topics", "gauge", "Topics the history holds.", a->hist.ntopics);
+	put_figures(t, a, FIG_GAUGE);
 	put(t,
 		"# HELP rtg_adapter_uptime_seconds Seconds since the adapter started.\n"
 		"# TYPE rtg_adapter_uptime_seconds gauge\nrtg_adapter_uptime_seconds %.0f\n",
@@ -338,7 +408,7 @@ char *stats__prometheus(struct adapter *a, size_t *len)
 		return NULL;
 	t.buf[0] = '\0';
 	gauges(&t, a);
-	counters(&t, a);
+	put_figures(&t, a, FIG_COUNTER);
 	if (t.oom) {
 		free(t.buf);
 		return NULL;
@@ -387,9 +457,10 @@ bool stats__on_sys(struct adapter *a, const char *topic, const void *payload, si
 		cJSON_Delete(value);
 		return true;
 	}
-	if (cJSON_HasObjectItem(a->broker_sys, key))
-		cJSON_ReplaceItemInObjectCaseSensitive(a->broker_sys, key, value);
-	else if (!cJSON_AddItemToObject(a->broker_sys, key, value))
+	/* either call leaves value with us when it fails */
+	if (!(cJSON_HasObjectItem(a->broker_sys, key)
+			    ? cJSON_ReplaceItemInObjectCaseSensitive(a->broker_sys, key, value)
+			    : cJSON_AddItemToObject(a->broker_sys, key, value)))
 		cJSON_Delete(value);
 	return true;
 }
@@ -400,14 +471,15 @@ static void on_stats_timer(struct wheel_timer *t)
 	struct adapter *a = container_of(t, struct adapter, t_stats);
 	cJSON *obj = NULL;
 	char *text = NULL;
+	size_t len;
 
 	if (a->core.broker->up(a) && (obj = stats__json(a)) &&
 		cJSON_AddStringToObject(obj, "type", "system_stats") &&
 		(!a->broker_sys ||
 			cJSON_AddItemToObject(obj, "broker", cJSON_Duplicate(a->broker_sys, 1))) &&
-		(text = cJSON_PrintUnformatted(obj)))
-		a->core.broker->publish(a, "system/stats", text, strlen(text), true);
-	cJSON_free(text);
+		(text = rtg_json_print(obj, &len)))
+		a->core.broker->publish(a, "system/stats", text, len, true);
+	rtg_json_free(text);
 	cJSON_Delete(obj);
 	timers__schedule(&a->core.wheel, &a->t_stats, on_stats_timer,
 		(int64_t)a->cfg.stats_interval * US_PER_SEC);

@@ -17,6 +17,14 @@
 #define RTG_TOPIC_MAX_LEN 65535
 
 /**
+ * A value from client input that becomes one topic level (a ticker, a room, a
+ * user or calculation id) is shorter than this, in bytes: the @p max to pass
+ * to rtg_topic_level_valid() for such values, and the size of a buffer that
+ * holds one. Long enough for any real id, short enough for the stack.
+ */
+#define RTG_TOPIC_LEVEL_MAX 128
+
+/**
  * Returns true if @p topic may be published to: non-empty, valid UTF-8, no
  * '+' or '#', at most RTG_TOPIC_MAX_LEN bytes.
  */

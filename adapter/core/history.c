@@ -16,10 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <mosquitto.h>
 #include <openssl/rand.h>
 
 #include "history.h"
+#include "rtg_topic.h"
 
 /* Ring slots allocated for a topic's first message; the ring doubles up to h->size. */
 #define RING_FIRST_CAP 4
@@ -243,15 +243,11 @@ unsigned history__unfollow(struct history *h, const char *filter,
 {
 	struct topic_hist *th, *tmp;
 	unsigned n = 0;
-	bool match;
 
 	HASH_ITER(hh, h->by_topic, th, tmp) {
-		match = false;
 		/* cppcheck does not expand HASH_ITER and thinks th is uninitialised. */
 		// cppcheck-suppress uninitvar
-		if (th->stale ||
-			(filter &&
-				(mosquitto_topic_matches_sub(filter, th->topic, &match) || !match)))
+		if (th->stale || (filter && !rtg_topic_matches(filter, th->topic)))
 			continue;
 		if (keep && keep(th, arg))
 			continue;
@@ -408,22 +404,17 @@ void history__foreach_match(struct history *h, const char *filter,
 	void (*cb)(struct topic_hist *th, void *arg), void *arg)
 {
 	struct topic_hist *th, *tmp;
-	bool match;
 
 	HASH_ITER(hh, h->by_topic, th, tmp) {
-		match = false;
-		if (mosquitto_topic_matches_sub(filter, th->topic, &match) == MOSQ_ERR_SUCCESS &&
-			match)
+		if (rtg_topic_matches(filter, th->topic))
 			cb(th, arg);
 	}
 }
 
-unsigned history__collect(const struct history *h, const struct topic_hist *th, uint64_t since_seq,
-	struct out_msg **out)
+unsigned history__collect(const struct topic_hist *th, uint64_t since_seq, struct out_msg **out)
 {
 	unsigned i, n = 0;
 
-	(void)h;
 	if (!th)
 		return 0;
 	if (since_seq == 0 && th->retained && !ring_holds(th, th->retained))

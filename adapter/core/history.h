@@ -123,8 +123,7 @@ void history__foreach_match(struct history *h, const char *filter,
  * @param out array of at least history->size + 1 slots
  * @return the number of messages stored in @p out
  */
-unsigned history__collect(const struct history *h, const struct topic_hist *th, uint64_t since_seq,
-	struct out_msg **out);
+unsigned history__collect(const struct topic_hist *th, uint64_t since_seq, struct out_msg **out);
 
 /**
  * Says whether a client that saw @p th up to (epoch, seq) can be brought up

@@ -22,13 +22,13 @@
 #include "rtg_log.h"
 
 #include "history.h"
+#include "rtg_topic.h"
 
 #define MAGIC "RTGHIST\n"
 #define MAGIC_LEN 8
 #define VERSION 2u /* 2: next_id */
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME 0x100000001b3ull
-#define MAX_NAME 65535u /* a topic, filter or epoch */
 #define MAX_PAYLOAD 268435455u /* MQTT's largest */
 #define MSG_RETAINED 1u /* arrived with the retain flag */
 #define MSG_IN_RING 2u /* one of the recent messages */
@@ -259,7 +259,7 @@ static void get_msg(struct reader *r, struct history *h, struct topic_hist *th, 
 
 static void get_topic(struct reader *r, struct history *h)
 {
-	char *topic = get_str(r, MAX_NAME), *epoch = get_str(r, MAX_NAME);
+	char *topic = get_str(r, RTG_TOPIC_MAX_LEN), *epoch = get_str(r, RTG_TOPIC_MAX_LEN);
 	struct topic_hist *th = NULL;
 	uint64_t n, i, prev = 0;
 
@@ -300,7 +300,7 @@ static void get_filters(struct reader *r, struct history_filter **out, unsigned 
 	*out = f;
 	for (i = 0; i < n && !r->why; i++) {
 		f[i].id = (uint32_t)get_u64(r, 4);
-		f[i].filter = get_str(r, MAX_NAME);
+		f[i].filter = get_str(r, RTG_TOPIC_MAX_LEN);
 		if (f[i].filter)
 			*nout = (unsigned)i + 1;
 	}

@@ -17,6 +17,7 @@
 
 #include "jtext.h"
 #include "msg.h"
+#include "rtg_json.h"
 
 /*
  * The deepest payload taken as JSON: a nested envelope puts a wrapped value
@@ -68,14 +69,6 @@ static void trim_value(const char **s, const char **e)
 		(*e)--;
 }
 
-/* Returns obj[name] if it is a string, else NULL (also for a NULL obj). */
-static const char *str_member(const cJSON *obj, const char *name)
-{
-	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
-
-	return cJSON_IsString(item) ? item->valuestring : NULL;
-}
-
 /*
  * Copies "type" (dflt when missing, not a string or empty, which SSE would
  * read as "message" anyway) and "notification_type" out of obj (NULL: none),
@@ -83,9 +76,9 @@ static const char *str_member(const cJSON *obj, const char *name)
  */
 static int read_types(struct out_msg *m, const cJSON *obj, const char *dflt)
 {
-	const char *type = str_member(obj, "type");
-	const char *ntype = str_member(obj, "notification_type");
-	const char *status = str_member(obj, "status");
+	const char *type = rtg_json_get_string(obj, "type");
+	const char *ntype = rtg_json_get_string(obj, "notification_type");
+	const char *status = rtg_json_get_string(obj, "status");
 
 	m->final = status && (!strcmp(status, "completed") || !strcmp(status, "failed"));
 	m->type = strdup(type && *type ? type : dflt);
@@ -123,7 +116,7 @@ static void put_object(struct out_msg *m, struct jtext_buf *b, const cJSON *obj,
 	const char *epoch)
 {
 	static const char *const drop[] = {"topic", "seq", "epoch", "type"};
-	const char *own = str_member(obj, "type");
+	const char *own = rtg_json_get_string(obj, "type");
 	bool keep_type = own && *own;
 
 	jtext__copy_except(b, (const char *)m->payload, m->payload_len, drop, keep_type ? 3 : 4);

@@ -18,14 +18,21 @@
 
 #include "adapter.h"
 #include "rtg_log.h"
+#include "rtg_json.h"
 #include "rtg_topic.h"
 
 /* ==== starting one ========================================================================= */
 
-/* Ids the caller picks end up in a topic level and in a URL: keep them plain. */
-static bool id_ok(const char *id)
+_Static_assert(CALC_ID_MAX == 64, "CALC_ID_RULE (calcs.h) says 64");
+
+/*
+ * Ids the caller picks end up in a topic level and in a URL: keep them plain.
+ * Following a calculation (request.c) applies the same rule, so an id that
+ * could not have been started is refused there too, on every transport.
+ */
+bool calc__id_ok(const char *id)
 {
-	size_t n = strlen(id);
+	size_t n = id ? strlen(id) : 0;
 
 	return n && n <= CALC_ID_MAX &&
 		strspn(id,
@@ -38,13 +45,13 @@ static int calc_topic(const char *sub, const char *id, const char *leaf, char *b
 {
 	int n;
 
-	if (!rtg_topic_level_valid(sub, 128))
+	if (!rtg_topic_level_valid(sub, RTG_TOPIC_LEVEL_MAX))
 		return -1;
 	n = snprintf(buf, len, "calc/%s~%s/%s", sub, id, leaf);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-/* The request a calc worker reads; free with cJSON_free(). NULL on out of memory. */
+/* The request a calc worker reads; free with rtg_json_free(). NULL on out of memory. */
 static char *request_text(const char *id, const char *kind, const cJSON *params, const char *sub)
 {
 	cJSON *req = cJSON_CreateObject();
@@ -57,7 +64,7 @@ static char *request_text(const char *id, const char *kind, const cJSON *params,
 			params ? cJSON_Duplicate(params, true) : cJSON_CreateObject()) &&
 		cJSON_AddStringToObject(req, "user_id", sub) &&
 		cJSON_AddStringToObject(req, "requested_at", session__iso_time(ts, sizeof(ts))))
-		text = cJSON_PrintUnformatted(req);
+		text = rtg_json_print(req, NULL);
 	cJSON_Delete(req);
 	return text;
 }
@@ -74,16 +81,15 @@ static int check_request(struct adapter *a, const struct rtg_identity *id, const
 		snprintf(err, errlen, "calculations are for signed-in users: connect with a token");
 		return HTTP_STATUS_FORBIDDEN;
 	}
-	if (!cJSON_IsString(kind) || !rtg_topic_level_valid(kind->valuestring, 128) ||
+	if (!cJSON_IsString(kind) ||
+		!rtg_topic_level_valid(kind->valuestring, RTG_TOPIC_LEVEL_MAX) ||
 		(params && !cJSON_IsObject(params))) {
 		snprintf(err, errlen,
 			"calculate needs a \"calculation_type\" and an object \"parameters\"");
 		return HTTP_STATUS_BAD_REQUEST;
 	}
-	if (cid && (!cJSON_IsString(cid) || !id_ok(cid->valuestring))) {
-		snprintf(err, errlen,
-			"\"calculation_id\" must be 1-%d characters of A-Z a-z 0-9 _ -",
-			CALC_ID_MAX);
+	if (cid && (!cJSON_IsString(cid) || !calc__id_ok(cid->valuestring))) {
+		snprintf(err, errlen, "\"calculation_id\" must be " CALC_ID_RULE);
 		return HTTP_STATUS_BAD_REQUEST;
 	}
 	if (cid)
@@ -140,7 +146,7 @@ int calc__start(struct adapter *a, const struct rtg_identity *id, struct session
 	}
 	if (!status)
 		status = a->core.broker->publish(a, req, text, strlen(text), false);
-	cJSON_free(text);
+	rtg_json_free(text);
 	if (status) {
 		snprintf(err, errlen, "the broker is not available; try again");
 		return HTTP_STATUS_SERVICE_UNAVAILABLE;

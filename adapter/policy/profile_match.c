@@ -17,7 +17,6 @@
 #include "rtg_topic.h"
 
 #define TMPL_MAX 1024 /* longest template or path, in bytes */
-#define VALUE_MAX 128 /* a parameter's value is shorter than this (rtg_topic_level_valid) */
 #define CLIP 80 /* at most this much of a template or path is quoted in a message */
 
 /* The kinds of a template level (docs/profiles.md, "Templates"). */
@@ -421,7 +420,7 @@ static enum prof_expand expand_own(struct sink *o, const char *s, size_t n, cons
 	v = param_n(params, *name, *nlen);
 	if (!v)
 		return PROF_EXPAND_MISSING;
-	if (!rtg_topic_level_valid(v, VALUE_MAX) || strchr(v, '~'))
+	if (!rtg_topic_level_valid(v, RTG_TOPIC_LEVEL_MAX) || strchr(v, '~'))
 		return PROF_EXPAND_BAD_VALUE;
 	put(o, v, strlen(v));
 	return PROF_EXPAND_OK;
@@ -456,7 +455,7 @@ static enum prof_expand expand_level(struct sink *o, const char *s, size_t n, co
 	v = param_n(params, *name, *nlen);
 	if (!v)
 		return PROF_EXPAND_MISSING;
-	if (!rtg_topic_level_valid(v, VALUE_MAX))
+	if (!rtg_topic_level_valid(v, RTG_TOPIC_LEVEL_MAX))
 		return PROF_EXPAND_BAD_VALUE;
 	put(o, v, strlen(v));
 	return PROF_EXPAND_OK;

@@ -17,6 +17,7 @@
 
 #include "adapter.h"
 #include "jtext.h"
+#include "rtg_json.h"
 #include "rtg_topic.h"
 
 /* The ACL, then the broker. Returns 0 or an HTTP status with err set. */
@@ -62,12 +63,12 @@ static const char *raw_member(const char *text, size_t len, const char *name, si
 int pub__message(struct adapter *a, const struct rtg_identity *id, const char *conn_id,
 	const cJSON *msg, const char *text, size_t len, char *err, size_t errlen)
 {
-	const char *topic = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(msg, "topic"));
+	const char *topic = rtg_json_get_string(msg, "topic");
 	const cJSON *payload = cJSON_GetObjectItemCaseSensitive(msg, "payload");
 	const cJSON *retain = cJSON_GetObjectItemCaseSensitive(msg, "retain");
 	struct jtext_buf b;
 	const char *raw;
-	char *bytes;
+	char *bytes, *printed = NULL;
 	size_t n = 0;
 	int status;
 
@@ -88,16 +89,18 @@ int pub__message(struct adapter *a, const struct rtg_identity *id, const char *c
 	if (raw)
 		jtext__put_json(&b, raw, n);
 	bytes = raw ? jtext__buf_take(&b, &n) : NULL;
-	if (!bytes) { /* no text, or a number JSON does not allow: cJSON's own form */
-		bytes = cJSON_PrintUnformatted(payload);
-		n = bytes ? strlen(bytes) : 0;
-	}
+	if (!bytes) /* no text, or a number JSON does not allow: cJSON's own form */
+		bytes = printed = rtg_json_print(payload, &n);
 	if (!bytes) {
 		snprintf(err, errlen, "out of memory");
 		return HTTP_STATUS_INTERNAL_SERVER_ERROR;
 	}
 	status = publish_bytes(a, id, conn_id, topic, bytes, n, cJSON_IsTrue(retain), err, errlen);
-	free(bytes);
+	/* jtext's copy is malloc()ed, cJSON's text comes from cJSON's allocator */
+	if (printed)
+		rtg_json_free(printed);
+	else
+		free(bytes);
 	return status;
 }
 
@@ -108,7 +111,7 @@ static bool level_of(const cJSON *msg, const char *key, char *buf, size_t len)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(msg, key);
 
-	if (cJSON_IsString(v) && rtg_topic_level_valid(v->valuestring, 128))
+	if (cJSON_IsString(v) && rtg_topic_level_valid(v->valuestring, RTG_TOPIC_LEVEL_MAX))
 		snprintf(buf, len, "%s", v->valuestring);
 	else if (cJSON_IsNumber(v) && fabs(v->valuedouble) < 9007199254740992.0 &&
 		v->valuedouble == (double)(long long)v->valuedouble) /* an exact integer */
@@ -125,7 +128,8 @@ static bool level_of(const cJSON *msg, const char *key, char *buf, size_t len)
 static int broadcast_topic(const struct prof_broadcast *bc, const cJSON *msg, char *topic,
 	size_t len, char *err, size_t errlen)
 {
-	char names[PROF_MAX_PARAMS][64], values[PROF_MAX_PARAMS][128], missing[64] = "";
+	char names[PROF_MAX_PARAMS][64], values[PROF_MAX_PARAMS][RTG_TOPIC_LEVEL_MAX],
+		missing[64] = "";
 	struct prof_params p;
 	const char *o, *c;
 	bool own, ok;
@@ -207,7 +211,7 @@ static char *broadcast_payload(
 
 	if (src != NULL && src->string) /* the "data" member: its own bytes */
 		raw = raw_member(text, len, src->string, &rlen);
-	type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(src, "type"));
+	type = rtg_json_get_string(src, "type");
 	/* a body that names its type_field itself keeps it, and its own "type" goes */
 	if (bc->type_field && cJSON_HasObjectItem(src, bc->type_field))
 		type = NULL;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "rtg_json.h"
 #include "rtg_topic.h"
 
 /* ==== who is asking ======================================================================= */
@@ -54,13 +55,6 @@ void req__topic_info(void *arg, const char *topic, const char **type, bool *valu
 }
 
 /* ==== templates into targets =================================================================== */
-
-static const char *str_field(const cJSON *msg, const char *name)
-{
-	const cJSON *item = cJSON_GetObjectItemCaseSensitive(msg, name);
-
-	return cJSON_IsString(item) ? item->valuestring : NULL;
-}
 
 /*
  * The parameters a template of this request may use, in order of precedence:
@@ -103,6 +97,18 @@ static int own_level(const char *tmpl)
 	return level;
 }
 
+/*
+ * A {calculation_id} level follows a calculation: its value must be an id
+ * one could have started (calcs.c's rule), not just any topic level.
+ */
+static bool calc_id_refused(const char *tmpl, const struct prof_params *p)
+{
+	const char *v =
+		strstr(tmpl, "{calculation_id}") ? profile__param(p, "calculation_id") : NULL;
+
+	return v && !calc__id_ok(v);
+}
+
 static int expand_one(const struct session *s, const char *tmpl, const char *label,
 	const struct prof_params *p, struct req_target *t, char *err, size_t errlen)
 {
@@ -110,6 +116,10 @@ static int expand_one(const struct session *s, const char *tmpl, const char *lab
 	enum prof_expand rc;
 
 	memset(t, 0, sizeof(*t));
+	if (calc_id_refused(tmpl, p)) {
+		snprintf(err, errlen, "invalid \"calculation_id\": it must be " CALC_ID_RULE);
+		return -1;
+	}
 	rc = profile__expand(tmpl, sub, p, t->filter, sizeof(t->filter), &t->own, &bad);
 	switch (rc) {
 	case PROF_EXPAND_OK:
@@ -190,7 +200,7 @@ static int named_targets(struct session *s, const cJSON *msg, struct req_target 
 	struct prof_params p;
 	const char *v;
 
-	if ((v = str_field(msg, "topic"))) {
+	if ((v = rtg_json_get_string(msg, "topic"))) {
 		if (!rtg_topic_filter_valid(v) || strlen(v) >= sizeof(t->filter)) {
 			snprintf(err, errlen, "invalid topic filter '%.128s'", v);
 			return -1;
@@ -201,7 +211,8 @@ static int named_targets(struct session *s, const cJSON *msg, struct req_target 
 		t->owner_level = -1;
 		return 1;
 	}
-	if (!(v = str_field(msg, "channel")) && !(v = str_field(msg, "subscription")))
+	if (!(v = rtg_json_get_string(msg, "channel")) &&
+		!(v = rtg_json_get_string(msg, "subscription")))
 		return 0;
 	ch = profile__channel(s->prof, v);
 	if (!ch) {
@@ -220,12 +231,13 @@ static int form_targets(struct session *s, const char *type, const cJSON *msg, s
 	const struct prof_form *f;
 	struct prof_params p;
 	char pname[64];
-	const char *v;
+	const char *v = NULL;
 	size_t i;
 
 	for (i = 0; i < s->prof->nforms; i++) {
 		f = &s->prof->forms[i];
-		if (f->by_type ? strcmp(type, f->name) != 0 : !(v = str_field(msg, f->name)))
+		if (f->by_type ? strcmp(type, f->name) != 0
+			       : !(v = rtg_json_get_string(msg, f->name)))
 			continue;
 		ch = f->channel;
 		if (!f->by_type && f->or_channel && profile__channel(s->prof, v))

@@ -14,14 +14,8 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "rtg_json.h"
 #include "rtg_topic.h"
-
-static const char *str_field(const cJSON *msg, const char *name)
-{
-	const cJSON *item = cJSON_GetObjectItemCaseSensitive(msg, name);
-
-	return cJSON_IsString(item) ? item->valuestring : NULL;
-}
 
 /*
  * Adds the named levels of the topic's profile line ("ticker":"AAPL" for
@@ -31,7 +25,7 @@ static bool add_topic_params(const struct session *s, cJSON *obj, const char *to
 {
 	const struct prof_topic *t = profile__topic(s->prof, topic);
 	const char *o, *c;
-	char name[64], value[128];
+	char name[64], value[RTG_TOPIC_LEVEL_MAX];
 
 	for (o = t ? strchr(t->tmpl, '{') : NULL; o; o = strchr(c, '{')) {
 		c = strchr(o, '}');
@@ -85,7 +79,7 @@ static cJSON *history_message(struct session *s, struct topic_hist *th, uint64_t
 
 	if (!list || !obj)
 		goto error;
-	n = history__collect(&a->hist, th, since, list);
+	n = history__collect(th, since, list);
 	if (!cJSON_AddStringToObject(obj, "topic", th->topic) ||
 		!add_topic_params(s, obj, th->topic) ||
 		!cJSON_AddStringToObject(obj, "epoch", th->epoch) ||
@@ -129,7 +123,7 @@ static void send_history(struct session *s, struct topic_hist *th, uint64_t sinc
 	list = calloc(s->a->hist.size + 2, sizeof(*list));
 	if (!list)
 		return;
-	n = history__collect(&s->a->hist, th, since, list);
+	n = history__collect(th, since, list);
 	for (i = 0; i < n; i++) {
 		if (in_runs(runs, list[i]->seq))
 			session__enqueue(s, list[i]);
@@ -207,7 +201,7 @@ static bool since_all_known(struct adapter *a, const char *filter, const cJSON *
 
 static enum sub_policy policy_of(const cJSON *msg, bool *bad)
 {
-	const char *p = str_field(msg, "policy");
+	const char *p = rtg_json_get_string(msg, "policy");
 
 	*bad = false;
 	if (!p || !strcmp(p, "auto"))
@@ -398,7 +392,8 @@ static bool replay_runs(const cJSON *msg, struct seq_runs *r)
  */
 void subscribe__replay(struct session *s, const cJSON *msg)
 {
-	const char *topic = str_field(msg, "topic"), *epoch = str_field(msg, "epoch");
+	const char *topic = rtg_json_get_string(msg, "topic"),
+		   *epoch = rtg_json_get_string(msg, "epoch");
 	struct seq_runs runs;
 	struct topic_hist *th;
 	char why[256];

@@ -19,6 +19,7 @@
 #include <mosquitto.h>
 
 #include "adapter.h"
+#include "rtg_topic.h"
 
 /* After a restart, how long returning clients have to claim the held subscriptions. */
 #define HELD_GRACE_S 60
@@ -104,13 +105,6 @@ void bridge__session_remove(struct adapter *a, const char *filter)
 	remove_filter(a->bridge.held, &a->bridge.nheld, filter);
 }
 
-static bool matches(const char *filter, const char *topic)
-{
-	bool match = false;
-
-	return mosquitto_topic_matches_sub(filter, topic, &match) == MOSQ_ERR_SUCCESS && match;
-}
-
 /*
  * De-duplication for copies that came through a held subscription (an id
  * given before the restart: subs.c numbers from above them). As subs.c does
@@ -129,7 +123,7 @@ bool bridge__held_accepts(const struct adapter *a, const char *topic, const uint
 		old |= ids[k] <= br->held_max_id;
 	if (!old)
 		return true;
-	for (i = 0; i < br->nheld && !matches(br->held[i].filter, topic); i++)
+	for (i = 0; i < br->nheld && !rtg_topic_matches(br->held[i].filter, topic); i++)
 		;
 	for (k = 0; i < br->nheld && k < n; k++) {
 		if (ids[k] == br->held[i].id)
@@ -147,7 +141,7 @@ static bool client_follows(const struct topic_hist *th, void *arg)
 	for (d = list_head(&a->core.subs.all); d; d = d->next) {
 		const struct bsub *b = container_of(d, struct bsub, in_all);
 
-		if (b->state != BSUB_DYING && b->refs && matches(b->filter, th->topic))
+		if (b->state != BSUB_DYING && b->refs && rtg_topic_matches(b->filter, th->topic))
 			return true;
 	}
 	return false;

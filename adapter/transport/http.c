@@ -19,22 +19,9 @@
 #include <sys/stat.h>
 
 #include "http_int.h"
+#include "rtg_json.h"
 
 /* ==== responses ======================================================================== */
-
-/* An object of string members from a NULL-terminated key, value, ... list; NULL on OOM. */
-cJSON *http__json_strings(const char *const *kv)
-{
-	cJSON *obj = cJSON_CreateObject();
-
-	for (; obj && kv[0]; kv += 2) {
-		if (!cJSON_AddStringToObject(obj, kv[0], kv[1])) {
-			cJSON_Delete(obj);
-			obj = NULL;
-		}
-	}
-	return obj;
-}
 
 /* Keeps the response (copying text) and asks for a writeable callback. Returns 0. */
 int http__respond(struct lws *wsi, struct pss_http *p, int status, const char *ctype,
@@ -60,14 +47,15 @@ int http__respond(struct lws *wsi, struct pss_http *p, int status, const char *c
 /* Responds with obj as JSON and deletes it; NULL (out of memory) gives a bare 500. */
 int http__respond_json(struct lws *wsi, struct pss_http *p, int status, cJSON *obj)
 {
-	char *text = obj ? cJSON_PrintUnformatted(obj) : NULL;
+	size_t len;
+	char *text = rtg_json_print(obj, &len);
 	int rc;
 
 	cJSON_Delete(obj);
 	if (!text)
 		return http__respond(wsi, p, HTTP_STATUS_INTERNAL_SERVER_ERROR, NULL, NULL, 0);
-	rc = http__respond(wsi, p, status, "application/json", text, strlen(text));
-	cJSON_free(text);
+	rc = http__respond(wsi, p, status, "application/json", text, len);
+	rtg_json_free(text);
 	return rc;
 }
 
@@ -82,7 +70,7 @@ int http__respond_error(struct lws *wsi, struct pss_http *p, int status, const c
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	http__adapter(wsi)->stats.errors++;
-	obj = http__json_strings((const char *[]){"error", msg, "message", msg, NULL});
+	obj = rtg_json_strings((const char *[]){"error", msg, "message", msg, NULL});
 	if (obj && !cJSON_AddNumberToObject(obj, "status", status)) {
 		cJSON_Delete(obj);
 		obj = NULL;

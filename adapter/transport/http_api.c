@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "http_int.h"
+#include "rtg_json.h"
 
 /* ==== who is asking ===================================================================== */
 
@@ -136,7 +137,7 @@ static int session_cookie(struct lws *wsi, struct pss_http *p, enum method m)
 			secure);
 		p->set_cookie = strdup(value);
 		return http__respond_json(wsi, p, HTTP_STATUS_OK,
-			http__json_strings((const char *[]){"status", "cleared", NULL}));
+			rtg_json_strings((const char *[]){"status", "cleared", NULL}));
 	}
 	if (m != M_POST)
 		return http__not_allowed(wsi, p, "POST, DELETE");
@@ -151,7 +152,7 @@ static int session_cookie(struct lws *wsi, struct pss_http *p, enum method m)
 	explicit_bzero(token, sizeof(token));
 	p->set_cookie = strdup(value);
 	explicit_bzero(value, sizeof(value));
-	obj = http__json_strings((const char *[]){"status", "ok", "user_id", id->sub, NULL});
+	obj = rtg_json_strings((const char *[]){"status", "ok", "user_id", id->sub, NULL});
 	if (obj && !cJSON_AddNumberToObject(obj, "expires_at", (double)id->exp)) {
 		cJSON_Delete(obj);
 		obj = NULL;
@@ -242,7 +243,7 @@ static int calculation_accepted(struct lws *wsi, struct pss_http *p, const char 
 		}
 	}
 	return http__respond_json(wsi, p, RTG_HTTP_ACCEPTED,
-		http__json_strings((const char *[]){"calculation_id", id, "status", "queued",
+		rtg_json_strings((const char *[]){"calculation_id", id, "status", "queued",
 			url[0] ? "progress_url" : NULL, url, NULL}));
 }
 
@@ -256,8 +257,7 @@ static int on_post(struct lws *wsi, struct pss_http *p, const cJSON *msg)
 	case R_PUBLISH:
 		status =
 			pub__message(a, p->id, "http", msg, p->body, p->body_len, err, sizeof(err));
-		snprintf(topic, sizeof(topic), "%s",
-			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(msg, "topic")));
+		snprintf(topic, sizeof(topic), "%s", rtg_json_get_string(msg, "topic"));
 		break;
 	case R_BROADCAST:
 		status = pub__broadcast(a, p->id, p->bc, msg, p->body, p->body_len, topic,
@@ -272,7 +272,7 @@ static int on_post(struct lws *wsi, struct pss_http *p, const cJSON *msg)
 	if (status)
 		return http__respond_error(wsi, p, status, "%s", err);
 	return http__respond_json(wsi, p, HTTP_STATUS_OK,
-		http__json_strings((const char *[]){"status", "published", "topic", topic, NULL}));
+		rtg_json_strings((const char *[]){"status", "published", "topic", topic, NULL}));
 }
 
 int http__on_body_done(struct lws *wsi, struct pss_http *p)

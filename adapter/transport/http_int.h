@@ -51,9 +51,6 @@ static inline struct adapter *http__adapter(struct lws *wsi)
 
 /* ==== http.c: responses ================================================================ */
 
-/* An object of string members from a NULL-terminated key, value, ... list; NULL on OOM. */
-cJSON *http__json_strings(const char *const *kv);
-
 /* Keeps the response (copying text) and asks for a writeable callback. Returns 0. */
 int http__respond(struct lws *wsi, struct pss_http *p, int status, const char *ctype,
 	const char *text, size_t len);

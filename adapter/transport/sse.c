@@ -126,7 +126,7 @@ static void replay_topic(struct topic_hist *th, void *arg)
 		r->gap = true;
 	if (th->stale) /* not followed since: the broker sends its value again (a new epoch) */
 		return;
-	n = history__collect(r->h, th, 0, r->scratch);
+	n = history__collect(th, 0, r->scratch);
 	for (i = 0; i < n && !r->oom; i++) {
 		if (r->scratch[i]->gseq <= r->since)
 			continue;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "adapter.h"
+#include "rtg_json.h"
 
 /* Per-session data of the WebSocket protocol. */
 struct pss_ws {
@@ -245,9 +246,7 @@ static void handle_publish(struct session *s, const cJSON *msg, const char *text
 		return;
 	}
 	obj = session__json_base("published");
-	if (obj &&
-		!cJSON_AddStringToObject(obj, "topic",
-			cJSON_GetObjectItemCaseSensitive(msg, "topic")->valuestring)) {
+	if (obj && !cJSON_AddStringToObject(obj, "topic", rtg_json_get_string(msg, "topic"))) {
 		cJSON_Delete(obj);
 		obj = NULL;
 	}
@@ -293,7 +292,7 @@ static bool in_list(const char *type, const char *const *list, size_t n)
  */
 void ws__dispatch(struct session *s, const char *text, size_t len)
 {
-	const cJSON *type, *token;
+	const char *type, *token;
 	cJSON *msg;
 
 	s->a->stats.messages_received++;
@@ -302,31 +301,31 @@ void ws__dispatch(struct session *s, const char *text, size_t len)
 		session__send_error(s, "malformed JSON");
 		return;
 	}
-	type = cJSON_GetObjectItemCaseSensitive(msg, "type");
-	if (!cJSON_IsObject(msg) || !cJSON_IsString(type)) {
+	type = rtg_json_get_string(msg, "type");
+	if (!cJSON_IsObject(msg) || !type) {
 		session__send_error(s, "a message must be a JSON object with a string \"type\"");
-	} else if (!strcmp(type->valuestring, "auth")) {
-		token = cJSON_GetObjectItemCaseSensitive(msg, "token");
-		if (cJSON_IsString(token))
-			authenticate(s, token->valuestring);
+	} else if (!strcmp(type, "auth")) {
+		token = rtg_json_get_string(msg, "token");
+		if (token)
+			authenticate(s, token);
 		else
 			session__send_error(s, "auth needs a string \"token\"");
 	} else if (!s->id && !s->anonymous) {
 		session__send_error(s, "not authenticated: send {\"type\":\"auth\",\"token\":...}");
-	} else if (!strcmp(type->valuestring, "ping")) {
+	} else if (!strcmp(type, "ping")) {
 		handle_ping(s);
-	} else if (in_list(type->valuestring, subscribe_types, 4)) {
-		subscribe__request(s, type->valuestring, msg, false);
-	} else if (in_list(type->valuestring, unsubscribe_types, 4)) {
-		subscribe__request(s, type->valuestring, msg, true);
-	} else if (!strcmp(type->valuestring, "replay")) {
+	} else if (in_list(type, subscribe_types, 4)) {
+		subscribe__request(s, type, msg, false);
+	} else if (in_list(type, unsubscribe_types, 4)) {
+		subscribe__request(s, type, msg, true);
+	} else if (!strcmp(type, "replay")) {
 		subscribe__replay(s, msg);
-	} else if (!strcmp(type->valuestring, "publish")) {
+	} else if (!strcmp(type, "publish")) {
 		handle_publish(s, msg, text, len);
-	} else if (!strcmp(type->valuestring, "calculate")) {
+	} else if (!strcmp(type, "calculate")) {
 		handle_calculate(s, msg);
 	} else {
-		session__send_error(s, "unknown message type '%.64s'", type->valuestring);
+		session__send_error(s, "unknown message type '%.64s'", type);
 	}
 	cJSON_Delete(msg);
 }

@@ -45,6 +45,7 @@ $(FUZZ_DIR)/fuzz_acl: $(FUZZ_DIR)/obj/fuzz/fuzz_acl.o $(FUZZ_COMMON_OBJ)
 $(FUZZ_DIR)/fuzz_config: $(FUZZ_DIR)/obj/fuzz/fuzz_config.o $(FUZZ_DIR)/obj/adapter/config.o \
 	$(FUZZ_DIR)/obj/adapter/config_brokers.o $(FUZZ_DIR)/obj/common/rtg_broker.o
 $(FUZZ_DIR)/fuzz_msg: $(FUZZ_DIR)/obj/fuzz/fuzz_msg.o $(FUZZ_DIR)/obj/adapter/core/msg.o \
+	$(FUZZ_DIR)/obj/common/rtg_json.o \
 	$(FUZZ_DIR)/obj/adapter/core/jtext.o
 $(FUZZ_DIR)/fuzz_reqparse: $(FUZZ_DIR)/obj/fuzz/fuzz_reqparse.o $(FUZZ_DIR)/obj/adapter/policy/reqparse.o
 $(FUZZ_DIR)/fuzz_profile: $(FUZZ_DIR)/obj/fuzz/fuzz_profile.o \

@@ -238,6 +238,29 @@ sse calc_http "$PURL" -H "Authorization: Bearer $ALICE"
 expect "the progress URL then streams the calculation's retained last state" \
 	wait_until 10 eval "is calc_http '[(e[\"event\"], e[\"d\"][\"status\"], e[\"d\"][\"calculation_id\"]) for e in msgs()]' \"[('calculation_update', 'completed', '$CID')]\""
 
+# ---- one calculation id rule: starting or following, on every transport ---------------------------
+# "a.b" is a valid topic level but no calculation id (adapter/calcs.h: 1-64 of A-Z a-z 0-9 _ -), so
+# it can be neither started nor followed, over WebSocket, HTTP or SSE alike.
+wsc badid "$WS/ws?token=$ALICE" \
+	--send '{"type":"calculate","calculation_id":"a.b","calculation_type":"npv","parameters":{}}' \
+	--send '{"type":"subscribe","channel":"calculation","calculation_id":"a.b"}' --timeout 60
+expect "a WebSocket calculate with the id a.b is refused" \
+	wait_until 10 has badid '"type":"error"' 'calculation_id\" must be 1-64 characters'
+expect "a WebSocket subscription to calculation a.b is refused by the same rule" \
+	wait_until 10 has badid '"type":"error"' 'it must be 1-64 characters'
+code=$(curl -s -o "$T_DIR/badid_post.out" -w '%{http_code}' --max-time 10 -X POST \
+	-H "Authorization: Bearer $ALICE" -H 'Content-Type: application/json' \
+	-d '{"calculation_id":"a.b","calculation_type":"npv","parameters":{}}' "$HTTP/api/calculations")
+expect "POST /api/calculations with the id a.b answers 400" \
+	eval '[ "$code" = 400 ] && grep -q "must be 1-64 characters" "$T_DIR/badid_post.out"'
+for path in /sse/calculation/a.b /realtime/sse/calculation/a.b; do
+	get badid_sse "$path" -H "Authorization: Bearer $ALICE"
+	expect "$path answers 400 by the same rule" \
+		eval '[ "$(status badid_sse)" = 400 ] && grep -q "it must be 1-64 characters" "$T_DIR/badid_sse.out"'
+done
+expect "nothing was asked of a worker for a.b" eval '! grep -qF "~a.b/" "$T_DIR/worker.out"'
+stop "$WSC_PID"
+
 # ---- refusals ------------------------------------------------------------------------------------------
 OTHER_KEY=$("$RTG_BUILD/rtg-token" --sub alice --secret-file "$RTG_FIXTURES/hs_other_secret.txt")
 REFUSALS=(

@@ -70,7 +70,7 @@ static void collect_helper(const struct history *h, const struct topic_hist *th,
 	unsigned i, n;
 
 	assert_true(h->size + 1 <= 16);
-	n = history__collect(h, th, since, out);
+	n = history__collect(th, since, out);
 	if (n != nwant)
 		fail_msg("collect since %llu gave %u messages, expected %u",
 			(unsigned long long)since, n, nwant);
@@ -245,15 +245,15 @@ static void test_history_size_zero_keeps_retained_values_only(void **state)
 
 	/* nothing else holds it, yet it stays valid until the next append */
 	assert_memory_equal(m->payload, "plain", 5);
-	assert_int_equal(history__collect(h, th, 0, out), 0);
+	assert_int_equal(history__collect(th, 0, out), 0);
 	m = append(h, "a", "kept", true);
 	assert_int_equal(th->count, 0);
 	assert_ptr_equal(th->retained, m);
-	assert_int_equal(history__collect(h, th, 0, out), 1);
+	assert_int_equal(history__collect(th, 0, out), 1);
 	assert_ptr_equal(out[0], m);
 	append(h, "a", "later", false);
 	assert_int_equal(th->dropped_gseq, 3); /* every message leaves the ring at once */
-	assert_int_equal(history__collect(h, th, 0, out), 1);
+	assert_int_equal(history__collect(th, 0, out), 1);
 }
 
 /* ==== history: retained values ================================================================ */
@@ -346,7 +346,7 @@ static void test_history_clearing_forgets_the_value_and_recent_messages_without_
 	th = append_n(h, "a", 2); /* seqs 1, 2, 3 */
 	history__clear_retained(h, "a");
 	assert_null(th->retained);
-	assert_int_equal(history__collect(h, th, 0, out), 0);
+	assert_int_equal(history__collect(th, 0, out), 0);
 	assert_int_equal(th->last_seq, 3);
 	assert_true(history__can_resume(th, th->epoch, 3)); /* it had everything */
 	assert_false(history__can_resume(th, th->epoch, 2)); /* 3 is gone */
@@ -367,8 +367,8 @@ static void test_history_collect_since_gives_only_newer_messages(void **state)
 	append(h, "a", "r", true);
 	th = append_n(h, "a", 4);
 	collect_helper(h, th, 3, want, 2); /* the retained value is not resent */
-	assert_int_equal(history__collect(h, th, 5, out), 0);
-	assert_int_equal(history__collect(h, NULL, 0, out), 0);
+	assert_int_equal(history__collect(th, 5, out), 0);
+	assert_int_equal(history__collect(NULL, 0, out), 0);
 }
 
 static void test_history_can_resume_within_the_ring_in_the_same_epoch(void **state)

@@ -113,8 +113,8 @@ static void assert_same_topic(const struct history *h1, const struct history *h2
 	assert_int_equal(a->last_seq, b->last_seq);
 	assert_int_equal(a->last_gseq, b->last_gseq);
 	assert_int_equal(a->dropped_gseq, b->dropped_gseq);
-	n = history__collect(h1, a, 0, ma);
-	assert_int_equal(history__collect(h2, b, 0, mb), n);
+	n = history__collect(a, 0, ma);
+	assert_int_equal(history__collect(b, 0, mb), n);
 	for (i = 0; i < n; i++) {
 		assert_int_equal(ma[i]->seq, mb[i]->seq);
 		assert_int_equal(ma[i]->gseq, mb[i]->gseq);
@@ -317,7 +317,7 @@ static void test_history_file_load_keeps_the_newest_messages_within_history_size
 	assert_int_equal(load(f, 2, 10), 1);
 	th = history__find(&f->loaded, "t/a");
 	assert_int_equal(th->count, 2);
-	assert_int_equal(history__collect(&f->loaded, th, 0, out), 2);
+	assert_int_equal(history__collect(th, 0, out), 2);
 	assert_int_equal(out[0]->seq, 5);
 	assert_int_equal(out[1]->seq, 6);
 	assert_int_equal(th->last_seq, 6);

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mosquitto.h>
+
 #include "rtg_topic.h"
 #include "rtg_util.h"
 
@@ -488,6 +490,35 @@ static void test_topic_matching_agrees_with_the_spec_on_every_small_case(void **
 	free(u);
 }
 
+/*
+ * The adapter's history and broker session used to call
+ * mosquitto_topic_matches_sub() directly; rtg_topic_matches() serves them now,
+ * so on valid arguments both must give the same answer.
+ */
+static void test_topic_matching_agrees_with_libmosquitto_on_every_small_case(void **state)
+{
+	struct universe *u = malloc(sizeof(*u));
+	size_t f, t;
+	bool got, mosq;
+
+	(void)state;
+	assert_non_null(u);
+	build_universe(u);
+	for (f = 0; f < u->nfilters; f++) {
+		for (t = 0; t < u->ntopics; t++) {
+			got = (u->match[f][t / 64] >> (t % 64)) & 1;
+			mosq = false;
+			assert_int_equal(
+				mosquitto_topic_matches_sub(u->filters[f], u->topics[t], &mosq),
+				MOSQ_ERR_SUCCESS);
+			if (got != mosq)
+				fail_msg("matches('%s', '%s') = %d, libmosquitto says %d",
+					u->filters[f], u->topics[t], got, mosq);
+		}
+	}
+	free(u);
+}
+
 static void test_topic_covers_and_overlap_agree_with_brute_force(void **state)
 {
 	struct universe *u = malloc(sizeof(*u));
@@ -555,6 +586,7 @@ int main(void)
 		cmocka_unit_test(test_topic_strip_share_returns_the_inner_filter),
 		cmocka_unit_test(test_topic_strip_share_refuses_broken_shares),
 		cmocka_unit_test(test_topic_matching_agrees_with_the_spec_on_every_small_case),
+		cmocka_unit_test(test_topic_matching_agrees_with_libmosquitto_on_every_small_case),
 		cmocka_unit_test(test_topic_covers_and_overlap_agree_with_brute_force),
 	};
 
