@@ -71,7 +71,7 @@ POLICY_SRC := adapter/policy/auth.c adapter/policy/client.c adapter/policy/limit
 TRANSPORT_SRC := adapter/transport/ws.c adapter/transport/linger.c adapter/transport/sse.c \
 	adapter/transport/http.c adapter/transport/http_api.c adapter/transport/peer.c \
 	adapter/transport/listen.c adapter/transport/loop.c adapter/transport/server.c \
-	adapter/transport/bridge.c adapter/transport/bridge_failover.c \
+	adapter/transport/bridge.c adapter/transport/bridge_ops.c adapter/transport/bridge_failover.c \
 	adapter/transport/bridge_session.c
 ADAPTER_SRC := adapter/main.c adapter/config.c adapter/config_brokers.c adapter/stats.c \
 	$(CORE_SRC) $(POLICY_SRC) $(TRANSPORT_SRC)

@@ -12,7 +12,7 @@
  *     http.c http_api.c          plain HTTP: the API, health, stats, metrics
  *     peer.c                     what a request says: token, Origin, loopback
  *     listen.c loop.c server.c   the listener, the event loop, the lws context
- *     bridge.c bridge_failover.c bridge_session.c
+ *     bridge.c bridge_ops.c bridge_failover.c bridge_session.c
  *                                the broker connection (libmosquitto), failover,
  *                                the broker session kept across restarts
  *   policy/      who may do what, and what a request means
@@ -247,6 +247,7 @@ extern const struct core_broker bridge__broker; /* what the core and policy ask 
 int bridge__init(struct adapter *a);
 void bridge__cleanup(struct adapter *a);
 bool bridge__up(struct adapter *a);
+void bridge__want_write(struct adapter *a);
 int bridge__publish(
 	struct adapter *a, const char *topic, const void *payload, size_t len, bool retain);
 void bridge__leave(struct adapter *a);

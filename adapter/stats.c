@@ -6,6 +6,7 @@
  * It only reads the counters the other files keep (struct stats, the
  * registry, the bridge, the history); it counts nothing itself and decides
  * nothing about who may read them (http.c, auth.c).
+ * One thread only: the event loop's.
  */
 #include <stdarg.h>
 #include <stddef.h>

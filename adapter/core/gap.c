@@ -22,6 +22,7 @@
  * of the same topic only extends an unsent notice. The notes are bounded by
  * GAP_MAX_PENDING distinct runs: a client that far behind is closed as too
  * slow (1013).
+ * One thread only: the event loop's.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -10,6 +10,7 @@
  * queue is bounded in messages and bytes; what happens when it is full
  * follows the subscription's policy. Nothing here parses client input or
  * knows who the client is (policy/client.c).
+ * One thread only: the event loop's.
  */
 #include <stdarg.h>
 #include <stdio.h>

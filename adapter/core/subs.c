@@ -10,6 +10,7 @@
  * through, and only the copy of the lowest-numbered matching subscription is
  * used (subs__accept_copy). It does not decide who may subscribe (auth.c) nor
  * write to sockets (session.c).
+ * One thread only: the event loop's.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -14,6 +14,7 @@
  * timers__run() every second (transport/loop.c), which fires what is due in
  * the slots passed since the last run. Timers fire up to a second late,
  * never early: every one of them counts in seconds.
+ * One thread only: the event loop's.
  */
 #include <time.h>
 

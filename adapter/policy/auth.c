@@ -7,6 +7,7 @@
  * ACL and profiles (a broken file keeps the old ones), ends the sessions whose
  * token's key was removed and every live subscription the new rules no longer
  * allow. Tokens are never logged.
+ * One thread only: the event loop's.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -11,6 +11,7 @@
  * session re-arms its deadline; "completed" or "failed" ends the wait. It
  * does not retry a calculation (a request may have side effects the adapter
  * cannot judge) nor tell the broker of a timeout.
+ * One thread only: the event loop's.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,6 +6,7 @@
  * The core (core/session.c) knows only what to deliver; this is the policy
  * layer's part of a session. A token ends at the same moment on every
  * transport and on MQTT: exp + leeway (rtg_jwt_end_time()).
+ * One thread only: the event loop's.
  */
 #include <stdio.h>
 #include <stdlib.h>

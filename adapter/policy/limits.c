@@ -10,6 +10,7 @@
  * turn a refusal into their own error form. The send-queue bounds are the
  * core's (core/session.c); the socket send buffer is set by the transport
  * (peer__tune_socket()).
+ * One thread only: the event loop's.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,6 +8,7 @@
  * It makes no reply: subscribe.c answers a WebSocket client (confirmation,
  * history), sse.c turns a refusal into an HTTP status. It does not parse
  * frames or requests (ws.c, http.c, reqparse.c).
+ * One thread only: the event loop's.
  */
 #include <stdio.h>
 #include <stdlib.h>

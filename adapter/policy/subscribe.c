@@ -8,6 +8,7 @@
  * What a subscribe message means, and whether it is allowed, is request.c's
  * (the same rules serve SSE and HTTP); this file answers. It does not parse
  * frames or manage connections (transport/ws.c, sse.c).
+ * One thread only: the event loop's.
  */
 #include <stdio.h>
 #include <stdlib.h>

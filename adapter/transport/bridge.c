@@ -42,11 +42,6 @@
 /* Packets handled per readable event before yielding to other sockets. */
 #define READ_BUDGET 512
 
-bool bridge__up(struct adapter *a)
-{
-	return a->bridge.state == BRIDGE_UP;
-}
-
 /* ---- libmosquitto callbacks (run inside loop_read/write, on the lws thread) ---- */
 
 /* Why a connection ended or failed; libmosquitto 2.0.11 has no text for a keepalive timeout. */
@@ -181,7 +176,8 @@ static void on_unsubscribe(
 
 static void schedule_next(struct adapter *a, bool was_up);
 
-static void want_write(struct adapter *a)
+/* Gets libmosquitto's pending packets written from the loop. */
+void bridge__want_write(struct adapter *a)
 {
 	if (a->bridge.wsi && mosquitto_want_write(a->bridge.mosq))
 		lws_callback_on_writable(a->bridge.wsi);
@@ -211,7 +207,7 @@ static int adopt_socket(struct adapter *a)
 		close(fd.filefd);
 		return -1;
 	}
-	want_write(a);
+	bridge__want_write(a);
 	return 0;
 }
 
@@ -285,7 +281,7 @@ static void schedule_next(struct adapter *a, bool was_up)
 void bridge__leave(struct adapter *a)
 {
 	if (mosquitto_disconnect(a->bridge.mosq) == MOSQ_ERR_SUCCESS)
-		want_write(a);
+		bridge__want_write(a);
 	else
 		drop_socket(a);
 }
@@ -305,7 +301,7 @@ static void on_misc_timer(struct lws_sorted_usec_list *sul)
 		if (mosquitto_socket(a->bridge.mosq) < 0)
 			drop_socket(a);
 		else
-			want_write(a);
+			bridge__want_write(a);
 	}
 	bridge__failback_tick(a);
 	if (!a->core.stopping)
@@ -375,14 +371,14 @@ static int callback_bridge(
 		session__batch_end(&a->core); /* the messages read go out to the clients */
 		if (rc)
 			return -1; /* lost: lws closes the duplicate fd */
-		want_write(a);
+		bridge__want_write(a);
 		return 0;
 	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
 		/* after our DISCONNECT (failing back) libmosquitto has closed its socket */
 		if (mosquitto_loop_write(a->bridge.mosq, 1) != MOSQ_ERR_SUCCESS ||
 			mosquitto_socket(a->bridge.mosq) < 0)
 			return -1;
-		want_write(a);
+		bridge__want_write(a);
 		return 0;
 	case LWS_CALLBACK_RAW_CLOSE_FILE:
 		if (wsi == a->bridge.wsi)
@@ -557,70 +553,3 @@ void bridge__cleanup(struct adapter *a)
 	bridge__session_clear(&a->bridge);
 	explicit_bzero(a->bridge.token, sizeof(a->bridge.token));
 }
-
-/*
- * SUBACKs and messages arrive in order (subs__accept_copy relies on it): at
- * QoS 0, and at QoS 1 too as the receive maximum lets the broker send every
- * message at once. QoS 1 only with a kept session, where the broker queues
- * for us while we are away (QoS 0 messages only with queue_qos0_messages).
- */
-static int bridge_subscribe(struct adapter *a, struct bsub *b)
-{
-	mosquitto_property *props = NULL;
-	int qos = a->cfg.mqtt_session_expiry > 0 ? 1 : 0;
-	int rc;
-
-	if (!bridge__up(a))
-		return -1;
-	if (mosquitto_property_add_varint(&props, MQTT_PROP_SUBSCRIPTION_IDENTIFIER, b->id))
-		return -1;
-	rc = mosquitto_subscribe_v5(a->bridge.mosq, &b->mid, b->filter, qos, 0, props);
-	mosquitto_property_free_all(&props);
-	if (rc != MOSQ_ERR_SUCCESS) {
-		lwsl_err("bridge: subscribe %s: %s\n", b->filter, mosquitto_strerror(rc));
-		return -1;
-	}
-	bridge__session_add(a, b->filter, b->id);
-	b->sent = true;
-	want_write(a);
-	return 0;
-}
-
-static int bridge_unsubscribe(struct adapter *a, struct bsub *b)
-{
-	int rc;
-
-	if (!bridge__up(a))
-		return -1;
-	rc = mosquitto_unsubscribe_v5(a->bridge.mosq, &b->mid, b->filter, NULL);
-	if (rc != MOSQ_ERR_SUCCESS)
-		return -1;
-	bridge__session_remove(a, b->filter);
-	want_write(a);
-	return 0;
-}
-
-/* Publishes at QoS 1, so the broker takes responsibility for the message. */
-int bridge__publish(
-	struct adapter *a, const char *topic, const void *payload, size_t len, bool retain)
-{
-	int rc;
-
-	if (!bridge__up(a))
-		return -1;
-	rc = mosquitto_publish_v5(a->bridge.mosq, NULL, topic, (int)len, payload, 1, retain, NULL);
-	if (rc != MOSQ_ERR_SUCCESS) {
-		lwsl_warn("bridge: publish %s: %s\n", topic, mosquitto_strerror(rc));
-		return -1;
-	}
-	a->bridge.published++;
-	want_write(a);
-	return 0;
-}
-
-const struct core_broker bridge__broker = {
-	.up = bridge__up,
-	.subscribe = bridge_subscribe,
-	.unsubscribe = bridge_unsubscribe,
-	.publish = bridge__publish,
-};

@@ -6,6 +6,7 @@
  * Tokens come from an "Authorization: Bearer" header, the "rtg_token" cookie
  * (EventSource cannot set headers) or "?token=", in that order. They are
  * wiped from the stack once verified and never logged.
+ * lws thread only.
  */
 #include <stdio.h>
 #include <string.h>

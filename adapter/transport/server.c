@@ -3,6 +3,7 @@
  * and WebSocket on one port; the MQTT socket adopted into the same loop,
  * libev's or lws' own: loop.c), the log, the second that drives the core's
  * timer wheel, the loop's turns and the drain at shutdown.
+ * lws thread only.
  */
 #include <string.h>
 

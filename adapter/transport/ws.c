@@ -9,6 +9,7 @@
  * What each subscribe form means is in policy/subscribe.c. Writes happen in
  * LWS_CALLBACK_SERVER_WRITEABLE, or straight from a fan-out (core/session.c
  * write_now(), through ws__ops).
+ * lws thread only.
  */
 #include <stdio.h>
 #include <stdlib.h>
