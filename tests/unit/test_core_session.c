@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,6 +165,35 @@ static void test_gap_is_not_fillable_when_the_history_lost_it(void **state)
 	assert_int_equal(stub_drain(a), 1 + 4);
 	assert_gap(a, 0, "q/a", 1, 6, false);
 	assert_got(a, 1, "q/a", 7);
+}
+
+/*
+ * Messages of a topic's old epoch still queued when the topic restarts (the
+ * broker connection dropped) and then dropped: the notice must name the
+ * epoch they belong to, not the topic's new one, whose seq 1.. will be
+ * written after it.
+ */
+static void test_a_gap_names_the_epoch_of_the_messages_dropped(void **state)
+{
+	struct core_fixture *f = *state;
+	struct stub_sess *a = sess_on(f, "q/a", POLICY_QUEUE);
+	char old[32];
+
+	f->cfg.queue_max_messages = 4;
+	publish_n(f, "q/a", 2);
+	snprintf(old, sizeof(old), "%s", history__find(&f->hist, "q/a")->epoch);
+	subs__on_broker_disconnect(&f->core);
+	subs__on_broker_connect(&f->core);
+	publish_n(f, "q/a", 3); /* new epoch, seq 1..3: the old seq 1 goes */
+	assert_string_not_equal(history__find(&f->hist, "q/a")->epoch, old);
+	assert_int_equal(f->stats.dropped, 1);
+	assert_int_equal(stub_drain(a), 1 + 4);
+	if (!stub_json_str_is(a->out[0], "epoch", old) || !strstr(a->out[0], "\"fillable\":false"))
+		fail_msg("the gap should be of epoch %s (not fillable): %s", old, a->out[0]);
+	assert_true(stub_json_str_is(a->out[1], "epoch", old));
+	assert_got(a, 1, "q/a", 2);
+	assert_got(a, 2, "q/a", 1);
+	assert_got(a, 4, "q/a", 3);
 }
 
 static void test_replies_are_never_dropped(void **state)
@@ -390,6 +420,7 @@ int main(void)
 		T(test_overflow_drops_the_oldest_and_notes_a_gap),
 		T(test_each_topic_gets_its_own_gap),
 		T(test_gap_is_not_fillable_when_the_history_lost_it),
+		T(test_a_gap_names_the_epoch_of_the_messages_dropped),
 		T(test_replies_are_never_dropped),
 		T(test_a_queue_of_replies_only_closes_try_later),
 		T(test_policy_disconnect_closes_on_overflow),
