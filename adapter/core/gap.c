@@ -47,6 +47,10 @@ int gap__note(struct session *s, const struct out_msg *m)
 	msg__epoch(m, epoch, sizeof(epoch));
 	for (i = s->ngaps; i-- > 0;) {
 		g = &s->gaps[i];
+		/* the oldest run's notice may be made (gap__peek) and being written: it stays
+		 * as it is told, and what is dropped now starts a run of its own */
+		if (i == 0 && s->gap_msg)
+			break;
 		if (g->to + 1 == m->seq && !strcmp(g->topic, m->topic) &&
 			!strcmp(g->epoch, epoch)) {
 			g->to = m->seq;

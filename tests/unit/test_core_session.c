@@ -196,6 +196,32 @@ static void test_a_gap_names_the_epoch_of_the_messages_dropped(void **state)
 	assert_got(a, 4, "q/a", 3);
 }
 
+/*
+ * The transport peeked the notice of a run (its write was cut short: the
+ * chunk was full, or the socket) and more of the same topic was dropped
+ * before it was popped: the notice already made cannot grow, so the new
+ * drops must be told by a notice of their own.
+ */
+static void test_drops_after_a_notice_was_peeked_get_their_own_notice(void **state)
+{
+	struct core_fixture *f = *state;
+	struct stub_sess *a = sess_on(f, "q/a", POLICY_QUEUE);
+	struct out_msg *m;
+
+	f->cfg.queue_max_messages = 4;
+	publish_n(f, "q/a", 6); /* seq 1, 2 go */
+	m = session__peek(&a->s);
+	assert_non_null(m);
+	assert_null(m->topic);
+	publish_n(f, "q/a", 1); /* seq 3 goes */
+	assert_int_equal(f->stats.dropped, 3);
+	assert_int_equal(stub_drain(a), 2 + 4);
+	assert_gap(a, 0, "q/a", 1, 2, true);
+	assert_gap(a, 1, "q/a", 3, 3, true);
+	assert_got(a, 2, "q/a", 4);
+	assert_got(a, 5, "q/a", 7);
+}
+
 static void test_replies_are_never_dropped(void **state)
 {
 	struct core_fixture *f = *state;
@@ -421,6 +447,7 @@ int main(void)
 		T(test_each_topic_gets_its_own_gap),
 		T(test_gap_is_not_fillable_when_the_history_lost_it),
 		T(test_a_gap_names_the_epoch_of_the_messages_dropped),
+		T(test_drops_after_a_notice_was_peeked_get_their_own_notice),
 		T(test_replies_are_never_dropped),
 		T(test_a_queue_of_replies_only_closes_try_later),
 		T(test_policy_disconnect_closes_on_overflow),
