@@ -230,6 +230,34 @@ $(B)/tests/test_reqparse: $(B)/obj/tests/test_reqparse.o $(B)/obj/adapter/policy
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
+# ---- tests/unit: the core against a stub transport and broker (core_stubs.c) -----------
+# These link $(CORE_OBJ) and never $(LWS_LIBS): that they link at all is the proof
+# that the core needs no libwebsockets.
+# libmosquitto is there for mosquitto_topic_matches_sub() (rtg_topic.c, history.c),
+# libcrypto for RAND_bytes() (the history's epoch).
+CORE_TEST_CFLAGS := -Icommon -Iadapter -Iadapter/core $(CJSON_CFLAGS) $(MOSQ_CFLAGS)
+CORE_TEST_LIBS := $(CMOCKA_LIBS) $(CJSON_LIBS) $(MOSQ_LIBS) $(CRYPTO_LIBS)
+CORE_STUBS_OBJ := $(B)/obj/tests/core_stubs.o
+CORE_UNIT_TESTS := $(B)/tests/test_core_subs $(B)/tests/test_core_session \
+	$(B)/tests/test_core_timers
+
+$(CORE_STUBS_OBJ) $(CORE_UNIT_TESTS:$(B)/tests/%=$(B)/obj/tests/%.o): CFLAGS += $(CORE_TEST_CFLAGS)
+
+$(CORE_UNIT_TESTS): $(B)/tests/%: $(B)/obj/tests/%.o $(CORE_STUBS_OBJ) $(CORE_OBJ) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_TEST_LIBS)
+
+# policy/limits.c includes adapter.h, hence the lws headers, for struct adapter's
+# types; it calls no libwebsockets function, so it too links without $(LWS_LIBS).
+CORE_UNIT_TESTS += $(B)/tests/test_limits
+
+$(B)/obj/tests/test_limits.o: CFLAGS += $(ADAPTER_CFLAGS)
+
+$(B)/tests/test_limits: $(B)/obj/tests/test_limits.o $(B)/obj/adapter/policy/limits.o \
+		$(CORE_STUBS_OBJ) $(CORE_OBJ) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CORE_TEST_LIBS)
+
 $(B)/tests/%: $(B)/obj/tests/%.o $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(JWT_LIBS) $(CJSON_LIBS) $(CRYPTO_LIBS) $(MOSQ_LIBS)
@@ -239,6 +267,7 @@ ALL := $(COMMON_LIB) $(PLUGIN) $(TOKEN) $(ADAPTER) $(SUB) $(MARKET_SIM) $(NOTIFY
 	$(UNIT_TESTS) $(ADAPTER_UNIT_TESTS) $(SIM_UNIT_TESTS)
 ALL += $(CALC_WORKER) $(CALC_UNIT_TESTS)
 ALL += $(TRADING_SIM) $(TRADING_UNIT_TESTS)
+ALL += $(CORE_UNIT_TESTS)
 
 # Benchmarks (make bench), fuzzing (make fuzz) and the soak test (make soak) keep
 # their rules beside their sources; each adds its programs to ALL where they

@@ -34,17 +34,24 @@
 
 /*
  * Notes that @m, a data message, was let go from s's queue. Returns 0, or -1
- * when s has too many runs noted (or no memory): the caller closes it.
+ * when s has too many runs noted (or no memory): the caller closes it. The
+ * run is of m's own epoch, not its topic's now: a topic that restarted while
+ * m waited (the broker connection dropped) has a new epoch whose seq 1..
+ * are still to be sent.
  */
 int gap__note(struct session *s, const struct out_msg *m)
 {
-	const struct topic_hist *th = history__find(s->core->hist, m->topic);
-	const char *epoch = th ? th->epoch : "";
+	char epoch[sizeof(s->gaps->epoch)];
 	struct gap *g;
 	unsigned i;
 
+	msg__epoch(m, epoch, sizeof(epoch));
 	for (i = s->ngaps; i-- > 0;) {
 		g = &s->gaps[i];
+		/* the oldest run's notice may be made (gap__peek) and being written: it stays
+		 * as it is told, and what is dropped now starts a run of its own */
+		if (i == 0 && s->gap_msg)
+			break;
 		if (g->to + 1 == m->seq && !strcmp(g->topic, m->topic) &&
 			!strcmp(g->epoch, epoch)) {
 			g->to = m->seq;

@@ -10,6 +10,7 @@
  * message, nor number it (history.c gives seq and epoch), nor know endpoints
  * (the envelope is given). One thread only (cJSON's parse error state is global).
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,14 +98,33 @@ static int read_types(struct out_msg *m, const cJSON *obj, const char *dflt)
 /* Appends "topic":..,"seq":..,"epoch":..} and notes where "topic" starts (m->tail). */
 static void put_tail(struct out_msg *m, struct jtext_buf *b, const char *epoch)
 {
+	size_t at, n;
+
 	jtext__put_key(b, "topic");
 	m->tail = b->len - strlen("\"topic\":");
 	jtext__put_string(b, m->topic, strlen(m->topic));
 	jtext__put(b, ",\"seq\":", 7);
 	jtext__put_u64(b, m->seq);
 	jtext__put(b, ",\"epoch\":", 9);
+	at = b->len;
 	jtext__put_string(b, epoch, strlen(epoch));
+	n = b->len - at - 2; /* without the quotes */
+	m->epoch_len = n <= UCHAR_MAX ? (unsigned char)n : 0;
 	jtext__put(b, "}", 1);
+}
+
+const char *msg__epoch(const struct out_msg *m, char *buf, size_t len)
+{
+	/* the text ends with "epoch":"<epoch>"} (put_tail()) */
+	const char *e = "";
+	int n = 0;
+
+	if (m->topic && m->len >= (size_t)m->epoch_len + 2) {
+		e = MSG_TEXT(m) + m->len - 2 - m->epoch_len;
+		n = m->epoch_len;
+	}
+	snprintf(buf, len, "%.*s", n, e);
+	return buf;
 }
 
 /*

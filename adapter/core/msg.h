@@ -63,6 +63,8 @@ struct out_msg {
 	size_t len; /* JSON text length, without MSG_PRE and the NUL */
 	unsigned char *buf; /* MSG_PRE bytes, then the JSON text, then a NUL */
 	unsigned char ws_hlen; /* WebSocket frame header length, 0 until built */
+	unsigned char
+		epoch_len; /* data messages: length of the epoch ending the text (msg__epoch) */
 	size_t sse_len; /* SSE event length, 0 until built */
 	unsigned char *sse; /* MSG_PRE bytes, then "id: ..\nevent: ..\ndata: ..\n\n", or NULL */
 	size_t sse_unnamed_len; /* the same without the event: line */
@@ -104,6 +106,14 @@ struct out_msg {
 struct out_msg *msg__from_mqtt(const char *topic, const void *payload, size_t len,
 	const char *default_type, bool value, const char *epoch, uint64_t seq, uint64_t gseq,
 	bool retained);
+
+/**
+ * Copies the epoch of data message @p m, the one its text carries, into
+ * @p buf. It is the message's own: its topic's history may have restarted
+ * under a new epoch since (history__unfollow()).
+ * @return @p buf: "" for a control message; truncated to @p len - 1 bytes
+ */
+const char *msg__epoch(const struct out_msg *m, char *buf, size_t len);
 
 /**
  * Makes a control message (pong, subscription, history, error...) by printing

@@ -454,6 +454,31 @@ static void test_msg_from_json_prints_the_object_and_reads_its_type(void **state
 	msg__unref(m);
 }
 
+static void test_msg_epoch_is_read_back_from_the_text(void **state)
+{
+	const char *payloads[] = {"{\"a\":1}", "[1,2]", "plain \"text\"", ""};
+	char buf[32];
+	cJSON *obj = cJSON_Parse("{\"type\":\"pong\"}");
+	struct out_msg *m;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++) {
+		m = msg__from_mqtt("t/\"epoch\"", payloads[i], strlen(payloads[i]), NULL, false,
+			"0a1b2c3d-17", 7, 42, false);
+		assert_non_null(m);
+		assert_string_equal(msg__epoch(m, buf, sizeof(buf)), "0a1b2c3d-17");
+		assert_string_equal(msg__epoch(m, buf, 5), "0a1b");
+		msg__unref(m);
+	}
+	assert_non_null(obj);
+	m = msg__from_json(obj);
+	cJSON_Delete(obj);
+	assert_non_null(m);
+	assert_string_equal(msg__epoch(m, buf, sizeof(buf)), "");
+	msg__unref(m);
+}
+
 /* ==== msg: envelope forms ===================================================================== */
 
 static void test_msg_nested_envelope_puts_the_payload_under_data(void **state)
@@ -699,6 +724,7 @@ int main(void)
 		cmocka_unit_test(test_msg_type_and_notification_type_are_read),
 		cmocka_unit_test(test_msg_type_defaults_to_message_and_notification_type_to_null),
 		cmocka_unit_test(test_msg_from_json_prints_the_object_and_reads_its_type),
+		cmocka_unit_test(test_msg_epoch_is_read_back_from_the_text),
 		cmocka_unit_test(test_msg_nested_envelope_puts_the_payload_under_data),
 		cmocka_unit_test(test_msg_nested_timestamp_comes_from_the_payload_when_it_has_one),
 		cmocka_unit_test(test_msg_arrival_time_is_iso_8601_utc_with_milliseconds),
