@@ -28,9 +28,9 @@
  *
  * Where a broker message becomes bytes on a browser's socket:
  * bridge.c on_message() -> core/subs.c subs__fanout() -> core/session.c
- * session__deliver() / session__enqueue_policy() (queue, conflation, drops)
+ * session__deliver() / enqueue() (queue, conflation, drops)
  * -> kick() -> session__batch_end() -> the transport's flush
- * (transport/ws.c ws__flush(), transport/sse.c sse__flush()), or its
+ * (transport/ws.c ws_flush(), transport/sse.c sse_flush()), or its
  * writeable callback when the socket is full.
  */
 #ifndef RTG_ADAPTER_H
@@ -149,8 +149,6 @@ enum origin_verdict limits__origin(struct adapter *a, const struct origin_req *r
 bool calc__id_ok(const char *id);
 int calc__start(struct adapter *a, const struct rtg_identity *id, struct session *s,
 	const cJSON *msg, char *idbuf, size_t idlen, char *err, size_t errlen);
-int calc__watch(struct session *s, const char *id);
-void calc__on_progress(struct csub *cs, const struct out_msg *m);
 void calc__unwatch_all(struct session *s);
 
 /* auth.c */
@@ -170,7 +168,6 @@ int client__set_endpoint(struct session *s, struct profiles *prof, const char *p
 #define CLIENT_USER_LIMIT -2
 int client__set_identity(struct session *s, struct rtg_identity *id);
 bool client__recheck_key(struct session *s);
-void client__end_auth(struct session *s, const char *type, const char *why);
 void client__end(struct session *s);
 
 /* request.c: what a request asks for, the same for WebSocket, SSE and HTTP */
@@ -248,8 +245,6 @@ int bridge__init(struct adapter *a);
 void bridge__cleanup(struct adapter *a);
 bool bridge__up(struct adapter *a);
 void bridge__want_write(struct adapter *a);
-int bridge__publish(
-	struct adapter *a, const char *topic, const void *payload, size_t len, bool retain);
 void bridge__leave(struct adapter *a);
 extern const struct lws_protocols bridge__protocol;
 
@@ -280,8 +275,6 @@ void loop__cleanup(void);
 extern const struct lws_protocols ws__protocol;
 extern const struct session_ops ws__ops;
 void ws__dispatch(struct session *s, const char *text, size_t len);
-int ws__flush(struct session *s);
-int ws__writeable(struct session *s);
 
 /* linger.c: the lingering close of a WebSocket (its close code reaches a client still sending) */
 void linger__start(struct session *s);
@@ -291,16 +284,12 @@ void linger__end(struct session *s);
 extern const struct session_ops sse__ops;
 int sse__handle(struct lws *wsi, struct session *s, const char *path, char *err, size_t errlen);
 int sse__writeable(struct session *s);
-int sse__flush(struct session *s);
 void sse__end(struct session *s);
 
 /* http.c */
 extern const struct lws_protocols http__protocol;
 
 /* ==== main.c, stats.c ================================================================== */
-
-/* main.c: closes every session (WebSocket 1001, SSE with a retry hint) at shutdown */
-void adapter__close_all(struct adapter *a);
 
 /* stats.c */
 cJSON *stats__json(struct adapter *a);

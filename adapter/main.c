@@ -37,7 +37,7 @@ static void on_signal(int sig)
  * Asks every session to close: WebSockets with 1001, SSE streams with their
  * last events and a retry hint (sse.c); what is queued goes first.
  */
-void adapter__close_all(struct adapter *a)
+static void close_all(struct adapter *a)
 {
 	struct list_node *d;
 
@@ -56,7 +56,7 @@ static void shut_down(struct adapter *a)
 {
 	rtg_notice("shutting down: closing %u connections\n", a->core.sessions.count);
 	a->core.stopping = true;
-	adapter__close_all(a);
+	close_all(a);
 	server__drain(a, SHUTDOWN_GRACE_US);
 	/* Last, with the broker still connected: nothing is read after this point. */
 	history__save(&a->hist, a->cfg.history_file, a->bridge.session, bridge__session_saved(a));

@@ -325,7 +325,6 @@ void session__init(struct core *c, struct session *s, const struct session_ops *
 /* Releases the core's part of s: subscriptions, queue, gap notes, timers. */
 void session__cleanup(struct session *s);
 int session__enqueue(struct session *s, struct out_msg *m);
-int session__enqueue_policy(struct session *s, struct out_msg *m, enum sub_policy policy);
 int session__deliver(struct session *s, struct out_msg *m, enum sub_policy policy);
 void session__batch_begin(struct core *c);
 void session__batch_end(struct core *c);

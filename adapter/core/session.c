@@ -383,7 +383,7 @@ void session__batch_end(struct core *c)
  * dropped (counted in the stats), unless the client is too
  * slow (too_slow()). Returns 0 if m was queued, -1 if it was not.
  */
-int session__enqueue_policy(struct session *s, struct out_msg *m, enum sub_policy policy)
+static int enqueue(struct session *s, struct out_msg *m, enum sub_policy policy)
 {
 	if (s->closing || !m)
 		return -1;
@@ -429,12 +429,12 @@ int session__deliver(struct session *s, struct out_msg *m, enum sub_policy polic
 		s->on_snapshot(s, m);
 		return 0;
 	}
-	return session__enqueue_policy(s, m, policy);
+	return enqueue(s, m, policy);
 }
 
 int session__enqueue(struct session *s, struct out_msg *m)
 {
-	return session__enqueue_policy(s, m, POLICY_QUEUE);
+	return enqueue(s, m, POLICY_QUEUE);
 }
 
 /* Sends a control message built by the caller; takes ownership of obj. */

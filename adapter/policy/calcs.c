@@ -105,6 +105,9 @@ static int check_request(struct adapter *a, const struct rtg_identity *id, const
 	return 0;
 }
 
+static int watch(struct session *s, const char *id);
+static void on_progress(struct csub *cs, const struct out_msg *m);
+
 /*
  * Starts a calculation for user id: publishes the request to
  * calc/<sub>~<id>/request and, for a session (NULL for HTTP, whose caller
@@ -142,7 +145,7 @@ int calc__start(struct adapter *a, const struct rtg_identity *id, struct session
 		cs = subs__add(&a->core, s, progress, idbuf, POLICY_QUEUE);
 		if (cs) {
 			cs->system = true;
-			cs->on_delivered = calc__on_progress;
+			cs->on_delivered = on_progress;
 		}
 	}
 	if (!status)
@@ -152,7 +155,7 @@ int calc__start(struct adapter *a, const struct rtg_identity *id, struct session
 		snprintf(err, errlen, "the broker is not available; try again");
 		return HTTP_STATUS_SERVICE_UNAVAILABLE;
 	}
-	if (s && calc__watch(s, idbuf)) {
+	if (s && watch(s, idbuf)) {
 		snprintf(err, errlen, "out of memory");
 		return HTTP_STATUS_INTERNAL_SERVER_ERROR;
 	}
@@ -223,7 +226,7 @@ static void arm(struct calc_wait *w)
  * Starts (or restarts, for a repeated id) the wait for calculation id.
  * Returns 0, or -1 on out of memory.
  */
-int calc__watch(struct session *s, const char *id)
+static int watch(struct session *s, const char *id)
 {
 	struct calc_wait *w = find(s, id);
 
@@ -244,7 +247,7 @@ int calc__watch(struct session *s, const char *id)
  * made (csub.on_delivered; its label is the calculation id): a final one ends
  * the wait, any other re-arms it.
  */
-void calc__on_progress(struct csub *cs, const struct out_msg *m)
+static void on_progress(struct csub *cs, const struct out_msg *m)
 {
 	struct calc_wait *w = find(cs->sess, cs->label);
 

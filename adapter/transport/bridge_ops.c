@@ -57,7 +57,7 @@ static int bridge_unsubscribe(struct adapter *a, struct bsub *b)
 }
 
 /* Publishes at QoS 1, so the broker takes responsibility for the message. */
-int bridge__publish(
+static int bridge_publish(
 	struct adapter *a, const char *topic, const void *payload, size_t len, bool retain)
 {
 	int rc;
@@ -78,5 +78,5 @@ const struct core_broker bridge__broker = {
 	.up = bridge__up,
 	.subscribe = bridge_subscribe,
 	.unsubscribe = bridge_unsubscribe,
-	.publish = bridge__publish,
+	.publish = bridge_publish,
 };

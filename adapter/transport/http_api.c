@@ -89,7 +89,7 @@ static int stats(struct lws *wsi, struct pss_http *p, const struct prof_endpoint
 	rc = identify(wsi, &id, err, sizeof(err));
 	if (rc)
 		return http__respond_error(wsi, p, rc, "%s", err);
-	allowed = auth__stats_allowed(a, wsi, id);
+	allowed = auth__stats_allowed(a, peer__is_loopback(wsi), id);
 	rtg_identity_free(id);
 	if (!allowed)
 		return http__respond_error(wsi, p, HTTP_STATUS_FORBIDDEN,

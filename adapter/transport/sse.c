@@ -496,7 +496,7 @@ int sse__writeable(struct session *s)
  * only; headers, the stream's end and HTTP/2 streams (scheduled by their
  * network connection) wait for the writeable callback. 1: nothing written.
  */
-int sse__flush(struct session *s)
+static int sse_flush(struct session *s)
 {
 	if (s->sse_phase != SSE_LIVE || lws_get_network_wsi(s->wsi) != s->wsi)
 		return 1;
@@ -542,7 +542,7 @@ static void sse_fail(struct session *s)
 
 const struct session_ops sse__ops = {
 	.name = "sse",
-	.flush = sse__flush,
+	.flush = sse_flush,
 	.can_flush = sse_can_flush,
 	.writeable = sse_writeable,
 	.close = sse_close,

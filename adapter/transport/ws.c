@@ -423,7 +423,7 @@ static int write_frames(struct lws *wsi, struct session *s)
 }
 
 /* A write straight from a fan-out (core/session.c write_now()): frames only. */
-int ws__flush(struct session *s)
+static int ws_flush(struct session *s)
 {
 	return write_frames(s->wsi, s);
 }
@@ -456,7 +456,7 @@ static void ws_fail(struct session *s)
 
 const struct session_ops ws__ops = {
 	.name = "websocket",
-	.flush = ws__flush,
+	.flush = ws_flush,
 	.can_flush = ws_can_flush,
 	.writeable = ws_writeable,
 	.close = ws_close,

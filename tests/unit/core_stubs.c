@@ -2,7 +2,7 @@
  * core_stubs.c - the stub transport and broker of the core's unit tests
  * (core_stubs.h).
  *
- * flush() writes the way transport/ws.c's ws__flush() does, without a
+ * flush() writes the way transport/ws.c's ws_flush() does, without a
  * socket: session__peek() / session__pop() until the queue is empty,
  * recording MSG_TEXT() of each message. subscribe() and unsubscribe() set
  * b->mid and b->sent as transport/bridge.c's bridge_subscribe() and

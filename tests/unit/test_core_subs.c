@@ -460,7 +460,7 @@ static void test_collect_since_gives_what_the_session_was_sent_after(void **stat
 	th = history__find(&f->hist, "h/t");
 	assert_non_null(th);
 	assert_true(history__can_resume(th, th->epoch, 2));
-	n = history__collect(&f->hist, th, 2, out);
+	n = history__collect(th, 2, out);
 	assert_int_equal(n, 3);
 	for (i = 0; i < n; i++)
 		assert_string_equal(MSG_TEXT(out[i]), a->out[2 + i]);
