@@ -10,7 +10,7 @@
  *     ws.c linger.c              the JSON WebSocket protocol; its lingering close
  *     sse.c                      Server-Sent Events streams
  *     http.c http_api.c          plain HTTP: the API, health, stats, metrics
- *     peer.c                     what a request says: token, Origin, loopback
+ *     peer.c                     a request's token, Origin, loopback; shared session ops
  *     listen.c loop.c server.c   the listener, the event loop, the lws context
  *     bridge.c bridge_ops.c bridge_failover.c bridge_session.c
  *                                the broker connection (libmosquitto), failover,
@@ -238,6 +238,9 @@ enum req_auth peer__identify(struct adapter *a, struct lws *wsi, bool optional,
 	struct rtg_identity **id, char *err, size_t errlen);
 enum origin_verdict peer__origin(struct adapter *a, struct lws *wsi, char *buf, size_t len);
 void peer__tune_socket(struct adapter *a, struct lws *wsi);
+void peer__writeable(struct session *s);
+void peer__close(struct session *s, int grace_s);
+void peer__fail(struct session *s);
 
 /* bridge.c */
 extern const struct core_broker bridge__broker; /* what the core and policy ask of it */

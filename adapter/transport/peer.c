@@ -1,7 +1,8 @@
 /*
- * peer.c - what the transports read from a client's request and socket for
- * the policy layer: its token, its Origin, whether it is local; and the
- * socket's send buffer.
+ * peer.c - a client's connection, as the other layers need it: what its
+ * request says for the policy layer (its token, its Origin, whether it is
+ * local), the socket's send buffer, and the part of struct session_ops every
+ * transport shares (ask for a writeable callback, close, drop).
  *
  * Tokens come from an "Authorization: Bearer" header, the "rtg_token" cookie
  * (EventSource cannot set headers) or "?token=", in that order. They are
@@ -111,4 +112,25 @@ void peer__tune_socket(struct adapter *a, struct lws *wsi)
 
 	if (size && fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)))
 		lwsl_warn("SO_SNDBUF %d refused on fd %d\n", size, fd);
+}
+
+/* ---- the shared part of struct session_ops (ws.c, sse.c) ------------------------------ */
+
+void peer__writeable(struct session *s)
+{
+	lws_callback_on_writable(s->wsi);
+}
+
+/* The writeable callback writes what is queued, then the close; lws drops the connection
+ * grace_s later whatever the peer does. */
+void peer__close(struct session *s, int grace_s)
+{
+	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, grace_s);
+	lws_callback_on_writable(s->wsi);
+}
+
+/* The socket failed: lws closes it from its loop. */
+void peer__fail(struct session *s)
+{
+	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }

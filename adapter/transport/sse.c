@@ -523,30 +523,13 @@ static bool sse_can_flush(struct session *s)
 	return !lws_partial_buffered(s->wsi);
 }
 
-static void sse_writeable(struct session *s)
-{
-	lws_callback_on_writable(s->wsi);
-}
-
-/* The end goes from the writeable callback after what is queued (end_stream()). */
-static void sse_close(struct session *s, int grace_s)
-{
-	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, grace_s);
-	lws_callback_on_writable(s->wsi);
-}
-
-static void sse_fail(struct session *s)
-{
-	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-}
-
 const struct session_ops sse__ops = {
 	.name = "sse",
 	.flush = sse_flush,
 	.can_flush = sse_can_flush,
-	.writeable = sse_writeable,
-	.close = sse_close,
-	.fail = sse_fail,
+	.writeable = peer__writeable,
+	.close = peer__close, /* the stream's end: end_stream(), after what is queued */
+	.fail = peer__fail,
 	.ends_with_event = true, /* no close code: auth_expired, auth_revoked say why */
 };
 

@@ -436,31 +436,13 @@ static bool ws_can_flush(struct session *s)
 	return !lws_partial_buffered(s->wsi) && lws_get_network_wsi(s->wsi) == s->wsi;
 }
 
-static void ws_writeable(struct session *s)
-{
-	lws_callback_on_writable(s->wsi);
-}
-
-/* The close frame goes from the writeable callback after what is queued (write_close()). */
-static void ws_close(struct session *s, int grace_s)
-{
-	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, grace_s);
-	lws_callback_on_writable(s->wsi);
-}
-
-/* The socket failed: lws closes it from its loop. */
-static void ws_fail(struct session *s)
-{
-	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-}
-
 const struct session_ops ws__ops = {
 	.name = "websocket",
 	.flush = ws_flush,
 	.can_flush = ws_can_flush,
-	.writeable = ws_writeable,
-	.close = ws_close,
-	.fail = ws_fail,
+	.writeable = peer__writeable,
+	.close = peer__close, /* the close frame: write_close(), after what is queued */
+	.fail = peer__fail,
 	.ends_with_event = false,
 };
 
