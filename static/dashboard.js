@@ -1,14 +1,19 @@
 /**
  * dashboard.js - the gateway's live dashboard (static/index.html).
  *
- * One RtgClient (rtg-client.js) connects with the token from the page's
- * ?token= and subscribes the seed channels: market_data (prices, indicators,
- * market status), notifications, alerts, transactions, balance,
+ * One RtgClient (rtg-client.js) connects with the tab's token (session.js:
+ * from the address on first load, then from sessionStorage; without one the
+ * page asks for it) and subscribes the seed channels: market_data (prices,
+ * indicators, market status), notifications, alerts, transactions, balance,
  * credit_updates, system and calculations. Each message type has a renderer;
- * history messages go through the same renderers. Nothing here is loaded from
- * outside the adapter. The page exposes window.dashboard = {client, state}.
+ * history messages go through the same renderers. A subscription the gateway
+ * ends (an ACL reload) or refuses (an error reply) marks the panels it fills
+ * "stale", logs why and is tried again; its next confirmation clears that.
+ * Nothing here is loaded from outside the adapter. The page exposes
+ * window.dashboard = {client, state}.
  */
-import { RtgClient } from './rtg-client.js';
+import { RtgClient, filtersOf } from './rtg-client.js';
+import { forgetToken, storeToken, takeToken } from './session.js';
 
 const SPARK_POINTS = 60;
 const MAX_NOTIFICATIONS = 50;
@@ -135,10 +140,23 @@ const state = {
 
 // ---- connection status --------------------------------------------------------------------------
 
+const conn = { state: 'connecting', text: 'Connecting…' };
+
+/** The connection's state; renderStatus() adds whether every feed is live. */
 function setStatus(stateName, text) {
+	conn.state = stateName;
+	conn.text = text;
+	renderStatus();
+}
+
+/* Connected with a stale panel is not "Live": the light turns amber and says which. */
+function renderStatus() {
 	const s = tid('status');
-	s.dataset.state = stateName;
-	tid('status-text').textContent = text;
+	const stale = stalePanels();
+	const degraded = conn.state === 'connected' && stale.length > 0;
+	s.dataset.state = degraded ? 'degraded' : conn.state;
+	s.title = degraded ? `Stale: ${stale.map((p) => PANEL_NAMES[p]).join(', ')}` : '';
+	tid('status-text').textContent = degraded ? 'Live, partly stale' : conn.text;
 }
 
 function logEvent(text, level = 'info') {
@@ -148,6 +166,119 @@ function logEvent(text, level = 'info') {
 	ol.replaceChildren(
 		...state.log.map((e) => h('li', { class: `log-${e.level}` }, h('time', {}, e.time), ' ', e.text))
 	);
+}
+
+// ---- feeds: the subscriptions behind the panels ---------------------------------------------
+
+/** Each channel the dashboard subscribes, and the panels (data-feed="...") it fills. */
+const FEEDS = {
+	market_data: ['prices', 'indicators'],
+	notifications: ['notifications'],
+	alerts: ['notifications'],
+	transactions: ['account'],
+	balance: ['account'],
+	credit_updates: ['account'],
+	system: ['announcement'],
+	calculations: ['calc']
+};
+const PANEL_NAMES = {
+	prices: 'prices',
+	indicators: 'indicators',
+	notifications: 'notifications',
+	account: 'account',
+	announcement: 'announcements',
+	calc: 'calculations'
+};
+/** Delays between tries of a stale feed; the last one repeats. */
+const RETRY_MS = [5000, 10000, 20000, 40000, 60000];
+
+/** channel -> {stale: Map filter -> reason, tries, timer}. */
+const feeds = new Map(Object.keys(FEEDS).map((ch) => [ch, { stale: new Map(), tries: 0, timer: null }]));
+
+function filtersFor(channel) {
+	return filtersOf({ channel }, client.userId);
+}
+
+/* The dashboard's channels a subscription message is about: the one it names, else each whose filters hold its topic. */
+function channelsFor(filter, channel) {
+	if (channel && feeds.has(channel)) return [channel];
+	return [...feeds.keys()].filter((ch) => filtersFor(ch).includes(filter));
+}
+
+function stalePanels() {
+	const out = new Set();
+	for (const [ch, f] of feeds) if (f.stale.size) FEEDS[ch].forEach((p) => out.add(p));
+	return [...out];
+}
+
+/* Shows each panel's badge: hidden while its feeds are live, "Stale" (why, and a retry) when one is not. */
+function renderFeeds() {
+	const stale = stalePanels();
+	for (const panel of Object.keys(PANEL_NAMES)) {
+		const box = document.querySelector(`[data-feed="${panel}"]`);
+		const badge = tid(`feed-${panel}`);
+		const on = stale.includes(panel);
+		const why = [...feeds]
+			.filter(([ch, f]) => f.stale.size && FEEDS[ch].includes(panel))
+			.flatMap(([, f]) => [...f.stale.values()]);
+		box.toggleAttribute('data-stale', on);
+		badge.dataset.state = on ? 'stale' : 'live';
+		badge.hidden = !on;
+		badge.title = on ? `Not updating: ${why.join('; ')}` : '';
+	}
+	renderStatus();
+}
+
+const panelList = (ch) => FEEDS[ch].map((p) => PANEL_NAMES[p]).join(', ');
+
+/* A feed's filter ended or was refused: its panels go stale, the log says why (once per reason), a retry is planned. */
+function feedStale(channel, filter, reason) {
+	const f = feeds.get(channel);
+	const before = f.stale.get(filter);
+	f.stale.set(filter, reason);
+	if (before !== reason) logEvent(`${panelList(channel)} stale: ${channel} (${filter}) ${reason}`, 'warn');
+	clearTimeout(f.timer);
+	f.timer = setTimeout(() => retryFeed(channel), RETRY_MS[Math.min(f.tries, RETRY_MS.length - 1)]);
+	f.tries++;
+	renderFeeds();
+}
+
+function feedLive(channel, filter) {
+	const f = feeds.get(channel);
+	if (!f.stale.delete(filter) || f.stale.size) return;
+	clearTimeout(f.timer);
+	f.timer = null;
+	f.tries = 0;
+	logEvent(`${panelList(channel)} live again (${channel})`, 'ok');
+	renderFeeds();
+}
+
+/* Subscribes a stale feed again; the answer (confirmation or error) decides its state. */
+function retryFeed(channel) {
+	const f = feeds.get(channel);
+	clearTimeout(f.timer);
+	f.timer = null;
+	if (f.stale.size) client.subscribe(channel);
+}
+
+function retryPanel(panel) {
+	for (const [ch, f] of feeds) if (f.stale.size && FEEDS[ch].includes(panel)) retryFeed(ch);
+}
+
+function onSubscription(m) {
+	if (typeof m.topic !== 'string') return;
+	for (const ch of channelsFor(m.topic, m.channel)) {
+		if (m.action === 'subscribed') feedLive(ch, m.topic);
+		else if (m.action === 'unsubscribed' && m.reason) feedStale(ch, m.topic, `ended by the gateway: ${m.reason}`);
+	}
+}
+
+/* An error reply refusing one of the dashboard's filters; true if it was one (and is shown as such). */
+function onSubscribeError(m) {
+	const hit = /cannot subscribe to '([^']*)'/.exec(String(m.message || ''));
+	const chans = hit ? channelsFor(hit[1]) : [];
+	for (const ch of chans) feedStale(ch, hit[1], `refused: ${m.message}`);
+	return chans.length > 0;
 }
 
 // ---- prices -----------------------------------------------------------------------------------
@@ -599,7 +730,7 @@ function dispatch(m, fromHistory = false) {
 // ---- start ------------------------------------------------------------------------------------------
 
 const params = new URLSearchParams(location.search);
-const token = params.get('token') || '';
+const token = takeToken(); // kept for this tab; no longer in the address bar
 
 function showSignin(message) {
 	tid('signin').hidden = false;
@@ -612,9 +743,8 @@ tid('signin-form').addEventListener('submit', (ev) => {
 	ev.preventDefault();
 	const tok = new FormData(ev.target).get('token').trim();
 	if (!tok) return;
-	const u = new URL(location.href);
-	u.searchParams.set('token', tok);
-	location.href = u.toString();
+	storeToken(tok);
+	location.reload(); // the page starts again with the tab's new token
 });
 
 tid('calc-type').addEventListener('change', fillExample);
@@ -644,6 +774,9 @@ client.on('connection', (m) => {
 	tid('connection-id').textContent = m.connection_id || '–';
 	logEvent(`connected as ${m.user_id} (${m.connection_id})`, 'ok');
 	pollServerStats();
+	// the client resubscribes what it holds; a feed the gateway ended it no longer holds
+	const held = client.getStats().subscriptions;
+	for (const [ch, f] of feeds) if (f.stale.size && !held.includes(ch)) retryFeed(ch);
 });
 client.on('close', (ev) => {
 	flushResync();
@@ -651,6 +784,7 @@ client.on('close', (ev) => {
 	logEvent(`connection closed (${ev.code}${ev.reason ? `: ${ev.reason}` : ''})`, 'warn');
 	if (ev.code === 4001) {
 		refusedToken = true;
+		forgetToken(); // the next load asks for another
 		showSignin(`The gateway refused the token: ${ev.reason || 'invalid token'}.`);
 	}
 });
@@ -672,8 +806,10 @@ function noteResync(kind, topic) {
 }
 client.on('gap', (m) => noteResync('gap', m.topic));
 client.on('recovered', (m) => noteResync('recovered', m.topic));
+client.on('subscription', onSubscription);
 client.on('error', (m) => {
 	if (m.source === 'client') logEvent(m.message, 'error');
+	else if (onSubscribeError(m)) return;
 	else logEvent(`server: ${m.message}`, 'error');
 });
 client.on('auth_expiring', (m) => {
@@ -688,11 +824,11 @@ client.on('*', (m) => {
 	if (typeof m.seq === 'number' && m.type !== 'history') dispatch(m);
 });
 
-const consoleLink = tid('console-link');
-consoleLink.href = token ? `test?token=${encodeURIComponent(token)}` : 'test';
+for (const b of document.querySelectorAll('[data-retry]')) b.addEventListener('click', () => retryPanel(b.dataset.retry));
 
 if (!token) {
-	setStatus('closed', 'No token');
+	setStatus('closed', 'Not signed in');
+	tid('dashboard').hidden = true; // nothing can flow: the sign-in form is the page
 	showSignin('');
 	renderClientStats();
 } else {
