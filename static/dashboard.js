@@ -199,10 +199,18 @@ function filtersFor(channel) {
 	return filtersOf({ channel }, client.userId);
 }
 
-/* The dashboard's channels a subscription message is about: the one it names, else each whose filters hold its topic. */
+/* filter -> channel, as the gateway's confirmations name them (its profile may add filters: alerts has market/alerts/+ too) */
+const seenFilters = new Map();
+
+/* The dashboard's channels a subscription message is about: the one it names, else each known to hold its filter. */
 function channelsFor(filter, channel) {
-	if (channel && feeds.has(channel)) return [channel];
-	return [...feeds.keys()].filter((ch) => filtersFor(ch).includes(filter));
+	if (channel && feeds.has(channel)) {
+		seenFilters.set(filter, channel);
+		return [channel];
+	}
+	const chans = new Set([...feeds.keys()].filter((ch) => filtersFor(ch).includes(filter)));
+	if (seenFilters.has(filter)) chans.add(seenFilters.get(filter));
+	return [...chans];
 }
 
 function stalePanels() {

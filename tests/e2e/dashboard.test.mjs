@@ -10,10 +10,22 @@
  *   RTG_OTHER_USER                  another user (isolation check)
  *   RTG_PUBLISHER_TOKEN   a token with the publisher role (market data)
  *   RTG_NOTIFIER_TOKEN    a token with the notifier role (user topics, announcements)
- *   RTG_E2E_CTL           a directory for the adapter restart handshake:
+ *   RTG_E2E_CTL           a directory for the handshakes with the shell test:
  *                         this test creates kill-adapter and waits for adapter-killed,
- *                         then creates start-adapter and waits for adapter-started
- *   RTG_E2E_ARTIFACTS     where screenshots go (default ./artifacts)
+ *                         then creates start-adapter and waits for adapter-started;
+ *                         revoke-market / market-revoked (an ACL without signed-in
+ *                         users' market/# is loaded by the broker and the adapter),
+ *                         restore-market / market-restored (the full ACL again)
+ *   RTG_E2E_ARTIFACTS     where screenshots go (default ./artifacts): dashboard-1400.png,
+ *                         dashboard-400.png, dashboard-stale-1400.png, console-1400.png,
+ *                         console-400.png
+ *
+ * Beyond the data: the token's way through one tab (taken out of the address
+ * into sessionStorage, the console link and its Dashboard link without it), a
+ * tab without one (sign-in), a revoked and a refused subscription (a stale
+ * badge, the reason in the log, live again on a resubscription), and the
+ * layout at 1400 and 400 px, asserted on the elements' boxes (the screenshots
+ * are for people).
  *
  * Prints one "ok - NAME" or "not ok - NAME" line per assertion (details on
  * "# " lines) and exits 1 if any failed. Data is published with the
@@ -130,6 +142,96 @@ function hasNumberNear(value, want, tolerance) {
 	return false;
 }
 
+/** The connection log of the dashboard has a line matching re (within timeout). */
+async function logHas(page, re, timeout = 10000) {
+	try {
+		await page.waitForFunction(
+			([src]) => [...document.querySelectorAll('[data-testid="conn-log"] li')].some((li) => new RegExp(src).test(li.textContent)),
+			[re.source],
+			{ timeout, polling: 50 }
+		);
+	} catch {
+		const log = await page.$$eval('[data-testid="conn-log"] li', (lis) => lis.map((li) => li.textContent));
+		throw new Error(`no log line matches ${re}: ${JSON.stringify(log)}`);
+	}
+}
+
+/** The console's message log contains text (within timeout). */
+async function consoleHas(page, text, timeout = 10000) {
+	await page.waitForFunction((t) => document.querySelector('[data-testid="console-log"]').textContent.includes(t), text, { timeout });
+}
+
+/** The parts whose boxes the layout checks read: testid, or #id / .class selectors. */
+const DASHBOARD_PARTS = {
+	'panel-prices': '[data-feed="prices"]',
+	'panel-indicators': '[data-feed="indicators"]',
+	'panel-notifications': '[data-feed="notifications"]',
+	'panel-account': '[data-feed="account"]',
+	'panel-calc': '[data-feed="calc"]',
+	balance: '[data-testid="balance"]',
+	prices: '[data-testid="prices"]',
+	'prices-wrap': '.table-wrap',
+	header: '.topbar'
+};
+const CONSOLE_PARTS = {
+	'console-panel-connection': 'main > .panel:first-child',
+	'console-panel-log': 'main > .panel:last-child',
+	'console-log': '[data-testid="console-log"]',
+	'console-input': '[data-testid="console-input"]',
+	'console-send': '[data-testid="console-send"]',
+	header: 'header'
+};
+
+/**
+ * The layout facts of a page: the document's scroll and client widths, every
+ * element whose box leaves the screen sideways, the boxes of parts (with
+ * their scroll and client widths: a scrolled or cut part shows), the price
+ * cells' boxes and the number of price columns shown.
+ */
+async function layoutFacts(page, parts) {
+	return page.evaluate((p) => {
+		const de = document.documentElement;
+		const vw = de.clientWidth;
+		const box = (e) => {
+			const r = e.getBoundingClientRect();
+			return { left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width, scrollWidth: e.scrollWidth, clientWidth: e.clientWidth };
+		};
+		const wide = [];
+		for (const e of document.querySelectorAll('body *')) {
+			const r = e.getBoundingClientRect();
+			if (r.width > 0 && (r.left < -0.5 || r.right > vw + 0.5))
+				wide.push(`${e.tagName.toLowerCase()}${e.dataset.testid ? `[${e.dataset.testid}]` : e.className ? `.${e.className}` : ''} ${Math.round(r.left)}..${Math.round(r.right)}`);
+		}
+		const els = {};
+		for (const [name, q] of Object.entries(p)) {
+			const e = document.querySelector(q);
+			els[name] = e ? box(e) : null;
+		}
+		const cells = {};
+		for (const e of document.querySelectorAll('[data-testid="prices-body"] td[data-testid]')) cells[e.dataset.testid] = box(e);
+		const priceColumns = [...document.querySelectorAll('[data-testid="prices"] thead th')].filter((th) => th.getBoundingClientRect().width > 0).length;
+		return { vw, scrollWidth: de.scrollWidth, clientWidth: de.clientWidth, wide, els, cells, priceColumns };
+	}, parts);
+}
+
+/* No sideways scrolling, no element off the screen, every part whole (not scrolled or cut inside). */
+function assertFits(f, width) {
+	assert(f.clientWidth === width, `the viewport is ${f.clientWidth} px, not ${width}`);
+	assert(f.scrollWidth <= f.clientWidth, `the page scrolls sideways: ${f.scrollWidth} px wide in ${f.clientWidth}`);
+	assert(!f.wide.length, `off the screen: ${f.wide.slice(0, 8).join(', ')}${f.wide.length > 8 ? ` and ${f.wide.length - 8} more` : ''}`);
+	for (const [name, b] of Object.entries(f.els)) {
+		assert(b, `${name} is missing`);
+		assert(b.width > 0 && b.left >= 0 && b.right <= width + 0.5, `${name} is not within the screen: ${JSON.stringify(b)}`);
+		assert(b.scrollWidth <= b.clientWidth + 1, `${name} is cut or scrolls: content ${b.scrollWidth} px in ${b.clientWidth}`);
+	}
+}
+
+async function shot(page, name, fullPage) {
+	const file = join(ARTIFACTS, name);
+	await page.screenshot({ path: file, fullPage });
+	console.log(`# screenshot: ${file}`);
+}
+
 // ---- the test --------------------------------------------------------------------------------------
 
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -138,7 +240,7 @@ const pageErrors = [];
 const consoleErrors = [];
 
 try {
-	context = await launch({ viewport: { width: 1440, height: 1000 }, deviceScaleFactor: 1 });
+	context = await launch({ viewport: { width: 1400, height: 1000 }, deviceScaleFactor: 1 });
 	const page = context.pages()[0] || (await context.newPage());
 	page.on('pageerror', (err) => pageErrors.push(err.message));
 	page.on('console', (msg) => {
@@ -159,6 +261,14 @@ try {
 		},
 		{ critical: true }
 	);
+
+	await step('the token left the address bar (no reload) and is kept for the tab in sessionStorage', async () => {
+		assert(!page.url().includes('token'), `the address still has the token: ${page.url()}`);
+		const kept = await page.evaluate(() => sessionStorage.getItem('rtg.token'));
+		assert(kept === USER_TOKEN, 'sessionStorage does not hold the token');
+		const loads = await page.evaluate(() => performance.getEntriesByType('navigation').length);
+		assert(loads === 1, `${loads} navigations`);
+	});
 
 	await step('the header shows the user and the connection id from the greeting', async () => {
 		await waitText(page, 'user-id', USER);
@@ -460,39 +570,172 @@ try {
 		);
 	});
 
+	await step('an ACL change that revokes market data: prices and indicators turn stale, the log says why', async () => {
+		await control('revoke-market', 'market-revoked');
+		await waitAttr(page, 'feed-prices', 'data-state', 'stale', 10000);
+		await waitAttr(page, 'feed-indicators', 'data-state', 'stale');
+		assert(await page.isVisible(sel('feed-prices')), 'the stale badge of the prices is not visible');
+		assert((await page.getAttribute('[data-feed="prices"]', 'data-stale')) !== null, 'the prices panel is not marked stale');
+		await waitAttr(page, 'status', 'data-state', 'degraded');
+		const status = (await page.textContent(sel('status-text'))).trim();
+		assert(status !== 'Live' && /stale/.test(status), `the header says '${status}' beside stale prices`);
+		await logHas(page, /prices, indicators stale: market_data \(market\/\+\) ended by the gateway: access revoked by an ACL change/);
+		// the alerts channel is user/<me>/alerts and market/alerts/+ (profiles/gateway.conf): the
+		// notifications panel, which shows alerts, lost the market's; nothing else is affected
+		await waitAttr(page, 'feed-notifications', 'data-state', 'stale');
+		await logHas(page, /notifications stale: alerts \(market\/alerts\/\+\) ended by the gateway: access revoked by an ACL change/);
+		for (const other of ['account', 'calc', 'announcement'])
+			assert((await page.getAttribute(sel(`feed-${other}`), 'data-state')) === 'live', `${other} turned stale too`);
+		await shot(page, 'dashboard-stale-1400.png', false);
+		// published while revoked: the page must not get it now, but does on the resubscription (retained)
+		await publishPrice('AAPL', 150.0, 187.9);
+	});
+
+	await step('a resubscription while still revoked is refused: still stale, the error reply in the log', async () => {
+		await page.click(sel('retry-prices'));
+		await logHas(page, /prices, indicators stale: market_data \(market\/\+\) refused: cannot subscribe to 'market\/\+': not allowed by the ACL/);
+		await waitAttr(page, 'feed-prices', 'data-state', 'stale');
+		await waitAttr(page, 'status', 'data-state', 'degraded');
+		const shown = (await page.textContent(sel('price-AAPL'))).trim();
+		assert(shown !== money(150.0), 'a price reached the page after its subscription was revoked');
+	});
+
+	await step('the right restored, a resubscription clears the stale state and brings what was published meanwhile', async () => {
+		await control('restore-market', 'market-restored');
+		await page.click(sel('retry-prices'));
+		await waitAttr(page, 'feed-prices', 'data-state', 'live', 10000);
+		await waitAttr(page, 'feed-indicators', 'data-state', 'live');
+		if ((await page.getAttribute(sel('feed-notifications'), 'data-state')) === 'stale') await page.click(sel('retry-notifications'));
+		await waitAttr(page, 'feed-notifications', 'data-state', 'live', 10000);
+		assert(await page.isHidden(sel('feed-prices')), 'the stale badge is still shown');
+		assert((await page.getAttribute('[data-feed="prices"]', 'data-stale')) === null, 'the prices panel is still marked stale');
+		await waitAttr(page, 'status', 'data-state', 'connected');
+		await waitText(page, 'status-text', 'Live');
+		await logHas(page, /prices, indicators live again \(market_data\)/);
+		await waitText(page, 'price-AAPL', money(150.0));
+		await publishPrice('AAPL', 152.25, 187.9);
+		await waitText(page, 'price-AAPL', money(152.25));
+	});
+
 	await step('the page had no uncaught errors', async () => {
 		assert(!pageErrors.length, pageErrors.join(' | '));
 	});
 
-	await step('a screenshot of the dashboard is saved', async () => {
-		// let the last flash animations finish: the screenshot shows the settled page
-		await page.waitForTimeout(1000);
-		const file = join(ARTIFACTS, 'dashboard.png');
-		await page.screenshot({ path: file, fullPage: true });
-		console.log(`# screenshot: ${file}`);
+	// the "cut balance" of a narrow screen: a seven-figure balance
+	await step('a seven-figure balance is shown whole', async () => {
+		await api('/api/broadcast/balance', NOTIFIER, { user_id: USER, balance: 1234567.89, currency: 'USD', change: 1222067.39 });
+		await waitText(page, 'balance', '1,234,567.89 USD');
 	});
 
-	await step('the protocol console connects and answers a ping', async () => {
-		const con = await context.newPage();
-		con.on('pageerror', (err) => pageErrors.push(`console page: ${err.message}`));
-		await con.goto(`${HTTP}/test?token=${encodeURIComponent(USER_TOKEN)}`);
-		await waitAttr(con, 'console-status', 'data-state', 'open');
-		await con.waitForFunction(() => document.querySelector('[data-testid="console-log"]').textContent.includes('"type":"connection"'), null, {
-			timeout: 10000
-		});
-		await con.click('[data-example="subscribe:ticker AAPL"]');
-		await con.click(sel('console-send'));
-		await con.waitForFunction(() => document.querySelector('[data-testid="console-log"]').textContent.includes('"type":"history"'), null, {
-			timeout: 10000
-		});
-		await con.click('[data-example="other:ping"]');
-		await con.click(sel('console-send'));
-		await con.waitForFunction(() => document.querySelector('[data-testid="console-log"]').textContent.includes('"type":"pong"'), null, {
-			timeout: 10000
-		});
-		const file = join(ARTIFACTS, 'console.png');
-		await con.screenshot({ path: file });
-		console.log(`# screenshot: ${file}`);
+	await step('at 1400 px: the dashboard in its columns, every price column, nothing wider than the screen (screenshot)', async () => {
+		await page.setViewportSize({ width: 1400, height: 1000 });
+		await page.waitForTimeout(1000); // the last flash animations end: the screenshot shows the settled page
+		const f = await layoutFacts(page, DASHBOARD_PARTS);
+		assertFits(f, 1400);
+		const e = f.els;
+		assert(e['panel-prices'].top === e['panel-indicators'].top && e['panel-prices'].right < e['panel-indicators'].left,
+			'prices and indicators are not side by side');
+		assert(e['panel-notifications'].top === e['panel-account'].top && e['panel-account'].top === e['panel-calc'].top,
+			'notifications, account and calculation are not one row');
+		assert(f.priceColumns === 8, `${f.priceColumns} price columns shown, expected 8`);
+		await shot(page, 'dashboard-1400.png', true);
+	});
+
+	await step('at 400 px: the dashboard does not scroll sideways; the balance and the price table are whole (screenshot)', async () => {
+		await page.setViewportSize({ width: 400, height: 900 });
+		const f = await layoutFacts(page, DASHBOARD_PARTS);
+		assertFits(f, 400);
+		const e = f.els;
+		assert(e['panel-indicators'].top > e['panel-prices'].bottom, 'the panels are not stacked');
+		assert(f.priceColumns >= 4, `only ${f.priceColumns} price columns`);
+		for (const t of ['AAPL', 'MSFT', 'GOOGL', 'NVDA', 'TSLA'])
+			for (const c of [`price-${t}`, `change-pct-${t}`]) {
+				const r = f.cells[c];
+				assert(r && r.width > 0 && r.left >= 0 && r.right <= 400, `${c} is not on the screen: ${JSON.stringify(r)}`);
+			}
+		await shot(page, 'dashboard-400.png', true);
+		await page.setViewportSize({ width: 1400, height: 1000 });
+	});
+
+	await step("the console link opens the console in this tab, signed in with the tab's token, no token in any URL", async () => {
+		const href = await page.getAttribute(sel('console-link'), 'href');
+		assert(!/token/.test(href), `the console link carries the token: ${href}`);
+		await Promise.all([page.waitForURL((u) => new URL(u).pathname === '/test', { timeout: 10000 }), page.click(sel('console-link'))]);
+		assert(!page.url().includes('token'), `the console's address: ${page.url()}`);
+		assert(await page.isHidden(sel('console-signin')), 'the console asks for a token');
+		await waitAttr(page, 'console-status', 'data-state', 'open');
+		await page.waitForFunction(
+			(u) => [...document.querySelectorAll('[data-testid="console-log"] li')].some((li) => li.dataset.type === 'connection' && li.textContent.includes(`"user_id":"${u}"`)),
+			USER,
+			{ timeout: 10000 }
+		);
+	});
+
+	await step('the protocol console subscribes and answers a ping', async () => {
+		await page.click('[data-example="subscribe:ticker AAPL"]');
+		await page.click(sel('console-send'));
+		await consoleHas(page, '"type":"history"');
+		await page.click('[data-example="other:ping"]');
+		await page.click(sel('console-send'));
+		await consoleHas(page, '"type":"pong"');
+	});
+
+	await step('at 1400 px the console has its two columns; at 400 px it fits the screen (screenshots)', async () => {
+		let f = await layoutFacts(page, CONSOLE_PARTS);
+		assertFits(f, 1400);
+		assert(f.els['console-panel-connection'].right < f.els['console-panel-log'].left, 'the console is not two columns at 1400 px');
+		await shot(page, 'console-1400.png', false);
+		await page.setViewportSize({ width: 400, height: 900 });
+		f = await layoutFacts(page, CONSOLE_PARTS);
+		assertFits(f, 400);
+		assert(f.els['console-panel-log'].top > f.els['console-panel-connection'].bottom, 'the console panels are not stacked at 400 px');
+		await shot(page, 'console-400.png', true);
+		await page.setViewportSize({ width: 1400, height: 1000 });
+	});
+
+	await step('its Dashboard link comes back to a working dashboard in the same session', async () => {
+		await Promise.all([page.waitForURL((u) => new URL(u).pathname === '/', { timeout: 10000 }), page.click(sel('dashboard-link'))]);
+		assert(!page.url().includes('token'), `the dashboard's address: ${page.url()}`);
+		await waitAttr(page, 'status', 'data-state', 'connected');
+		await waitText(page, 'user-id', USER);
+		await publishPrice('AAPL', 153.1, 187.9);
+		await waitText(page, 'price-AAPL', money(153.1));
+		assert(!pageErrors.length, pageErrors.join(' | '));
+	});
+
+	await step('a tab without a token: the dashboard shows the sign-in, the console says it has none', async () => {
+		const fresh = await context.newPage();
+		fresh.on('pageerror', (err) => pageErrors.push(`tab without a token: ${err.message}`));
+		await fresh.goto(`${HTTP}/`);
+		assert((await fresh.evaluate(() => sessionStorage.length)) === 0, 'the new tab has a sessionStorage');
+		await fresh.waitForSelector(`${sel('signin')}:not([hidden])`, { timeout: 5000 });
+		await waitAttr(fresh, 'status', 'data-state', 'closed');
+		await waitText(fresh, 'status-text', 'Not signed in');
+		assert(await fresh.isHidden(sel('dashboard')), 'empty panels are shown without a token');
+		await fresh.goto(`${HTTP}/test`);
+		await fresh.waitForSelector(`${sel('console-signin')}:not([hidden])`, { timeout: 5000 });
+		const text = (await fresh.textContent(`${sel('console-status')} .status-text`)).trim();
+		assert(text === 'No token', `the console's status says '${text}'`);
+		assert((await fresh.textContent(sel('console-count'))).trim() === '0', 'the console connected without a token');
+		// signing in with the form keeps the token for the tab, and the page connects
+		await fresh.goto(`${HTTP}/`);
+		await fresh.fill(`${sel('signin-form')} input[name="token"]`, USER_TOKEN);
+		await Promise.all([fresh.waitForNavigation({ timeout: 10000 }), fresh.click(`${sel('signin-form')} button`)]);
+		await waitAttr(fresh, 'status', 'data-state', 'connected');
+		await waitText(fresh, 'user-id', USER);
+		assert(!fresh.url().includes('token'), `address after signing in: ${fresh.url()}`);
+		await fresh.close();
+	});
+
+	await step('a console opened with #token= keeps it for the tab and drops it from the address', async () => {
+		const tab = await context.newPage();
+		tab.on('pageerror', (err) => pageErrors.push(`console tab: ${err.message}`));
+		await tab.goto(`${HTTP}/test#token=${encodeURIComponent(USER_TOKEN)}`);
+		await waitAttr(tab, 'console-status', 'data-state', 'open');
+		await consoleHas(tab, `"user_id":"${USER}"`);
+		assert(!tab.url().includes('token'), `address: ${tab.url()}`);
+		assert((await tab.evaluate(() => sessionStorage.getItem('rtg.token'))) === USER_TOKEN, 'sessionStorage lacks the token');
+		await tab.close();
 		assert(!pageErrors.length, pageErrors.join(' | '));
 	});
 } catch (err) {

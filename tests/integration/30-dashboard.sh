@@ -13,8 +13,15 @@
 # start-adapter -> adapter-started), sees the page go to "reconnecting",
 # reconnect by itself on the same port, resume with since (recovered, the
 # price published while it was down replayed: no gap) and receive what is
-# published next. Each of its "ok"/"not ok" lines becomes one line here
-# (lib.sh e2e_run). Its screenshots stay in tests/e2e/artifacts/.
+# published next. It asks for an ACL change (revoke-market -> market-revoked:
+# signed-in users lose market/#, the broker and the adapter reload; then
+# restore-market -> market-restored) and sees the prices panel go stale with
+# the reason in the log, and live again on a resubscribe. It checks the layout
+# at 400 and 1400 px (no sideways scrolling, nothing wider than the screen),
+# and the token's way through the tab: out of the address bar, in
+# sessionStorage, over to the console and back without it in any URL, and the
+# sign-in state of a tab without one. Each of its "ok"/"not ok" lines becomes
+# one line here (lib.sh e2e_run). Its screenshots stay in tests/e2e/artifacts/.
 #
 # Calculations: a calc worker answers on $share/calc/calc/+/request: the
 # command in CALC_WORKER if set (with RTG_MQTT_PORT, RTG_CALC_USER and
@@ -32,7 +39,11 @@ E2E=$RTG_ROOT/tests/e2e
 need_e2e
 
 # ---- broker, adapter, calc worker ----------------------------------------------------------------
-broker_conf "$(free_port)" "$RTG_ROOT/acl/acl.conf"
+# a copy of the stack's ACL, which the test changes and reloads
+ACL=$T_DIR/acl.conf
+cp "$RTG_ROOT/acl/acl.conf" "$ACL"
+ADAPTER_ACL=$ACL
+broker_conf "$(free_port)" "$ACL"
 start_broker
 PORT=$(free_port)
 # history_file + a kept MQTT session: the restart in the middle of the test loses nothing
@@ -162,13 +173,43 @@ expect "GET /rtg-client.js serves the JS client as JavaScript" \
 check "and it is clients/js/rtg-client.js byte for byte" cmp -s "$T_DIR/client.out" "$RTG_ROOT/clients/js/rtg-client.js"
 expect "GET /dashboard.js is JavaScript" served djs /dashboard.js text/javascript 'RtgClient'
 expect "GET /dashboard.css is CSS" served dcss /dashboard.css text/css '.status'
+expect "GET /session.js (the tab's token) is JavaScript" served sjs /session.js text/javascript 'sessionStorage'
 
 # ---- the browser test, and the adapter restart it asks for -----------------------------------------
 CTL=$T_DIR/ctl
 mkdir -p "$CTL"
 
+# reload_adapter: SIGHUP, then waits for the adapter to log that it reloaded.
+reload_adapter() {
+	local before
+	before=$(grep -c "reloaded keys" "$T_DIR/adapter.log")
+	kill -HUP "$ADAPTER_PID"
+	wait_until 10 eval '[ "$(grep -c "reloaded keys" "$T_DIR/adapter.log")" -gt "$before" ]'
+}
+
+# set_acl FILE: makes FILE the ACL and reloads the broker and the adapter.
+set_acl() {
+	cp "$1" "$ACL"
+	reload_broker || echo "# the broker did not reload $1"
+	reload_adapter || echo "# the adapter did not reload $1"
+}
+
+# without "topic read market/#" for signed-in users (its first line): market/+ is revoked
+awk '/^topic read market\/#$/ && !done { done = 1; next } { print }' "$ACL" >"$T_DIR/acl-no-market.conf"
+cp "$ACL" "$T_DIR/acl-full.conf"
+check "the revoking ACL lacks exactly one line" \
+	test "$(($(wc -l <"$T_DIR/acl-full.conf") - $(wc -l <"$T_DIR/acl-no-market.conf")))" = 1
+
 # stop_start_when_asked: this test's side of the RTG_E2E_CTL handshake (e2e_run).
 stop_start_when_asked() {
+	if [ -e "$CTL/revoke-market" ] && [ ! -e "$CTL/market-revoked" ]; then
+		set_acl "$T_DIR/acl-no-market.conf"
+		touch "$CTL/market-revoked"
+	fi
+	if [ -e "$CTL/restore-market" ] && [ ! -e "$CTL/market-restored" ]; then
+		set_acl "$T_DIR/acl-full.conf"
+		touch "$CTL/market-restored"
+	fi
 	if [ -e "$CTL/kill-adapter" ] && [ ! -e "$CTL/adapter-killed" ]; then
 		stop "$ADAPTER_PID"
 		# published while the adapter is away: the broker keeps it for the adapter's session
@@ -181,7 +222,7 @@ stop_start_when_asked() {
 	fi
 }
 
-e2e_run 150 stop_start_when_asked env RTG_HTTP="$HTTP" RTG_USER="$USER_ID" RTG_USER_TOKEN="$USER_TOKEN" \
+e2e_run 200 stop_start_when_asked env RTG_HTTP="$HTTP" RTG_USER="$USER_ID" RTG_USER_TOKEN="$USER_TOKEN" \
 	RTG_OTHER_USER=erin RTG_PUBLISHER_TOKEN="$PUBLISHER" RTG_NOTIFIER_TOKEN="$NOTIFIER" \
 	RTG_E2E_CTL="$CTL" RTG_E2E_ARTIFACTS="$E2E/artifacts" RTG_CALC_FULL="$CALC_FULL" \
 	node "$E2E/dashboard.test.mjs"
