@@ -310,7 +310,7 @@ The stack is up:
 
 Dashboard for demo user alice:
   http://localhost:$HTTP_PORT/?token=$TOKEN
-Protocol console: http://localhost:$HTTP_PORT/test
+Protocol console: http://localhost:$HTTP_PORT/test?token=$TOKEN
 
 Demo user alice (24 h token):
   $B/rtg-sub -p $HTTP_PORT --token '$TOKEN' '{"type":"subscribe","channel":"market_data"}'
