@@ -730,6 +730,25 @@ try {
 		await fresh.close();
 	});
 
+	await step('a refused token: the sign-in says why, and the tab forgets the token', async () => {
+		const tab = await context.newPage();
+		tab.on('pageerror', (err) => pageErrors.push(`refused tab: ${err.message}`));
+		await tab.goto(`${HTTP}/#token=not-a-jwt`);
+		await tab.waitForSelector(`${sel('signin-error')}:not([hidden])`, { timeout: 10000 });
+		await waitText(tab, 'signin-error', /refused the token/);
+		assert(!tab.url().includes('token'), `address: ${tab.url()}`);
+		assert((await tab.evaluate(() => sessionStorage.getItem('rtg.token'))) === null, 'the refused token is still kept');
+		await tab.close();
+	});
+
+	await step('the console at /ws/test links back to the dashboard at /', async () => {
+		const tab = await context.newPage();
+		await tab.goto(`${HTTP}/ws/test`);
+		const href = await tab.$eval(sel('dashboard-link'), (a) => new URL(a.href).pathname);
+		assert(href === '/', `its Dashboard link goes to ${href}`);
+		await tab.close();
+	});
+
 	await step('a console opened with #token= keeps it for the tab and drops it from the address', async () => {
 		const tab = await context.newPage();
 		tab.on('pageerror', (err) => pageErrors.push(`console tab: ${err.message}`));
