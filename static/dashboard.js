@@ -840,8 +840,7 @@ if (!token) {
 	showSignin('');
 	renderClientStats();
 } else {
-	for (const ch of ['market_data', 'notifications', 'alerts', 'transactions', 'balance', 'credit_updates', 'system', 'calculations'])
-		client.subscribe(ch);
+	for (const ch of Object.keys(FEEDS)) client.subscribe(ch);
 	client.connect();
 	setInterval(renderClientStats, 1000);
 	setInterval(pollServerStats, STATS_POLL_MS);
