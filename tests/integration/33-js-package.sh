@@ -13,8 +13,9 @@
 # a real adapter and broker and gets what mosquitto_pub publishes: with the `ws`
 # the package finds by itself, with options.WebSocket, and (a second project,
 # without `ws`) with Node's global WebSocket; without either it gets an error
-# naming `ws`. tsc also checks a typed program against the installed package.
-# Needs node and npm, and the npm registry (typescript, ws).
+# naming `ws`. tsc also checks a typed program against the installed package, and
+# esbuild bundles it for the browser where no `ws` is installed.
+# Needs node and npm, and the npm registry (typescript, ws, esbuild).
 . "$(dirname "$0")/lib.sh"
 
 PKG=$RTG_ROOT/clients/js
@@ -111,17 +112,30 @@ project() {
 	(cd "$dir" && "${NPM[@]}" install "$@") >"$dir.log" 2>&1
 }
 APP=$T_DIR/app # the tarball and ws
-BARE=$T_DIR/bare # the tarball alone
+BARE=$T_DIR/bare # the tarball, and esbuild (a bundler), without ws
+ESBUILD_VERSION=0.25.12
 if project "$APP" "$TARBALL" "ws@$WS_VERSION"; then
 	ok "a new project installs the tarball and ws@$WS_VERSION"
 else
 	not_ok "a new project installs the tarball and ws@$WS_VERSION" "$(tail -n 5 "$APP.log")"
 	finish
 fi
-if project "$BARE" "$TARBALL" && [ ! -e "$BARE/node_modules/ws" ]; then
-	ok "a project installs the tarball alone, and npm brings no ws with it"
+if project "$BARE" "$TARBALL" "esbuild@$ESBUILD_VERSION" && [ ! -e "$BARE/node_modules/ws" ]; then
+	ok "a project installs the tarball (and esbuild), and npm brings no ws with it"
 else
-	not_ok "a project installs the tarball alone, and npm brings no ws with it" "$(tail -n 5 "$BARE.log")"
+	not_ok "a project installs the tarball (and esbuild), and npm brings no ws with it" "$(tail -n 5 "$BARE.log")"
+fi
+
+# A bundler: esbuild makes a browser bundle of a page's import, with no ws installed and no warning.
+# (esbuild would also accept a literal import('ws') with a rejection handler; webpack 5 would not:
+# "Can't resolve 'ws'". That is why the module imports a variable name with webpackIgnore.)
+echo "import { RtgClient } from 'rtg-client'; new RtgClient({ token: 't' }).connect();" >"$BARE/page.js"
+if (cd "$BARE" && node_modules/.bin/esbuild page.js --bundle --platform=browser --format=esm \
+	--outfile=bundle.js) >"$T_DIR/esbuild.log" 2>&1 && ! grep -q WARNING "$T_DIR/esbuild.log" &&
+	grep -q 'no WebSocket implementation' "$BARE/bundle.js"; then
+	ok "esbuild bundles it for the browser without ws and without a warning"
+else
+	not_ok "esbuild bundles it for the browser without ws and without a warning" "$(head -n 20 "$T_DIR/esbuild.log")"
 fi
 cp "$RTG_ROOT/tests/js/pack_client.mjs" "$APP/"
 cp "$RTG_ROOT/tests/js/pack_client.mjs" "$BARE/"
