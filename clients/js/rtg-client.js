@@ -3,9 +3,12 @@
  * WebSocket protocol (docs/protocol.md).
  *
  * A plain ES module with no dependencies and no build step: browsers load it
- * with `<script type="module">` (the adapter serves it as /rtg-client.js), and
- * Node loads it with `import` given a WebSocket implementation
- * (`new RtgClient({url, token, WebSocket})`).
+ * with `<script type="module">` (the adapter serves it as /rtg-client.js),
+ * bundlers and Node import it from the npm package `rtg-client` that
+ * clients/js/package.json makes of it (types: rtg-client.d.ts; usage:
+ * clients/js/README.md). The WebSocket is options.WebSocket if given, else
+ * globalThis.WebSocket (browsers, Node 22 and later), else, in Node 20 and
+ * 21, the optional peer package `ws`, imported when connect() is first called.
  *
  *     import { RtgClient } from './rtg-client.js';
  *     const client = new RtgClient({ token });
@@ -121,6 +124,32 @@ const CHANNELS = new Set([
 
 /** Close code of the adapter for a missing, invalid or expired token. */
 const CLOSE_AUTH = 4001;
+
+/** What to do when no WebSocket implementation can be found. */
+const NO_WEBSOCKET =
+	"no WebSocket implementation: Node before 22 needs the 'ws' package (npm install ws), " +
+	'or pass one as options.WebSocket';
+
+/** Whether this runs in Node (or a runtime that says it is Node): where `ws` may be imported. */
+const inNode = () => typeof globalThis.process === 'object' && !!globalThis.process?.versions?.node;
+
+/**
+ * The optional peer `ws`, imported once for every client. The specifier is a
+ * variable, and bundlers are told to leave the import alone, so a browser
+ * bundle neither contains `ws` nor needs it installed: browsers never get here.
+ * Resolves to its WebSocket class, or null when it is not installed.
+ */
+let wsImport = null;
+function importWs() {
+	const name = 'ws';
+	if (!wsImport) {
+		wsImport = import(/* webpackIgnore: true */ /* @vite-ignore */ name).then(
+			(mod) => mod.WebSocket || (mod.default && mod.default.WebSocket) || mod.default || null,
+			() => null
+		);
+	}
+	return wsImport;
+}
 
 /** Runs of seq in one replay request, at most (the adapter's limit). */
 const MAX_REPLAY_RUNS = 64;
@@ -268,7 +297,8 @@ const KIND_TYPES = {
  * @property {number} [maxQueue=100] messages kept while disconnected
  * @property {number} [connectTimeoutMs=10000] time for the socket to open and greet
  * @property {number} [requestTimeoutMs=15000] time for calculate() to be accepted
- * @property {typeof WebSocket} [WebSocket] implementation (Node); default globalThis.WebSocket
+ * @property {typeof WebSocket} [WebSocket] implementation; default globalThis.WebSocket, else
+ *   (Node 20, 21) the package `ws`
  */
 
 /**
@@ -311,6 +341,11 @@ class Handlers {
 	off(type, fn) {
 		const set = this._map.get(type);
 		if (set) set.delete(fn);
+	}
+
+	/** Whether anyone listens to type (directly or with '*'). */
+	has(type) {
+		return [type, '*'].some((key) => (this._map.get(key)?.size ?? 0) > 0);
 	}
 
 	/** Calls the handlers of type, then those of '*', with msg; returns how many threw. */
@@ -368,6 +403,7 @@ export class RtgClient {
 		this._ws = null;
 		this._state = 'idle';
 		this._everConnected = false;
+		this._importing = false; // importing `ws` (Node 20, 21)
 		this._timers = { reconnect: null, heartbeat: null, connect: null };
 		this._awaitingPong = false;
 		this.connectionId = null;
@@ -458,9 +494,37 @@ export class RtgClient {
 	/** Connects (again); harmless while already connecting or connected. */
 	connect() {
 		if (this._ws || this._timers.reconnect) return;
-		if (!this._WebSocket) throw new Error('no WebSocket implementation: pass options.WebSocket');
 		this._stats.reconnectAttempts = 0;
+		if (!this._WebSocket) {
+			if (!inNode()) throw new Error(NO_WEBSOCKET);
+			this._importThenOpen();
+			return;
+		}
 		this._open('connecting');
+	}
+
+	/**
+	 * Node without a global WebSocket: imports `ws` (once), then opens, unless
+	 * close() came first. Without it: an 'error' event naming the fix (written
+	 * to the console when nobody listens), and the state 'closed'.
+	 * @private
+	 */
+	_importThenOpen() {
+		this._setState('connecting');
+		if (this._importing) return;
+		this._importing = true;
+		importWs().then((WebSocket) => {
+			this._importing = false;
+			if (this._state !== 'connecting' || this._ws) return;
+			if (!WebSocket) {
+				if (!this._handlers.has('error')) console.error(`rtg-client: ${NO_WEBSOCKET}`);
+				this._fail(NO_WEBSOCKET);
+				this._setState('closed');
+				return;
+			}
+			this._WebSocket = WebSocket;
+			this._open('connecting');
+		});
 	}
 
 	/**
