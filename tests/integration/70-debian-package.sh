@@ -134,15 +134,26 @@ purge_leftovers() {
 	local p
 	for p in "${PKGS[@]}"; do
 		if dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qv not-installed; then
-			dpkg --purge "$p" >>"$T_DIR/purge-trap.log" 2>&1
+			dpkg_run "$T_DIR/purge-trap.log" --purge "$p"
 		fi
 	done
 }
 trap 'purge_leftovers; t_cleanup' EXIT
 
+# dpkg_run LOG ARGS...: dpkg ARGS, output to LOG; while another dpkg or apt holds
+# the lock (another job on this machine), tries again, for up to 120 s.
+dpkg_run() {
+	local log=$1 deadline=$((SECONDS + 120))
+	shift
+	until dpkg "$@" >"$log" 2>&1; do
+		grep -q "lock" "$log" && [ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 1
+	done
+}
+
 # ---- install ------------------------------------------------------------------------------
 
-if dpkg -i "${DEBS[@]}" >"$T_DIR/dpkg-install.log" 2>&1; then
+if dpkg_run "$T_DIR/dpkg-install.log" -i "${DEBS[@]}"; then
 	ok "dpkg -i installs both packages (no systemd running)"
 else
 	not_ok "dpkg -i installs both packages (no systemd running)" "$(tail -n 20 "$T_DIR/dpkg-install.log")"
@@ -251,7 +262,7 @@ t_stop_all
 if [ -d /etc/mosquitto/conf.d ]; then
 	ln -s /etc/rtg/mosquitto-rtg-auth.conf "$ENABLE_LINK"
 fi
-if dpkg --purge "${PKGS[@]}" >"$T_DIR/dpkg-purge.log" 2>&1; then
+if dpkg_run "$T_DIR/dpkg-purge.log" --purge "${PKGS[@]}"; then
 	ok "dpkg --purge removes both packages"
 else
 	not_ok "dpkg --purge removes both packages" "$(tail -n 20 "$T_DIR/dpkg-purge.log")"
