@@ -276,7 +276,8 @@ include bench/bench.mk
 include tests/fuzz/fuzz.mk
 include tests/soak/soak.mk
 
-.PHONY: all setup run test check unit integration clean format format-check lint
+.PHONY: all setup run test check unit integration clean format format-check lint programs install \
+	uninstall deb
 all: $(ALL)
 
 setup:
@@ -296,6 +297,78 @@ unit: all
 
 integration: all
 	@tests/run.sh integration
+
+# ---- install, uninstall, deb: the installed layout (docs/debian.md) -----------------
+# make install PREFIX=/usr/local DESTDIR=/tmp/stage; debian/rules uses it with PREFIX=/usr.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+DOCDIR ?= $(DATADIR)/doc/rtg-gateway
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+STATEDIR ?= /var/lib/rtg
+PLUGINDIR ?= $(PREFIX)/lib/mosquitto
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+PROGRAMS := $(ADAPTER) $(SUB) $(TOKEN) $(MARKET_SIM) $(NOTIFY_SIM) $(TRADING_SIM) $(CALC_WORKER)
+UNITS := rtg-adapter.service rtg-market-sim.service rtg-notify-sim.service \
+	rtg-trading-sim.service rtg-calc-worker@.service
+MAN1 := $(notdir $(PROGRAMS:%=%.1))
+SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' \
+	-e 's|@DATADIR@|$(DATADIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	-e 's|@STATEDIR@|$(STATEDIR)|g' -e 's|@PLUGINDIR@|$(PLUGINDIR)|g'
+
+# The programs and the plugin only (no tests): what install and the package need.
+programs: $(PROGRAMS) $(PLUGIN)
+
+# Configuration files are written only where none exists yet, as a package
+# manager keeps a changed conffile; the secret is never installed (postinst or
+# docs/debian.md make one).
+install: programs
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/rtg $(DESTDIR)$(PLUGINDIR) \
+		$(DESTDIR)$(DATADIR)/rtg/static $(DESTDIR)$(SYSCONFDIR)/rtg $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(UNITDIR)
+	install -m 755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+	install -m 644 $(PLUGIN) $(DESTDIR)$(PLUGINDIR)/
+	$(SUBST) packaging/rtg-service-token.in >$(DESTDIR)$(LIBEXECDIR)/rtg/rtg-service-token
+	chmod 755 $(DESTDIR)$(LIBEXECDIR)/rtg/rtg-service-token
+	install -m 644 static/* $(DESTDIR)$(DATADIR)/rtg/static/
+	for f in $(MAN1); do install -m 644 packaging/man/$$f $(DESTDIR)$(MANDIR)/man1/; done
+	install -m 644 packaging/man/rtg_auth.7 $(DESTDIR)$(MANDIR)/man7/
+	install -m 644 adapter/adapter.conf.example $(DESTDIR)$(DOCDIR)/examples/
+	for u in $(UNITS); do $(SUBST) packaging/systemd/$$u.in >$(DESTDIR)$(UNITDIR)/$$u; \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$$u; done
+	@set -e; d=$(DESTDIR)$(SYSCONFDIR)/rtg; conf() { \
+		if [ -e "$$d/$$2" ]; then echo "install: keeping $$d/$$2"; \
+		else $(SUBST) "$$1" >"$$d/$$2"; chmod 644 "$$d/$$2"; fi; }; \
+	conf packaging/adapter.conf.in adapter.conf; \
+	conf packaging/mosquitto-rtg-auth.conf.in mosquitto-rtg-auth.conf; \
+	conf packaging/simulators.env simulators.env; \
+	conf acl/acl.conf acl.conf; \
+	conf profiles/gateway.conf profiles.conf
+
+# Removes what install put there, configuration files included (not the secret).
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGRAMS))) \
+		$(DESTDIR)$(PLUGINDIR)/rtg_auth.so $(DESTDIR)$(LIBEXECDIR)/rtg/rtg-service-token \
+		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(MAN1)) $(DESTDIR)$(MANDIR)/man7/rtg_auth.7 \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
+		$(addprefix $(DESTDIR)$(SYSCONFDIR)/rtg/,adapter.conf mosquitto-rtg-auth.conf \
+			simulators.env acl.conf profiles.conf)
+	rm -rf $(DESTDIR)$(DATADIR)/rtg $(DESTDIR)$(DOCDIR)
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/rtg $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(SYSCONFDIR)/rtg 2>/dev/null
+
+# The Debian packages, built from a copy of the tree in build/deb/src (nothing of
+# build/ reused); the .debs land in build/deb/. Needs scripts/setup.sh's debhelper.
+DEB_JOBS ?= 2
+deb:
+	rm -rf $(B)/deb && mkdir -p $(B)/deb/src
+	tar -c --exclude=./build --exclude=./run --exclude=./.git --exclude=node_modules . | \
+		tar -x -C $(B)/deb/src
+	cd $(B)/deb/src && dpkg-buildpackage -b -uc -us -j$(DEB_JOBS) >../build.log 2>&1 || \
+		{ tail -n 40 ../build.log; exit 1; }
+	rm -rf $(B)/deb/src
+	@ls -1 $(B)/deb/*.deb
 
 FORMAT_FILES = $(wildcard common/*.[ch] plugins/*/*.[ch] adapter/*.[ch] adapter/*/*.[ch] simulators/*.[ch] \
 	clients/*.[ch] tools/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] bench/*.[ch])

@@ -12,7 +12,8 @@ mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev
 libwebsockets-dev libcjson-dev libjwt-dev libssl-dev libcmocka-dev libuv1-dev
 libev-dev libwebsockets-evlib-ev
 uthash-dev python3 python3-jwt python3-cryptography python3-websockets python3-paho-mqtt valgrind clang-format chromium
-iproute2 haproxy clang libclang-rt-14-dev $*"
+iproute2 haproxy clang libclang-rt-14-dev
+debhelper dpkg-dev lintian $*"
 
 missing=""
 for p in $PKGS; do
