@@ -123,28 +123,38 @@ static const struct option_def options[] = {
 
 /* ==== Setting one option ====================================================================== */
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* The errors of one load, all of them (as the ACL parser does): "where: reason" lines in the
+ * caller's buffer, '\n' between them; what does not fit is cut, but still counted in n. */
+struct errs {
+	char *buf;
+	size_t len, used;
+	int n;
+};
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
+static void seterr(struct errs *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void seterr(struct errs *e, const char *fmt, ...)
 {
+	char line[PATH_MAX + 512];
 	va_list ap;
+	int n;
 
-	if (!err || !errlen)
+	e->n++;
+	if (!e->buf || e->used + 1 >= e->len)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	n = snprintf(e->buf + e->used, e->len - e->used, "%s%s", e->used ? "\n" : "", line);
+	if (n > 0)
+		e->used += (size_t)n;
+	if (e->used >= e->len)
+		e->used = e->len - 1;
 }
 
 static char **str_field(struct adapter_config *cfg, const struct option_def *o)
 {
 	return (char **)((char *)cfg + o->offset);
-}
-
-static char *const *cstr_field(const struct adapter_config *cfg, const struct option_def *o)
-{
-	return (char *const *)((const char *)cfg + o->offset);
 }
 
 static int *int_field(struct adapter_config *cfg, const struct option_def *o)
@@ -180,8 +190,8 @@ static void flag_name(const struct option_def *o, char *buf, size_t len)
 	buf[i] = '\0';
 }
 
-static int parse_int(const struct option_def *o, const char *value, int *out, const char *where,
-	char *err, size_t errlen)
+static int parse_int(
+	const struct option_def *o, const char *value, int *out, const char *where, struct errs *e)
 {
 	char *end;
 	long v;
@@ -189,11 +199,11 @@ static int parse_int(const struct option_def *o, const char *value, int *out, co
 	errno = 0;
 	v = strtol(value, &end, 10);
 	if (end == value || *end != '\0' || isspace((unsigned char)*value)) {
-		seterr(err, errlen, "%s: '%s' is not a number", where, value);
+		seterr(e, "%s: '%s' is not a number", where, value);
 		return -1;
 	}
 	if (errno == ERANGE || v < o->min || v > o->max) {
-		seterr(err, errlen, "%s: %s is out of range %ld-%ld", where, value, o->min, o->max);
+		seterr(e, "%s: %s is out of range %ld-%ld", where, value, o->min, o->max);
 		return -1;
 	}
 	*out = (int)v;
@@ -201,7 +211,7 @@ static int parse_int(const struct option_def *o, const char *value, int *out, co
 }
 
 static int check_choice(
-	const struct option_def *o, const char *value, const char *where, char *err, size_t errlen)
+	const struct option_def *o, const char *value, const char *where, struct errs *e)
 {
 	char list[256] = "";
 	size_t i, used = 0;
@@ -218,7 +228,7 @@ static int check_choice(
 			break;
 		used += (size_t)n;
 	}
-	seterr(err, errlen, "%s: '%s' is not one of %s", where, value, list);
+	seterr(e, "%s: '%s' is not one of %s", where, value, list);
 	return -1;
 }
 
@@ -228,25 +238,25 @@ static int check_choice(
  * Returns 0 or -1.
  */
 static int set_option(struct adapter_config *cfg, const struct option_def *o, const char *value,
-	const char *where, char *err, size_t errlen)
+	const char *where, struct errs *e)
 {
 	char *copy, why[256];
 
 	if (value[0] == '\0') {
-		seterr(err, errlen, "%s: missing value", where);
+		seterr(e, "%s: missing value", where);
 		return -1;
 	}
 	if (o->type == OPT_INT)
-		return parse_int(o, value, int_field(cfg, o), where, err, errlen);
-	if (o->type == OPT_ENUM && check_choice(o, value, where, err, errlen))
+		return parse_int(o, value, int_field(cfg, o), where, e);
+	if (o->type == OPT_ENUM && check_choice(o, value, where, e))
 		return -1;
 	if (o->check && o->check(value, why, sizeof(why))) {
-		seterr(err, errlen, "%s: %s", where, why);
+		seterr(e, "%s: %s", where, why);
 		return -1;
 	}
 	copy = strdup(value);
 	if (!copy) {
-		seterr(err, errlen, "%s: out of memory", where);
+		seterr(e, "%s: out of memory", where);
 		return -1;
 	}
 	free(*str_field(cfg, o));
@@ -254,13 +264,13 @@ static int set_option(struct adapter_config *cfg, const struct option_def *o, co
 	return 0;
 }
 
-static int set_defaults(struct adapter_config *cfg, char *err, size_t errlen)
+static int set_defaults(struct adapter_config *cfg, struct errs *e)
 {
 	size_t i;
 
 	for (i = 0; i < NOPTIONS; i++) {
 		if (options[i].def &&
-			set_option(cfg, &options[i], options[i].def, options[i].name, err, errlen))
+			set_option(cfg, &options[i], options[i].def, options[i].name, e))
 			return -1;
 	}
 	return 0;
@@ -280,70 +290,67 @@ static char *trim(char *s)
 	return s;
 }
 
-/*
- * Applies one line of the file: "key value", the value being the rest of the
- * line trimmed. @seen holds the line each option was first set on (0: not yet),
- * since a key given twice is refused: mosquitto lets the later win, but here
- * that is almost always an edit gone wrong. Returns 0 or -1.
- */
-static int apply_line(struct adapter_config *cfg, char *line, const char *path, int lineno,
-	int *seen, char *err, size_t errlen)
+/* What one load has seen: the line each option was set on in the file (-1: by a flag, 0: not
+ * set), which options had a bad value (validate() would only say it again), the errors. */
+struct load {
+	int given[NOPTIONS];
+	bool bad[NOPTIONS];
+	struct errs e;
+};
+
+/* Applies one line of the file: "key value", the value being the rest of the line trimmed. A
+ * key given twice is refused: mosquitto lets the later win, but here that is almost always an
+ * edit gone wrong. A bad line is reported, and the next read all the same. */
+static void apply_line(
+	struct adapter_config *cfg, char *line, const char *path, int lineno, struct load *l)
 {
 	const struct option_def *o;
 	char *key = trim(line), *value, where[PATH_MAX + 96];
 	size_t keylen, idx;
 
 	if (key[0] == '\0' || key[0] == '#')
-		return 0;
+		return;
 	keylen = strcspn(key, " \t");
 	value = trim(key + keylen);
 	key[keylen] = '\0';
 	o = find_option(key, keylen);
 	if (!o || strchr(key, '-')) {
-		seterr(err, errlen, "%s:%d: unknown option '%s'", path, lineno, key);
-		return -1;
+		seterr(&l->e, "%s:%d: unknown option '%s'", path, lineno, key);
+		return;
 	}
 	idx = (size_t)(o - options);
-	if (seen[idx]) {
-		seterr(err, errlen, "%s:%d: duplicate option '%s' (first on line %d)", path, lineno,
-			key, seen[idx]);
-		return -1;
+	if (l->given[idx]) {
+		seterr(&l->e, "%s:%d: duplicate option '%s' (first on line %d)", path, lineno, key,
+			l->given[idx]);
+		return;
 	}
-	seen[idx] = lineno;
+	l->given[idx] = lineno;
 	snprintf(where, sizeof(where), "%s:%d: %s", path, lineno, o->name);
-	return set_option(cfg, o, value, where, err, errlen);
+	if (set_option(cfg, o, value, where, &l->e))
+		l->bad[idx] = true;
 }
 
-/* seen[i]: the line option i was set on (0: not in the file), for duplicates and validate(). */
-static int load_file(
-	struct adapter_config *cfg, const char *path, int *seen, char *err, size_t errlen)
+/* Reads the -c file, every line of it whatever errors some have. */
+static void load_file(struct adapter_config *cfg, const char *path, struct load *l)
 {
 	char *line = NULL;
 	size_t cap = 0;
-	int lineno = 0, rc = -1;
+	int lineno = 0;
 	FILE *fp;
 
 	fp = fopen(path, "r");
 	if (!fp) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
+		seterr(&l->e, "%s: %s", path, strerror(errno));
+		return;
 	}
 	errno = 0;
-	while (getline(&line, &cap, fp) != -1) {
-		lineno++;
-		if (apply_line(cfg, line, path, lineno, seen, err, errlen))
-			goto out;
-	}
+	while (getline(&line, &cap, fp) != -1)
+		apply_line(cfg, line, path, ++lineno, l);
 	/* getline() returns -1 at the end and on errors alike (EISDIR, ENOMEM). */
-	if (ferror(fp) || errno == ENOMEM) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno ? errno : EIO));
-		goto out;
-	}
-	rc = 0;
-out:
+	if (ferror(fp) || errno == ENOMEM)
+		seterr(&l->e, "%s: %s", path, strerror(errno ? errno : EIO));
 	free(line);
 	fclose(fp);
-	return rc;
 }
 
 /* ==== Flags =================================================================================== */
@@ -362,11 +369,9 @@ struct argv_scan {
 	size_t nvals;
 };
 
-/*
- * Reads one "--key-name value" or "--key-name=value" at argv[*i] into @v,
- * advancing *i past a separate value. Returns 0 or -1.
- */
-static int scan_long(int argc, char **argv, int *i, struct flag_value *v, char *err, size_t errlen)
+/* Reads one "--key-name value" or "--key-name=value" at argv[*i] into @v, advancing *i past a
+ * separate value, also an unknown key's (every key takes one). Returns 0 or -1 (reported). */
+static int scan_long(int argc, char **argv, int *i, struct flag_value *v, struct errs *e)
 {
 	const char *arg = argv[*i], *name = arg + 2, *eq = strchr(name, '=');
 	size_t len = eq ? (size_t)(eq - name) : strlen(name);
@@ -374,27 +379,25 @@ static int scan_long(int argc, char **argv, int *i, struct flag_value *v, char *
 	v->flag = arg;
 	v->flaglen = (size_t)(name - arg) + len;
 	v->opt = find_option(name, len);
-	if (!v->opt || memchr(name, '_', len)) {
-		seterr(err, errlen, "%.*s: unknown option", (int)v->flaglen, arg);
-		return -1;
-	}
 	if (eq) {
 		v->value = eq + 1;
-	} else if (*i + 1 < argc) {
+	} else if (*i + 1 < argc && (v->opt || strncmp(argv[*i + 1], "--", 2))) {
 		v->value = argv[++*i];
-	} else {
-		seterr(err, errlen, "%s: missing value", arg);
+	} else if (v->opt) {
+		seterr(e, "%s: missing value", arg);
+		return -1;
+	}
+	if (!v->opt || memchr(name, '_', len)) {
+		seterr(e, "%.*s: unknown option", (int)v->flaglen, arg);
 		return -1;
 	}
 	return 0;
 }
 
-/*
- * First pass over argv: checks its shape (unknown flags, missing values), finds
- * -c and -h, and keeps the --key values to apply after the file, so that flags
- * win over the file wherever -c appears. Returns 0 or -1.
- */
-static int scan_argv(int argc, char **argv, struct argv_scan *s, char *err, size_t errlen)
+/* First pass over argv: checks its shape (unknown flags, missing values: all reported), finds
+ * -c and -h (which ends the scan), and keeps the --key values to apply after the file, so that
+ * flags win over the file wherever -c appears. */
+static void scan_argv(int argc, char **argv, struct argv_scan *s, struct errs *e)
 {
 	int i;
 
@@ -403,58 +406,57 @@ static int scan_argv(int argc, char **argv, struct argv_scan *s, char *err, size
 
 		if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
 			s->help = true;
-			return 0;
+			return;
 		}
 		if (!strcmp(arg, "-c")) {
-			if (i + 1 >= argc) {
-				seterr(err, errlen, "-c: missing value");
-				return -1;
-			}
-			if (s->config_file) {
-				seterr(err, errlen, "-c: given more than once");
-				return -1;
-			}
-			s->config_file = argv[++i];
+			if (i + 1 >= argc)
+				seterr(e, "-c: missing value");
+			else if (s->config_file)
+				seterr(e, "-c: given more than once");
+			else
+				s->config_file = argv[i + 1];
+			i++;
 		} else if (!strncmp(arg, "--", 2) && arg[2]) {
-			if (scan_long(argc, argv, &i, &s->vals[s->nvals], err, errlen))
-				return -1;
-			s->nvals++;
+			if (!scan_long(argc, argv, &i, &s->vals[s->nvals], e))
+				s->nvals++;
 		} else {
-			seterr(err, errlen, "%s: %s", arg,
+			seterr(e, "%s: %s", arg,
 				arg[0] == '-' ? "unknown option" : "unexpected argument");
-			return -1;
 		}
 	}
-	return 0;
 }
 
-/* Applies the flags after the file; given[i] becomes non-zero for each option set. */
-static int apply_flags(
-	struct adapter_config *cfg, const struct argv_scan *s, int *given, char *err, size_t errlen)
+/* Applies the flags after the file, each one whatever the others did. */
+static void apply_flags(struct adapter_config *cfg, const struct argv_scan *s, struct load *l)
 {
 	char where[128];
-	size_t i;
+	size_t i, idx;
 
 	for (i = 0; i < s->nvals; i++) {
 		const struct flag_value *v = &s->vals[i];
 
+		idx = (size_t)(v->opt - options);
 		snprintf(where, sizeof(where), "%.*s", (int)v->flaglen, v->flag);
-		if (set_option(cfg, v->opt, v->value, where, err, errlen))
-			return -1;
-		given[v->opt - options] = -1;
+		/* the last flag wins, and so does its verdict */
+		l->bad[idx] = set_option(cfg, v->opt, v->value, where, &l->e) != 0;
+		l->given[idx] = -1;
 	}
-	return 0;
 }
 
 /* ==== Validation and the public API =========================================================== */
 
-/* Was the option called name set in the file or by a flag? */
-static bool was_given(const int *given, const char *name)
+static size_t index_of(const char *name)
 {
-	return given[find_option(name, strlen(name)) - options] != 0;
+	return (size_t)(find_option(name, strlen(name)) - options);
 }
 
-static int validate(struct adapter_config *cfg, const int *given, char *err, size_t errlen)
+/* Did the option called name have a bad value? validate() then leaves its rules alone. */
+static bool bad(const struct load *l, const char *name)
+{
+	return l->bad[index_of(name)];
+}
+
+static void validate_required(struct adapter_config *cfg, struct load *l)
 {
 	size_t i;
 
@@ -462,74 +464,81 @@ static int validate(struct adapter_config *cfg, const int *given, char *err, siz
 		const struct option_def *o = &options[i];
 		char dashed[64];
 
-		if (!(o->flags & OPT_REQUIRED) || *cstr_field(cfg, o))
+		if (!(o->flags & OPT_REQUIRED) || *str_field(cfg, o) || l->bad[i])
 			continue;
 		flag_name(o, dashed, sizeof(dashed));
-		seterr(err, errlen, "%s is required (set it in the config file or with --%s)",
-			o->name, dashed);
-		return -1;
+		seterr(&l->e, "%s is required (set it in the config file or with --%s)", o->name,
+			dashed);
 	}
-	if (!cfg->tls_cert_file != !cfg->tls_key_file) {
-		seterr(err, errlen,
-			"tls_cert_file and tls_key_file go together: set both or neither");
-		return -1;
-	}
-	if (cfg->mqtt_session_expiry && !cfg->mqtt_client_id) {
-		seterr(err, errlen,
-			"mqtt_session_expiry needs a fixed mqtt_client_id (the broker keeps the "
-			"session under it)");
-		return -1;
-	}
-	if (cfg->socket_sndbuf && cfg->socket_sndbuf < 4096) {
-		seterr(err, errlen, "socket_sndbuf: %d is below 4096 (0 keeps the kernel's)",
+}
+
+/* The rules across options, each judged unless one of its options was bad already. */
+static void validate(struct adapter_config *cfg, struct load *l)
+{
+	char why[512];
+
+	validate_required(cfg, l);
+	if (!cfg->tls_cert_file != !cfg->tls_key_file && !bad(l, "tls_cert_file") &&
+		!bad(l, "tls_key_file"))
+		seterr(&l->e, "tls_cert_file and tls_key_file go together: set both or neither");
+	if (cfg->mqtt_session_expiry && !cfg->mqtt_client_id && !bad(l, "mqtt_session_expiry") &&
+		!bad(l, "mqtt_client_id"))
+		seterr(&l->e,
+			"mqtt_session_expiry needs a fixed mqtt_client_id (the broker keeps "
+			"the session under it)");
+	if (cfg->socket_sndbuf && cfg->socket_sndbuf < 4096)
+		seterr(&l->e, "socket_sndbuf: %d is below 4096 (0 keeps the kernel's)",
 			cfg->socket_sndbuf);
-		return -1;
-	}
-	if (config__resolve_brokers(cfg,
-		    was_given(given, "mqtt_host") || was_given(given, "mqtt_port"), err, errlen))
-		return -1;
-	if (!cfg->jwt_secret_file && !cfg->jwt_public_key_file && !cfg->jwt_jwks_file) {
-		seterr(err, errlen,
-			"jwt_secret_file, jwt_public_key_file or jwt_jwks_file is required (set one "
-			"in the config file or with --jwt-secret-file / --jwt-public-key-file / "
-			"--jwt-jwks-file)");
-		return -1;
-	}
-	return 0;
+	if (!bad(l, "mqtt_brokers") && !bad(l, "mqtt_host") && !bad(l, "mqtt_port") &&
+		config__resolve_brokers(cfg,
+			l->given[index_of("mqtt_host")] || l->given[index_of("mqtt_port")], why,
+			sizeof(why)))
+		seterr(&l->e, "%s", why);
+	if (!cfg->jwt_secret_file && !cfg->jwt_public_key_file && !cfg->jwt_jwks_file &&
+		!bad(l, "jwt_secret_file") && !bad(l, "jwt_public_key_file") &&
+		!bad(l, "jwt_jwks_file"))
+		seterr(&l->e,
+			"jwt_secret_file, jwt_public_key_file or jwt_jwks_file is required "
+			"(set one in the config file or with --jwt-secret-file / "
+			"--jwt-public-key-file / --jwt-jwks-file)");
 }
 
 int config__load(
 	struct adapter_config *cfg, int argc, char **argv, bool *help, char *err, size_t errlen)
 {
 	struct argv_scan scan = {0};
-	int given[NOPTIONS] = {0};
+	struct load *l = calloc(1, sizeof(*l));
 	int rc = -1;
 
 	memset(cfg, 0, sizeof(*cfg));
 	if (help)
 		*help = false;
-	seterr(err, errlen, "%s", "");
+	if (err && errlen)
+		err[0] = '\0';
 	scan.vals = calloc(argc > 0 ? (size_t)argc : 1, sizeof(*scan.vals));
-	if (!scan.vals) {
-		seterr(err, errlen, "out of memory");
-		return -1;
-	}
-	if (scan_argv(argc, argv, &scan, err, errlen) || set_defaults(cfg, err, errlen))
+	if (!l || !scan.vals) {
+		snprintf(err, err ? errlen : 0, "out of memory");
 		goto out;
-	if (scan.help) {
+	}
+	l->e = (struct errs){.buf = err, .len = err ? errlen : 0};
+	scan_argv(argc, argv, &scan, &l->e);
+	if (set_defaults(cfg, &l->e))
+		goto out;
+	if (scan.help && !l->e.n) {
 		config__usage(stdout, argc > 0 ? argv[0] : "rtg-adapter");
 		if (help)
 			*help = true;
 		rc = 0;
 		goto out;
 	}
-	if (scan.config_file && load_file(cfg, scan.config_file, given, err, errlen))
-		goto out;
-	if (apply_flags(cfg, &scan, given, err, errlen) || validate(cfg, given, err, errlen))
-		goto out;
-	rc = 0;
+	if (scan.config_file)
+		load_file(cfg, scan.config_file, l);
+	apply_flags(cfg, &scan, l);
+	validate(cfg, l);
+	rc = l->e.n ? -1 : 0;
 out:
 	free(scan.vals);
+	free(l);
 	if (rc)
 		config__cleanup(cfg);
 	return rc;

@@ -3,9 +3,10 @@
  * mosquitto.conf (-c FILE) and the same keys as --key-name flags (dashes for
  * underscores; flags win over the file).
  *
- * Parsing is driven by one table of options with defaults and bounds; every
- * problem stops start-up with one "file:line: reason" (or "--flag: reason")
- * message. Nothing here touches lws or MQTT. Main thread, at start-up.
+ * Parsing is driven by one table of options with defaults and bounds. Every
+ * problem is reported, all at once (as the ACL parser does), one line each:
+ * "file:line: reason", "--flag: reason" or the rule broken; any stops
+ * start-up. Nothing here touches lws or MQTT. Main thread, at start-up.
  *
  * File: "key value" per line, value = rest of the line trimmed (no inline
  * comments), '#' comment lines, blank lines. Unlike mosquitto.conf, a key
@@ -91,8 +92,11 @@ struct adapter_config {
  * sets *help; it returns 0 at once with only the defaults loaded.
  * @param cfg overwritten on entry (not freed: pass a zeroed or cleaned-up one);
  *        on success its strings belong to the caller, freed by config__cleanup()
- * @param err receives one line "file:line: reason" or "--flag: reason" (no
- *        trailing newline, no program name)
+ * @param err receives every error, one line each ("file:line: reason",
+ *        "--flag: reason" or the rule broken), '\n' between them and none at
+ *        the end, no program name; cut at @p errlen. The file is read to its
+ *        end and every flag and rule checked, whatever the errors before; a
+ *        rule across options is not checked again when one of them was bad.
  * @return 0 on success, -1 on error (cfg is then cleaned up)
  */
 int config__load(

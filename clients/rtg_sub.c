@@ -53,10 +53,20 @@ static void usage(FILE *fp)
 	      "SSE: no code), {\"type\":\"_http_error\",\"status\":N,\"body\":..} when SSE gets no\n"
 	      "200, {\"type\":\"_binary\",\"length\":N} for a binary frame.\n"
 	      "-C counts the lines from the server that are printed (not -q's greeting).\n\n"
-	      "Exit status: 0 when COUNT is reached, or without -C when the connection ends,\n"
-	      "-W expires or SIGINT/SIGTERM arrives; 1 on a usage error or a failed connection\n"
-	      "(without --reconnect); 4 when the server ends the connection, or SSE gets no\n"
-	      "200, before COUNT; 27 when -W expires before COUNT.\n",
+	      "Exit status (the same on WebSocket and SSE):\n"
+	      "  0   COUNT reached; without -C: the connection ended, -W expired, or\n"
+	      "      SIGINT/SIGTERM arrived\n"
+	      "  1   usage error, unreadable --token-file, or a local failure\n"
+	      "  2   connection failed: refused, lost, or an HTTP error other than 401 and\n"
+	      "      403 (without --reconnect; with it, a 4xx still ends the run)\n"
+	      "  3   authentication failed: close 4001 (missing, bad, expired or revoked\n"
+	      "      token), HTTP 401, an SSE auth_expired/auth_revoked event, or a\n"
+	      "      \"not authenticated\" error; also with --reconnect\n"
+	      "  4   authorisation refused: HTTP 403 (a filter or an Origin refused), or a\n"
+	      "      subscribe refused (\"cannot subscribe to '...': not allowed ...\");\n"
+	      "      also with --reconnect\n"
+	      "  5   the server ended the connection before COUNT\n"
+	      "  27  -W expired before COUNT\n",
 		fp);
 }
 
@@ -388,8 +398,19 @@ void sub__on_end(struct sub *s, int status)
 		sub__finish(s, s->o.count ? status : 0);
 }
 
+int sub__http_exit(int status)
+{
+	if (status == 401)
+		return RTG_SUB_EXIT_AUTH;
+	return status == 403 ? RTG_SUB_EXIT_DENIED : RTG_SUB_EXIT_CONNECT;
+}
+
+/* The connection failed: an upgrade answered 401 or 403 ends the run, even with --reconnect
+ * (asking again is refused again); anything else is retried with --reconnect. */
 void sub__on_connect_error(struct sub *s, const char *why)
 {
+	int code = sub__http_exit(s->status);
+
 	if (!s->live)
 		return;
 	s->live = false;
@@ -402,10 +423,10 @@ void sub__on_connect_error(struct sub *s, const char *why)
 	else
 		fprintf(stderr, "rtg-sub: connection failed: %s:%d: %s\n", s->o.host, s->o.port,
 			why ? why : "unknown error");
-	if (s->o.reconnect)
+	if (s->o.reconnect && code == RTG_SUB_EXIT_CONNECT)
 		sub__schedule_reconnect(s);
 	else
-		sub__finish(s, 1);
+		sub__finish(s, code);
 }
 
 static void connect_now(lws_sorted_usec_list_t *sul)
@@ -418,6 +439,8 @@ static void connect_now(lws_sorted_usec_list_t *sul)
 	s->status = 0;
 	s->close_seen = false;
 	s->close_code = LWS_CLOSE_STATUS_NORMAL;
+	s->peer_close = 0;
+	s->auth_ended = false;
 	s->established = false;
 	s->greeting_pending = true;
 	s->replay_asked = false; /* an answer of the last connection will not come */
@@ -524,10 +547,10 @@ int main(int argc, char **argv)
 
 	rc = parse_args(&s.o, argc, argv);
 	if (rc) {
-		rc = rc == 2 ? 0 : 1; /* 2: --help */
+		rc = rc == 2 ? 0 : RTG_SUB_EXIT_ERROR; /* 2: --help */
 		goto out;
 	}
-	rc = 1;
+	rc = RTG_SUB_EXIT_ERROR;
 	if ((s.o.token_file && read_token_file(&s.o)) || build_path(&s) || create_context(&s))
 		goto out;
 	s.backoff_ms = 1000;

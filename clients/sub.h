@@ -20,8 +20,14 @@
 #define RTG_SUB_MAX_MESSAGE (16u * 1024 * 1024) /* a WS message, an SSE line or event */
 #define RTG_SUB_MAX_BODY (1024u * 1024) /* an HTTP error body (truncated beyond) */
 #define RTG_SUB_MAX_TOPICS 10000 /* positions remembered for "since" */
-#define RTG_SUB_EXIT_CLOSED 4
+/* Exit statuses (--help lists them): the same condition gives the same status in both modes. */
+#define RTG_SUB_EXIT_ERROR 1 /* a usage error, an unreadable --token-file, a local failure */
+#define RTG_SUB_EXIT_CONNECT 2 /* no connection: refused, lost before the answer, an HTTP error */
+#define RTG_SUB_EXIT_AUTH 3 /* authentication failed: close 4001, HTTP 401, SSE auth_expired */
+#define RTG_SUB_EXIT_DENIED 4 /* authorisation refused: HTTP 403, a subscribe refused */
+#define RTG_SUB_EXIT_CLOSED 5 /* the server ended the connection before COUNT */
 #define RTG_SUB_EXIT_TIMEOUT 27 /* mosquitto_sub's status for -W */
+#define RTG_SUB_CLOSE_AUTH 4001 /* the adapter's close code for a missing or bad token */
 
 struct sub_opts {
 	const char *host, *path, *token, *token_file, *last_event_id;
@@ -66,6 +72,8 @@ struct sub {
 	int next_out; /* the next MESSAGE to send; -1: the auth message */
 	int status; /* HTTP status of the response */
 	int close_code; /* what sub__finish() closes the WebSocket with */
+	int peer_close; /* the code of the server's close frame, 0 if none */
+	bool auth_ended; /* SSE: an auth_expired or auth_revoked event came */
 	struct buf rx; /* partial WS message, SSE lines, or an error body */
 	struct buf ev_data; /* the SSE event being built */
 	char *ev_id, *ev_event;
@@ -106,6 +114,9 @@ void sub__schedule_reconnect(struct sub *s);
 
 /** The connection ended after it was established: reconnect, or finish with @status. */
 void sub__on_end(struct sub *s, int status);
+
+/** The exit status for an HTTP answer @status that is not a success: 3 for 401, 4 for 403, else 2. */
+int sub__http_exit(int status);
 
 /** The connection failed or could not start; @why may be NULL. */
 void sub__on_connect_error(struct sub *s, const char *why);

@@ -47,6 +47,10 @@ static int sse_dispatch(struct sub *s)
 		sub__sse_reset_event(s);
 		return 0;
 	}
+	/* the stream ends after either: the token expired, or its key was removed */
+	if (s->ev_event &&
+		(!strcmp(s->ev_event, "auth_expired") || !strcmp(s->ev_event, "auth_revoked")))
+		s->auth_ended = true;
 	obj = cJSON_CreateObject();
 	if (!obj || !data || (s->ev_id && !cJSON_AddStringToObject(obj, "id", s->ev_id)) ||
 		!cJSON_AddStringToObject(obj, "event", s->ev_event ? s->ev_event : "message") ||
@@ -102,7 +106,7 @@ static int sse_line(struct sub *s, char *line, size_t n)
 	return 0;
 too_big:
 	fprintf(stderr, "rtg-sub: SSE event over %u bytes or out of memory\n", RTG_SUB_MAX_MESSAGE);
-	sub__finish(s, 1);
+	sub__finish(s, RTG_SUB_EXIT_ERROR);
 	return -1;
 }
 
@@ -117,7 +121,7 @@ static int sse_feed(struct sub *s, const char *in, size_t len)
 
 	if (sub__buf_append(&s->rx, in, len, RTG_SUB_MAX_MESSAGE)) {
 		fprintf(stderr, "rtg-sub: SSE line over %u bytes\n", RTG_SUB_MAX_MESSAGE);
-		sub__finish(s, 1);
+		sub__finish(s, RTG_SUB_EXIT_ERROR);
 		return -1;
 	}
 	while (!s->done && (nl = memchr(s->rx.p + start, '\n', s->rx.len - start))) {
@@ -160,8 +164,11 @@ void sub__on_http_done(struct sub *s)
 	if (sub__connection_gone(s))
 		return;
 	if (s->status == 200) {
-		sub__report_close(0, "end of stream");
-		sub__on_end(s, RTG_SUB_EXIT_CLOSED);
+		sub__report_close(0, s->auth_ended ? "authentication ended" : "end of stream");
+		if (s->auth_ended) /* as a WebSocket's 4001: asking again would be refused */
+			sub__finish(s, RTG_SUB_EXIT_AUTH);
+		else
+			sub__on_end(s, RTG_SUB_EXIT_CLOSED);
 		return;
 	}
 	print_http_error(s);
@@ -169,7 +176,7 @@ void sub__on_http_done(struct sub *s)
 	if (s->o.reconnect && s->status >= 500)
 		sub__schedule_reconnect(s);
 	else
-		sub__finish(s, RTG_SUB_EXIT_CLOSED);
+		sub__finish(s, sub__http_exit(s->status));
 }
 
 /* ==== Request headers and body ================================================================ */

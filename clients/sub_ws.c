@@ -270,12 +270,37 @@ static void replay_answered(struct sub *s)
 		lws_callback_on_writable(s->wsi);
 }
 
+/*
+ * The exit status an error message stands for: 3 when it says the connection
+ * is not authenticated, 4 when a subscribe was refused ("cannot subscribe to
+ * 'f': not allowed by the ACL", "... not allowed to anonymous clients"), else
+ * 0 (other errors leave the connection as it is, and so does rtg-sub). The
+ * protocol's errors carry no code, so their text is what there is to go by.
+ */
+static int refusal_of(const cJSON *obj)
+{
+	const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "message"));
+	const char *why;
+
+	if (!m || !is_type(obj, "error"))
+		return 0;
+	if (!strncmp(m, "not authenticated", 17))
+		return RTG_SUB_EXIT_AUTH;
+	if (strncmp(m, "cannot subscribe to '", 21) || !(why = strstr(m, "': ")))
+		return 0;
+	why += 3;
+	if (!strncmp(why, "not authenticated", 17))
+		return RTG_SUB_EXIT_AUTH;
+	return strncmp(why, "not allowed", 11) ? 0 : RTG_SUB_EXIT_DENIED;
+}
+
 /* Handles one whole message in s->rx. */
 static int on_ws_message(struct sub *s, bool binary)
 {
 	bool first = s->greeting_pending;
 	cJSON *obj = NULL;
 	char note[64];
+	int refusal;
 
 	s->greeting_pending = false;
 	if (!first) /* past the greeting: the server is serving, start the backoff over */
@@ -287,9 +312,8 @@ static int on_ws_message(struct sub *s, bool binary)
 	}
 	if (s->o.reconnect || (first && s->o.quiet) ||
 		memmem(s->rx.p, s->rx.len, "\"type\":\"gap\"", 12) ||
-		(s->replay_asked &&
-			(memmem(s->rx.p, s->rx.len, "\"replay\":true", 13) ||
-				memmem(s->rx.p, s->rx.len, "\"type\":\"error\"", 14))))
+		memmem(s->rx.p, s->rx.len, "\"type\":\"error\"", 14) ||
+		(s->replay_asked && memmem(s->rx.p, s->rx.len, "\"replay\":true", 13)))
 		obj = cJSON_ParseWithLength(s->rx.p, s->rx.len);
 	if (obj && s->o.reconnect)
 		remember_positions(s, obj);
@@ -301,8 +325,15 @@ static int on_ws_message(struct sub *s, bool binary)
 		cJSON_Delete(obj);
 		return 0;
 	}
+	refusal = refusal_of(obj);
 	cJSON_Delete(obj);
 	sub__print_text(s->rx.p, s->rx.len);
+	if (refusal) {
+		fprintf(stderr, "rtg-sub: %s\n",
+			refusal == RTG_SUB_EXIT_AUTH ? "not authenticated" : "subscribe refused");
+		sub__finish(s, refusal);
+		return -1;
+	}
 	return sub__count_line(s);
 }
 
@@ -320,7 +351,7 @@ static int on_ws_receive(struct sub *s, struct lws *wsi, const void *in, size_t 
 		fprintf(stderr, "rtg-sub: message over %u bytes or out of memory\n",
 			RTG_SUB_MAX_MESSAGE);
 		s->close_code = LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE;
-		sub__finish(s, 1);
+		sub__finish(s, RTG_SUB_EXIT_ERROR);
 		return 0;
 	}
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
@@ -468,7 +499,7 @@ static int send_next(struct sub *s, struct lws *wsi)
 	text = outgoing_text(s, s->next_out, &printed);
 	if (!text) {
 		fprintf(stderr, "rtg-sub: out of memory\n");
-		sub__finish(s, 1);
+		sub__finish(s, RTG_SUB_EXIT_ERROR);
 		return -1;
 	}
 	rc = write_text(wsi, text);
@@ -488,7 +519,8 @@ static void on_peer_close(struct sub *s, const unsigned char *in, size_t len)
 		n = sizeof(reason) - 1;
 	memcpy(reason, len > 2 ? in + 2 : in, n);
 	reason[n] = '\0';
-	sub__report_close(len >= 2 ? (in[0] << 8) | in[1] : 1005, reason);
+	s->peer_close = len >= 2 ? (in[0] << 8) | in[1] : 1005;
+	sub__report_close(s->peer_close, reason);
 	s->close_seen = true;
 }
 
@@ -499,7 +531,10 @@ static void on_ws_closed(struct sub *s)
 		return;
 	if (!s->close_seen)
 		sub__report_close(1006, "connection lost");
-	sub__on_end(s, RTG_SUB_EXIT_CLOSED);
+	if (s->peer_close == RTG_SUB_CLOSE_AUTH) /* asking again would be refused again */
+		sub__finish(s, RTG_SUB_EXIT_AUTH);
+	else
+		sub__on_end(s, RTG_SUB_EXIT_CLOSED);
 }
 
 /* ==== The lws callback ======================================================================== */

@@ -147,6 +147,20 @@ enum rtg_err rtg_jwt_read_key_file(
 	const char *path, bool is_secret, unsigned char **buf, size_t *len);
 
 /**
+ * Checks a signing key by the verifier's own rules (the same table and
+ * functions), so that a tool refuses what a verifier would: an unknown
+ * algorithm (or "none"); an HMAC secret shorter than the hash (RFC 7518 3.2:
+ * 32 bytes for HS256, 48 for HS384, 64 for HS512) or holding a PEM key; a PEM
+ * key that is not RSA of at least 2048 bits or EC on the algorithm's curve.
+ * @param key the secret, or a PEM private (or public) key; @p is_secret says which
+ * @param errbuf receives why not (one line, no file name), if not NULL
+ * @return RTG_OK, RTG_ERR_INVAL (unknown algorithm, a key that does not fit it),
+ *         RTG_ERR_PARSE (not a usable PEM key), RTG_ERR_NOMEM
+ */
+enum rtg_err rtg_jwt_key_check(const char *alg, const unsigned char *key, size_t len,
+	bool is_secret, char *errbuf, size_t errlen);
+
+/**
  * Signs a token. For tools and tests: no claim is added or checked here.
  * @param alg "HS256", "HS384", "HS512", "RS256", "ES256", ... (never "none")
  * @param key the HMAC secret, or a PEM private key for RS* / ES*

@@ -237,18 +237,11 @@ static enum rtg_err derive_algs(struct rtg_jwt_verifier *v, char *errbuf, size_t
 	return RTG_OK;
 }
 
-/* Why no key of the set fits the allowed algorithm a, in the words of the single-key
- * options (the most common setup). */
-static void explain_no_key(
-	const struct rtg_jwt_verifier *v, const struct alg_info *a, char *errbuf, size_t errlen)
+/* Why key k (NULL: none of a's family) does not fit algorithm a, in the words of the
+ * single-key options (the most common setup). */
+static void explain_unfit(
+	const struct jwt_key *k, const struct alg_info *a, char *errbuf, size_t errlen)
 {
-	const struct jwt_key *k = NULL;
-	size_t i;
-
-	for (i = 0; i < v->nkeys && !k; i++) {
-		if (v->keys[i].family == a->family)
-			k = &v->keys[i];
-	}
 	if (a->family == FAM_HMAC && !k)
 		jwt__set_error(errbuf, errlen, "%s needs a secret_file or an oct key", a->name);
 	else if (a->family == FAM_HMAC)
@@ -262,6 +255,20 @@ static void explain_no_key(
 	else
 		jwt__set_error(errbuf, errlen, "%s needs an EC key on curve %s", a->name,
 			EC_curve_nid2nist(a->curve_nid));
+}
+
+/* Why no key of the set fits the allowed algorithm a. */
+static void explain_no_key(
+	const struct rtg_jwt_verifier *v, const struct alg_info *a, char *errbuf, size_t errlen)
+{
+	const struct jwt_key *k = NULL;
+	size_t i;
+
+	for (i = 0; i < v->nkeys && !k; i++) {
+		if (v->keys[i].family == a->family)
+			k = &v->keys[i];
+	}
+	explain_unfit(k, a, errbuf, errlen);
 }
 
 /* Checks that every allowed algorithm has a key that fits it, and that every JWKS key fits an
@@ -493,5 +500,81 @@ enum rtg_err rtg_jwt_sign_kid(const char *alg, const char *kid, const unsigned c
 	rc = RTG_OK;
 out:
 	jwt_free(jwt);
+	return rc;
+}
+
+/* ==================== the signer's check ==================== */
+
+static const char *family_name(enum alg_family f)
+{
+	return f == FAM_HMAC ? "an HMAC" : f == FAM_RSA ? "an RSA" : "an EC";
+}
+
+/* Makes k from a PEM private key (a public one will do for the check, too). */
+static enum rtg_err key_from_pem(
+	struct jwt_key *k, const unsigned char *pem, size_t len, char *errbuf, size_t errlen)
+{
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	EVP_PKEY *pkey = NULL;
+	enum rtg_err rc = RTG_ERR_NOMEM;
+
+	if (!bio)
+		return rc;
+	/* "" as the passphrase: an encrypted key fails here instead of prompting */
+	pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"");
+	if (!pkey && BIO_reset(bio) == 1)
+		pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, (void *)"");
+	ERR_clear_error();
+	rc = RTG_ERR_PARSE;
+	if (!pkey)
+		jwt__set_error(errbuf, errlen, "not a PEM key (an unencrypted RSA or EC key)");
+	else
+		rc = jwt__key_set_pkey(k, pkey, "the key", errbuf, errlen);
+	EVP_PKEY_free(pkey);
+	BIO_free(bio);
+	return rc;
+}
+
+/*
+ * The verifier's key rules for a signer (rtg-token): the same algorithm table,
+ * jwt__key_set_*() and jwt__key_fits(), so that what is signed here is what a
+ * verifier with that key takes, by construction.
+ */
+enum rtg_err rtg_jwt_key_check(const char *alg, const unsigned char *key, size_t len,
+	bool is_secret, char *errbuf, size_t errlen)
+{
+	const struct alg_info *a = alg ? jwt__alg_find(alg, strlen(alg)) : NULL;
+	struct jwt_key k;
+	enum rtg_err rc;
+
+	memset(&k, 0, sizeof(k));
+	if (!a) {
+		jwt__set_error(errbuf, errlen,
+			"unknown algorithm '%s' (HS256, HS384, HS512, RS256, RS384, RS512, ES256, "
+			"ES384, ES512)",
+			alg ? alg : "");
+		return RTG_ERR_INVAL;
+	}
+	if (!key || !len) {
+		jwt__set_error(errbuf, errlen, "no key");
+		return RTG_ERR_INVAL;
+	}
+	if (is_secret && memmem(key, len, "-----BEGIN", 10)) {
+		jwt__set_error(errbuf, errlen, "holds a PEM key, not a secret");
+		return RTG_ERR_INVAL;
+	}
+	if (is_secret)
+		rc = jwt__key_set_secret(&k, key, len);
+	else
+		rc = key_from_pem(&k, key, len, errbuf, errlen);
+	if (rc == RTG_OK && !jwt__key_fits(&k, a)) {
+		if (k.family == a->family)
+			explain_unfit(&k, a, errbuf, errlen);
+		else
+			jwt__set_error(errbuf, errlen, "%s needs %s key, not %s key", a->name,
+				family_name(a->family), family_name(k.family));
+		rc = RTG_ERR_INVAL;
+	}
+	jwt__key_cleanup(&k);
 	return rc;
 }

@@ -3,8 +3,9 @@
  *
  * Builds the claims (sub, iat, exp, and roles, iss, aud, nbf when asked) with cJSON, signs
  * them with rtg_jwt_sign_kid() (a "kid" header with --kid) and prints the token and a newline
- * on stdout. It verifies nothing and checks no policy: a negative --ttl mints an expired token
- * on purpose, for tests. For key rotation it also prints a key's JWK (--jwk) and adds it to
+ * on stdout. It refuses a key the verifiers would refuse (rtg_jwt_key_check(), their own rules:
+ * a short secret, a small RSA key, a key of another algorithm), but checks no policy: a
+ * negative --ttl mints an expired token on purpose, for tests. For key rotation it also prints a key's JWK (--jwk) and adds it to
  * or removes it from a JWKS file (--jwks-add, --jwks-remove; jwk.c).
  * Command-line handling follows mosquitto's client/sub_client.c. Single-threaded.
  */
@@ -57,11 +58,19 @@ static void print_usage(void)
 	printf(" -r, --roles a,b       the \"roles\" claim; omitted when not given\n");
 	printf(" -t, --ttl SECONDS     exp = now + SECONDS (default 3600); a negative value\n");
 	printf("                       mints an already expired token, for tests\n");
-	printf(" -S, --secret-file F   HMAC secret as text (one trailing newline is dropped)\n");
-	printf(" -k, --key-file F      PEM private key for RS256/384/512 or ES256/384/512\n");
+	printf(" -S, --secret-file F   HMAC secret as text (one trailing newline is dropped),\n");
+	printf("                       at least 32 bytes (HS384: 48, HS512: 64), as the\n");
+	printf("                       verifiers require; make one with\n");
+	printf("                       (umask 077 && openssl rand -hex 32 > F)\n");
+	printf(" -k, --key-file F      PEM private key for RS256/384/512 (RSA, 2048 bits or\n");
+	printf("                       more) or ES256/384/512 (EC on P-256, P-384, P-521):\n");
+	printf("                       openssl genpkey -algorithm RSA -pkeyopt\n");
+	printf("                       rsa_keygen_bits:2048 -out F, or -algorithm EC\n");
+	printf("                       -pkeyopt ec_paramgen_curve:P-256 -out F\n");
 	printf(" -a, --alg ALG         HS256 (default with --secret-file), HS384, HS512,\n");
-	printf("                       RS256 (default with --key-file), RS384, RS512,\n");
-	printf("                       ES256, ES384, ES512\n");
+	printf("                       RS256, RS384, RS512, ES256, ES384, ES512 (default\n");
+	printf("                       with --key-file: RS256, or ES256/384/512 by the\n");
+	printf("                       curve of an EC key)\n");
 	printf(" -i, --iss ISSUER      the \"iss\" claim\n");
 	printf(" -u, --aud AUDIENCE    the \"aud\" claim\n");
 	printf(" -n, --nbf-offset S    nbf = now + S (may be negative)\n");
@@ -70,7 +79,10 @@ static void print_usage(void)
 	printf("                       HMAC secret as \"oct\", as secret as the file) and exit\n");
 	printf(" -A, --jwks-add JWKS   add the key's JWK to the JWKS file (made if missing)\n");
 	printf(" -R, --jwks-remove JWKS  remove the key named by --kid from the JWKS file\n");
-	printf(" -h, --help            this text\n");
+	printf(" -h, --help            this text\n\n");
+	printf("Exit status: 0 when the token (or JWK) is printed; 1 on a usage error, a\n");
+	printf("missing or unreadable file, or a key the verifiers would refuse (said on\n");
+	printf("stderr in one line, with how to make one that fits).\n");
 }
 
 /* Parses a whole decimal number of seconds within +-OFFSET_MAX. Returns false and says why
@@ -280,23 +292,70 @@ static char *build_claims(const struct token_opts *o, time_t now)
 	return json;
 }
 
-/* Reads the secret or private key file. Returns false (reported) on error. */
-static bool read_key(const struct token_opts *o, unsigned char **key, size_t *keylen)
+/* Says, after the reason, how to make the key file that is missing or unfit. */
+static void how_to_make(const struct token_opts *o)
+{
+	if (o->secret_file)
+		fprintf(stderr, "; make one with: (umask 077 && openssl rand -hex 32 > %s)\n",
+			o->secret_file);
+	else
+		fprintf(stderr,
+			"; make one with: openssl genpkey -algorithm RSA -pkeyopt "
+			"rsa_keygen_bits:2048 -out %s (RS*), or -algorithm EC -pkeyopt "
+			"ec_paramgen_curve:P-256 (ES256)\n",
+			o->key_file);
+}
+
+/*
+ * Checks the key by the verifier's rules (rtg_jwt_key_check(), common/): what
+ * it refuses is not signed. With --key-file and no --alg, the algorithm is the
+ * key's: RS256 for RSA, ES256/384/512 by the EC key's curve. Returns false
+ * (reported) if no algorithm fits.
+ */
+static bool check_key(struct token_opts *o, const unsigned char *key, size_t keylen)
+{
+	static const char *const by_key[] = {"RS256", "ES256", "ES384", "ES512"};
+	char why[256] = "", other[256];
+	enum rtg_err rc;
+	size_t i;
+
+	rc = rtg_jwt_key_check(o->alg, key, keylen, o->secret_file != NULL, why, sizeof(why));
+	if (rc == RTG_OK)
+		return true;
+	for (i = 0; !o->alg_given && o->key_file && i < RTG_ARRAY_SIZE(by_key); i++) {
+		if (rtg_jwt_key_check(by_key[i], key, keylen, false, other, sizeof(other)) ==
+			RTG_OK) {
+			o->alg = by_key[i];
+			return true;
+		}
+	}
+	fprintf(stderr, "rtg-token: %s: %s", o->secret_file ? o->secret_file : o->key_file, why);
+	if (o->secret_file || rc != RTG_ERR_INVAL) /* not for a good key of another algorithm */
+		how_to_make(o);
+	else
+		fputc('\n', stderr);
+	return false;
+}
+
+/* Reads the secret or private key file and checks it. Returns false (reported) on error. */
+static bool read_key(struct token_opts *o, unsigned char **key, size_t *keylen)
 {
 	const char *path = o->secret_file ? o->secret_file : o->key_file;
 	enum rtg_err rc = rtg_jwt_read_key_file(path, o->secret_file != NULL, key, keylen);
 
-	if (rc == RTG_ERR_IO)
-		fprintf(stderr, "rtg-token: %s: %s\n", path, strerror(errno));
-	else if (rc == RTG_ERR_INVAL)
+	if (rc == RTG_ERR_IO) {
+		fprintf(stderr, "rtg-token: %s: %s", path, strerror(errno));
+		how_to_make(o);
+	} else if (rc == RTG_ERR_INVAL) {
 		fprintf(stderr, "rtg-token: %s: empty or larger than 64 KiB\n", path);
-	else if (rc != RTG_OK)
+	} else if (rc != RTG_OK) {
 		fprintf(stderr, "rtg-token: %s: %s\n", path, rtg_strerror(rc));
-	return rc == RTG_OK;
+	}
+	return rc == RTG_OK && check_key(o, *key, *keylen);
 }
 
 /* --jwk, --jwks-add, --jwks-remove. Returns EXIT_SUCCESS or EXIT_FAILURE (reported). */
-static int key_command(const struct token_opts *o)
+static int key_command(struct token_opts *o)
 {
 	unsigned char *key = NULL;
 	size_t keylen = 0;
@@ -308,8 +367,10 @@ static int key_command(const struct token_opts *o)
 		err = jwk__jwks_remove(o->jwks_remove, o->kid);
 		goto out;
 	}
-	if (!read_key(o, &key, &keylen))
+	if (!read_key(o, &key, &keylen)) {
+		free(key);
 		return EXIT_FAILURE;
+	}
 	file = o->secret_file ? o->secret_file : o->key_file;
 	err = jwk__from_key(
 		key, keylen, o->secret_file != NULL, o->kid, o->alg_given ? o->alg : NULL, &jwk);

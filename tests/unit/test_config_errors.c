@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "config.h"
@@ -262,6 +264,71 @@ static void test_mqtt_keepalive_below_five_is_refused(void **state)
 
 /* ==== Main ==================================================================================== */
 
+/* ==== Every error at once ==================================================================== */
+
+/* Loads @text as the file with the further arguments and expects @want, each '@' in it
+ * standing for the file's path. */
+static void all_fail(const char *text, const char *want, const char *a1, const char *a2,
+	const char *a3, const char *a4)
+{
+	char expected[1024];
+	const char *path = write_conf(text);
+	size_t n = 0;
+
+	for (; *want && n + strlen(path) + 1 < sizeof(expected); want++) {
+		if (*want == '@')
+			n += (size_t)snprintf(expected + n, sizeof(expected) - n, "%s", path);
+		else
+			expected[n++] = *want;
+	}
+	expected[n] = '\0';
+	load_fails(expected, "-c", path, a1, a2, a3, a4, END);
+}
+
+static void test_every_error_of_file_flags_and_rules_is_reported_at_once(void **state)
+{
+	(void)state;
+	all_fail("http_port abc\nfoo bar\n# ok\nhttp_port 2\nlog_level loud\n"
+		 "mqtt_token_file tok\njwt_secret_file sec\nrate_limit 0\n",
+		"@:1: http_port: 'abc' is not a number\n"
+		"@:2: unknown option 'foo'\n"
+		"@:4: duplicate option 'http_port' (first on line 1)\n"
+		"@:5: log_level: 'loud' is not one of error, warn, notice, info, debug\n"
+		"@:8: rate_limit: 0 is out of range 1-100000\n"
+		"--jwt-leeway: -1 is out of range 0-3600\n"
+		"acl_file is required (set it in the config file or with --acl-file)",
+		"--jwt-leeway", "-1", "--http-host", "h");
+}
+
+static void test_a_bad_required_value_is_not_also_reported_missing(void **state)
+{
+	(void)state;
+	all_fail("acl_file\nmqtt_session_expiry x\n",
+		"@:1: acl_file: missing value\n"
+		"@:2: mqtt_session_expiry: 'x' is not a number",
+		"--mqtt-token-file", "tok", "--jwt-secret-file", "sec");
+}
+
+static void test_every_bad_flag_is_reported_at_once(void **state)
+{
+	(void)state;
+	load_fails("--foo: unknown option\n-x: unknown option\nstray: unexpected argument\n"
+		   "--http-port: 'abc' is not a number\n--auth-timeout: 0 is out of range 1-300",
+		"--foo", "1", "-x", "stray", "--http-port", "abc", "--auth-timeout=0", REQUIRED,
+		END);
+}
+
+static void test_errors_beyond_the_buffer_are_cut_at_its_end(void **state)
+{
+	struct adapter_config cfg;
+	char *argv[] = {"rtg-adapter", "--foo", "1", "--bar", "2", NULL};
+	char err[24];
+
+	(void)state;
+	assert_int_equal(config__load(&cfg, 5, argv, NULL, err, sizeof(err)), -1);
+	assert_string_equal(err, "--foo: unknown option\n-");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +363,10 @@ int main(void)
 		cmocka_unit_test(test_mqtt_brokers_listing_a_broker_twice_is_refused),
 		cmocka_unit_test(test_mqtt_brokers_beyond_sixteen_is_refused),
 		cmocka_unit_test(test_mqtt_keepalive_below_five_is_refused),
+		cmocka_unit_test(test_every_error_of_file_flags_and_rules_is_reported_at_once),
+		cmocka_unit_test(test_a_bad_required_value_is_not_also_reported_missing),
+		cmocka_unit_test(test_every_bad_flag_is_reported_at_once),
+		cmocka_unit_test(test_errors_beyond_the_buffer_are_cut_at_its_end),
 	};
 
 	return cmocka_run_group_tests_name("config_errors", tests, NULL, remove_temp_files);
