@@ -90,7 +90,7 @@ static int run(struct adapter *a)
 int main(int argc, char **argv)
 {
 	static struct adapter a;
-	char err[512];
+	char err[4096];
 	bool help = false;
 	int rc = EXIT_FAILURE;
 

@@ -406,6 +406,7 @@ void history__foreach_match(struct history *h, const char *filter,
 	struct topic_hist *th, *tmp;
 
 	HASH_ITER(hh, h->by_topic, th, tmp) {
+		/* cppcheck-suppress uninitvar ; HASH_ITER sets th before the body */
 		if (rtg_topic_matches(filter, th->topic))
 			cb(th, arg);
 	}
