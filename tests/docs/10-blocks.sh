@@ -1,0 +1,116 @@
+#!/bin/bash
+# 10-blocks: every shell block of README.md and docs/*.md runs, or says why not.
+#
+# tests/docs/blocks.py extracts the ```sh / ```bash / ```shell / ```console
+# blocks (docs/debian.md included once it exists). Each is one case:
+#   - marked <!-- not-run: WHY -->: "ok ... # SKIP WHY" (a marker without a
+#     reason, or one this test does not know, is "not ok");
+#   - otherwise it runs, as `bash -e`, against the stack `make run` starts
+#     (scripts/run.sh, tests/compat/lib.sh start_stack) on free ports, and must
+#     exit 0 within 60 s and print its <!-- expect: TEXT --> if it has one.
+#     Blocks marked <!-- stream --> run each command line under rtg_stream: 4 s,
+#     then stopped, and it must have printed something (a stream never ends).
+#     Background processes a block starts are stopped with its process group.
+# What a block sees, so that it runs as a reader's would on `make run`:
+#   - its working directory is a scratch copy of the repository's top level
+#     (symlinks to build/, acl/, profiles/, static/, adapter/, ... with run/ the
+#     stack's run directory), so files a block makes (keys.json, private.pem,
+#     adapter.conf) land in the test's directory;
+#   - the ports written in the docs are the stack's: 1883 -> its broker's,
+#     8000 -> its adapter's, 8001 -> another free port (printed per block);
+#   - TOKEN (alice) and OPS (role ops) are set as README's "Connecting with
+#     MQTT" sets them; every other variable a block uses it sets itself.
+. "$(dirname "$0")/../compat/lib.sh"
+
+DOCS=("$RTG_ROOT/README.md" "$RTG_ROOT"/docs/*.md)
+BLOCKS=$T_DIR/blocks
+mkdir -p "$BLOCKS"
+(cd "$RTG_ROOT" && "$PY" tests/docs/blocks.py "$BLOCKS" "${DOCS[@]#"$RTG_ROOT"/}") \
+	>"$T_DIR/manifest" 2>"$T_DIR/blocks.log"
+check "blocks.py lists the documentation's shell blocks" test -s "$T_DIR/manifest"
+
+start_stack
+WORK=$T_DIR/work
+mkdir -p "$WORK"
+for entry in "$RTG_ROOT"/*; do
+	case ${entry##*/} in
+	run | build) ;;
+	*) ln -s "$entry" "$WORK/${entry##*/}" ;;
+	esac
+done
+ln -s "$RUN_DIR" "$WORK/run"
+ln -s "$RTG_BUILD" "$WORK/build"
+EXTRA_PORT=$(free_port)
+TOKEN=$(token alice "" 3600)
+OPS=$(token ops ops 3600)
+echo "# ports in the blocks: 1883 -> $MQTT_PORT, 8000 -> $HTTP_PORT, 8001 -> $EXTRA_PORT"
+
+# prelude: what every block runs with.
+cat >"$T_DIR/prelude.sh" <<PRELUDE
+export TOKEN='$TOKEN' OPS='$OPS'
+# rtg_stream CMD...: CMD for 4 s, then stopped; it must have printed something.
+rtg_stream() {
+	local out status
+	out=\$(timeout 4 stdbuf -oL "\$@" 2>&1)
+	status=\$?
+	printf '%s\n' "\$out"
+	if [ "\$status" -ne 0 ] && [ "\$status" -ne 124 ]; then
+		echo "rtg_stream: \$1 exited with status \$status" >&2
+		return "\$status"
+	fi
+	[ -n "\$out" ] || { echo "rtg_stream: \$1 printed nothing in 4 s" >&2; return 1; }
+}
+PRELUDE
+
+# run_block N: runs block N in its own process group, output in N.out; its
+# status in BLOCK_STATUS (124: still running after 60 s). Waits up to 20 s
+# more for EXPECT, then stops whatever the block left running.
+run_block() {
+	local n=$1 pid deadline
+	sed -E "s/\\b1883\\b/$MQTT_PORT/g; s/\\b8000\\b/$HTTP_PORT/g; s/\\b8001\\b/$EXTRA_PORT/g" \
+		"$BLOCKS/$n.sh" | cat "$T_DIR/prelude.sh" - >"$T_DIR/block-$n.sh"
+	(cd "$WORK" && exec setsid bash -e "$T_DIR/block-$n.sh") >"$T_DIR/block-$n.out" 2>&1 </dev/null &
+	pid=$!
+	deadline=$((SECONDS + 60))
+	while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		BLOCK_STATUS=124
+	else
+		wait "$pid"
+		BLOCK_STATUS=$?
+	fi
+	[ -z "$EXPECT" ] || wait_until 20 grep -qF -- "$EXPECT" "$T_DIR/block-$n.out"
+	kill -TERM -- "-$pid" 2>/dev/null
+	wait_until 10 eval "! kill -0 -- -$pid 2>/dev/null" || kill -KILL -- "-$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+while IFS=$'\t' read -r n file line mode note EXPECT; do
+	where="$file:$line"
+	case $mode in
+	not-run)
+		ok "$where not run # SKIP $note"
+		;;
+	error)
+		not_ok "$where is run or marked" "$note"
+		;;
+	run | stream)
+		run_block "$n"
+		if [ "$BLOCK_STATUS" -ne 0 ]; then
+			not_ok "$where runs" "status $BLOCK_STATUS; the block as run and its output:" \
+				"$(sed 's/^/#     /' "$T_DIR/block-$n.sh" | tail -n +17)" \
+				"$(tail -n 30 "$T_DIR/block-$n.out" | sed 's/^/#     > /')"
+		elif [ -n "$EXPECT" ] && ! grep -qF -- "$EXPECT" "$T_DIR/block-$n.out"; then
+			not_ok "$where runs and prints '$EXPECT'" "$(tail -n 30 "$T_DIR/block-$n.out")"
+		else
+			ok "$where runs${EXPECT:+ and prints \'$EXPECT\'}"
+		fi
+		;;
+	esac
+done <"$T_DIR/manifest"
+
+check "the stack still runs after the blocks" kill -0 "$STACK_PID"
+finish
