@@ -6,7 +6,7 @@
 Writes each fenced shell block (```sh, ```bash, ```shell, ```console) of the
 given files to OUTDIR/N.sh and prints one line per block, tab-separated:
 
-    N  FILE  LINE  MODE  NOTE  EXPECT
+    N  FILE  LINE  MODE  NOTE  EXPECT      (an empty NOTE or EXPECT is "-")
 
 MODE comes from the HTML comments on the lines just above the fence (blank
 lines between are allowed):
@@ -122,7 +122,7 @@ def main():
                 body = streamed(body)
             with open(os.path.join(outdir, f"{n}.sh"), "w", encoding="utf-8") as f:
                 f.write("\n".join(body) + "\n")
-            print("\t".join([str(n), path, str(line), mode, note, expect]))
+            print("\t".join([str(n), path, str(line), mode, note or "-", expect or "-"]))
 
 
 if __name__ == "__main__":
