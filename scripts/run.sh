@@ -3,7 +3,8 @@
 #
 # Installs what is missing, builds, creates a development JWT secret under
 # run/ on first use, starts mosquitto with the rtg_auth plugin on
-# 127.0.0.1:1883 (persistence in run/mosquitto/), the adapter on port 8000
+# 127.0.0.1:1883 (persistence in run/mosquitto/; the next free port when 1883
+# is taken, as by Debian's own mosquitto service), the adapter on port 8000
 # serving the endpoint profiles of profiles/gateway.conf (the canonical
 # protocol and the five seed applications' paths), the market, notification
 # and trading simulators and two calc workers, prints the dashboard URL with a

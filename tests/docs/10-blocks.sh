@@ -32,6 +32,48 @@ mkdir -p "$BLOCKS"
 	>"$T_DIR/manifest" 2>"$T_DIR/blocks.log"
 check "blocks.py lists the documentation's shell blocks" test -s "$T_DIR/manifest"
 
+# The extractor itself: what it must refuse, on a page made for it.
+mkdir -p "$T_DIR/self"
+cat >"$T_DIR/self/page.md" <<'PAGE'
+<!-- not-run -->
+```sh
+echo a marker without its reason
+```
+
+<!-- not-run: a reason -->
+
+```bash
+echo skipped
+```
+
+<!-- stream: 5 -->
+```sh
+echo a marker this test does not know
+```
+
+```
+curl -s http://localhost:8000/health
+```
+
+```
+a diagram, not commands
+```
+
+<!-- stream -->
+<!-- expect: x -->
+```console
+TOKEN=$(echo t)
+mosquitto_sub -t x \
+  -v
+```
+PAGE
+"$PY" "$RTG_ROOT/tests/docs/blocks.py" "$T_DIR/self" "$T_DIR/self/page.md" "$T_DIR/self/none.md" |
+	cut -f 3,4,6 | tr '\t' ' ' >"$T_DIR/self/manifest"
+check "blocks.py: a not-run without a reason, an unknown marker, an untagged command block are errors" \
+	diff <(printf '%s\n' "2 error -" "8 not-run -" "13 error -" "17 error -" "27 stream x") "$T_DIR/self/manifest"
+check "blocks.py: a stream block's commands run under rtg_stream, not its assignments or continuations" \
+	diff <(printf '%s\n' 'TOKEN=$(echo t)' 'rtg_stream mosquitto_sub -t x \' '  -v') "$T_DIR/self/5.sh"
+
 start_stack
 WORK=$T_DIR/work
 mkdir -p "$WORK"
