@@ -9,7 +9,8 @@
 #     (scripts/run.sh, tests/compat/lib.sh start_stack) on free ports, and must
 #     exit 0 within 60 s and print its <!-- expect: TEXT --> if it has one.
 #     Blocks marked <!-- stream --> run each command line under rtg_stream: 4 s,
-#     then stopped, and it must have printed something (a stream never ends).
+#     then stopped, and it must have printed something (a stream never ends),
+#     and no '"error":' (curl exits 0 on an HTTP error).
 #     Background processes a block starts are stopped with its process group.
 # What a block sees, so that it runs as a reader's would on `make run`:
 #   - its working directory is a scratch copy of the repository's top level
@@ -103,6 +104,11 @@ rtg_stream() {
 	if [ "\$status" -ne 0 ] && [ "\$status" -ne 124 ]; then
 		echo "rtg_stream: \$1 exited with status \$status" >&2
 		return "\$status"
+	fi
+	# curl prints an HTTP error's JSON body and exits 0: that is no stream
+	if grep -q '"error":' <<<"\$out"; then
+		echo "rtg_stream: \$1 was answered with an error" >&2
+		return 1
 	fi
 	# a command that ended by itself (a publish) need not print anything
 	[ "\$status" -eq 0 ] || [ -n "\$out" ] || { echo "rtg_stream: \$1 printed nothing in 4 s" >&2; return 1; }
