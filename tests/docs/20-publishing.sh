@@ -24,7 +24,7 @@ UNTIL=$(awk -v f="$FROM" 'NR > f && /^## / {print NR; exit}' "$RTG_ROOT/docs/pro
 ln -s "$RTG_BUILD" "$T_DIR/work/build"
 ln -s "$RUN_DIR" "$T_DIR/work/run"
 {
-	while IFS=$'\t' read -r n file line mode _; do
+	while IFS=$'\t' read -r n _ line mode _; do
 		[ "$line" -gt "$FROM" ] && [ "$line" -lt "${UNTIL:-999999}" ] && [ "$mode" = run ] || continue
 		echo "# --- docs/protocol.md:$line"
 		sed -E "s/\\b1883\\b/$MQTT_PORT/g; s/\\b8000\\b/$HTTP_PORT/g" "$T_DIR/blocks/$n.sh"

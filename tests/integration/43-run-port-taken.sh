@@ -47,12 +47,14 @@ check "the adapter's port was free: it stays the default" \
 HTTP=http://127.0.0.1:$HTTP_DEFAULT
 check "the adapter is connected to the stack's broker" wait_until 30 adapter_broker_up
 
+# shellcheck disable=SC2034 # read by lib.sh token
 RTG_SECRET_FILE=$RUN_DIR/jwt_secret
 ALICE=$(token alice "" 3600)
 OPS=$(token ops ops 3600)
 curl -sN -H "Authorization: Bearer $ALICE" "$HTTP/sse/notifications" >"$T_DIR/sse.out" 2>&1 &
 T_PIDS+=("$!")
 check "alice's SSE stream is open" wait_until 20 grep -q '^data: ' "$T_DIR/sse.out"
+# shellcheck disable=SC2034 # read by lib.sh pub
 BROKER_PORT=$MOVED
 check "a publication to the stack's broker is accepted" pub ops "$OPS" user/alice/notifications \
 	'{"type":"notification","title":"port","message":"through the moved broker"}'
