@@ -62,16 +62,27 @@ a diagram, not commands
 
 <!-- stream -->
 <!-- expect: x -->
-```console
+```shell
 TOKEN=$(echo t)
 mosquitto_sub -t x \
   -v
 ```
+
+```console
+$ echo a transcript
+a transcript
+```
+
+```sh
+sudo systemctl restart mosquitto
+```
 PAGE
 "$PY" "$RTG_ROOT/tests/docs/blocks.py" "$T_DIR/self" "$T_DIR/self/page.md" "$T_DIR/self/none.md" |
 	cut -f 3,4,6 | tr '\t' ' ' >"$T_DIR/self/manifest"
-check "blocks.py: a not-run without a reason, an unknown marker, an untagged command block are errors" \
-	diff <(printf '%s\n' "2 error -" "8 not-run -" "13 error -" "17 error -" "27 stream x") "$T_DIR/self/manifest"
+check "blocks.py: a not-run without a reason, an unknown marker, an untagged command block, an unmarked block that changes the machine are errors" \
+	diff <(printf '%s\n' "2 error -" "8 not-run -" "13 error -" "17 error -" "27 stream x" "33 run -" \
+		"38 error -") "$T_DIR/self/manifest"
+check "blocks.py: a console block runs its \$ lines only" diff <(echo 'echo a transcript') "$T_DIR/self/6.sh"
 check "blocks.py: a stream block's commands run under rtg_stream, not its assignments or continuations" \
 	diff <(printf '%s\n' 'TOKEN=$(echo t)' 'rtg_stream mosquitto_sub -t x \' '  -v') "$T_DIR/self/5.sh"
 

@@ -19,8 +19,11 @@ lines between are allowed):
     (none)                  run as it is
 
 MODE "error" is a block the test must fail: a marker it does not know, a
-not-run without a reason, or a block without a language whose first line is a
-command (a shell block must say so, or it would escape this test). A missing
+not-run without a reason, a block without a language whose first line is a
+command (a shell block must say so, or it would escape this test), or an
+unmarked block that would change the machine (apt, dpkg, systemctl, sudo,
+/etc, make deb|install): those are never run. In a ```console block only the
+"$ " lines are commands. A missing
 FILE is skipped (docs/debian.md is written by another part of the work).
 Python 3 standard library only.
 """
@@ -34,6 +37,10 @@ MARKER = re.compile(r"^\s*<!--\s*(.*?)\s*-->\s*$")
 COMMAND = re.compile(r"^\s*(\$ |sudo |make |curl |mosquitto|build/|rtg-|kill |systemctl |apt|"
                      r"cp |for |openssl |scripts/|tests/)")
 ASSIGN = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*=")
+# Commands that change the machine: never run by the test, so such a block
+# without a not-run marker is an error rather than a change to the host.
+SYSTEM = re.compile(r"\b(apt-get|apt|dpkg|systemctl|service|useradd|adduser|reboot)\s|"
+                    r"\bmake\s+(deb|install)\b|(^|\s)sudo\s|/etc/")
 
 
 def markers(lines, fence_index):
@@ -111,8 +118,13 @@ def main():
         if not os.path.exists(path):
             continue
         for line, lang, marks, body in blocks(path):
+            if lang == "console":
+                # a transcript: "$ command" lines run, the rest is their output
+                body = [line[2:] for line in body if line.startswith("$ ")]
             if lang in SHELL:
                 mode, note, expect = classify(marks)
+                if mode != "not-run" and any(SYSTEM.search(line) for line in body):
+                    mode, note = "error", "changes the machine (apt, systemctl, /etc, ...): mark it <!-- not-run: why -->"
             elif not lang and body and COMMAND.match(body[0]):
                 mode, note, expect = "error", "commands in a block without a language: tag it ```sh", ""
             else:
