@@ -8,7 +8,9 @@
 # it and which port its own broker takes instead, and the whole stack works
 # there: the adapter is connected, the printed mosquitto_sub line has the new
 # port, a publication reaches a browser's SSE stream, and the system's broker
-# is left as it was. A port given explicitly is never moved: run.sh stops.
+# is left as it was. With the adapter's default port taken as well, the
+# adapter moves the same way, and the printed dashboard URL has its port. A
+# port given explicitly is never moved: run.sh stops.
 . "$(dirname "$0")/lib.sh"
 
 SYS_PORT=$(free_port)
@@ -70,6 +72,29 @@ check "SIGTERM stops the stack" wait_until 30 eval '! kill -0 "$STACK_PID" 2>/de
 STATUS=0
 wait "$STACK_PID" 2>/dev/null || STATUS=$?
 check "... with status 0" test "$STATUS" -eq 0
+
+# The adapter's default taken too (by anything): it moves the same way.
+# (SO_REUSEADDR: the first stack's adapter leaves connections in TIME_WAIT.)
+spawn "$T_DIR/http-holder.log" "$PY" -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(600)' "$HTTP_DEFAULT"
+HOLDER_PID=$SPAWNED
+check "something holds the adapter's default port" wait_until 10 port_open "$HTTP_DEFAULT"
+spawn "$T_DIR/stack2.log" env -u MQTT_PORT -u HTTP_PORT RTG_DEFAULT_MQTT_PORT="$SYS_PORT" \
+	RTG_DEFAULT_HTTP_PORT="$HTTP_DEFAULT" RTG_RUN_DIR="$RUN_DIR" RTG_BUILD="$RTG_BUILD" \
+	MOSQUITTO_USER="$(id -un)" "$RTG_ROOT/scripts/run.sh"
+STACK_PID=$SPAWNED
+check "make run comes up with both defaults taken" wait_until 90 file_has "$T_DIR/stack2.log" "The stack is up"
+HTTP_MOVED=$(sed -nE "s/^run: 127\.0\.0\.1:$HTTP_DEFAULT is taken by .*: this stack's HTTP_PORT is ([0-9]+) .*/\1/p" \
+	"$T_DIR/stack2.log")
+check "it says the adapter's default is taken and which port it uses" test -n "$HTTP_MOVED"
+check "... which the dashboard URL has" \
+	grep -qF "http://localhost:${HTTP_MOVED:-none}/?token=" "$T_DIR/stack2.log"
+HTTP=http://127.0.0.1:$HTTP_MOVED
+check "... and where the adapter answers, connected" wait_until 30 adapter_broker_up
+kill -TERM "$STACK_PID"
+check "SIGTERM stops it" wait_until 30 eval '! kill -0 "$STACK_PID" 2>/dev/null'
+stop "$HOLDER_PID"
 
 # A port given explicitly is the user's choice: taken, run.sh stops.
 STATUS=0
