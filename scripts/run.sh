@@ -3,7 +3,8 @@
 #
 # Installs what is missing, builds, creates a development JWT secret under
 # run/ on first use, starts mosquitto with the rtg_auth plugin on
-# 127.0.0.1:1883 (persistence in run/mosquitto/), the adapter on port 8000
+# 127.0.0.1:1883 (persistence in run/mosquitto/; the next free port when 1883
+# is taken, as by Debian's own mosquitto service), the adapter on port 8000
 # serving the endpoint profiles of profiles/gateway.conf (the canonical
 # protocol and the five seed applications' paths), the market, notification
 # and trading simulators and two calc workers, prints the dashboard URL with a
@@ -21,7 +22,12 @@
 #
 # Environment (all optional):
 #   ALLOWED_ORIGINS=https://app.example.com,...   pages elsewhere that may connect (CORS, WebSocket)
-#   MQTT_PORT=1883 HTTP_PORT=8000                 the broker's and the adapter's ports
+#   MQTT_PORT=1883 HTTP_PORT=8000                 the broker's and the adapter's ports; given, a
+#                                                 port taken stops run.sh; not given, a default
+#                                                 taken (on Debian the mosquitto package's own
+#                                                 service holds 1883) moves to the next free port
+#                                                 above it, said on the first lines
+#   RTG_DEFAULT_MQTT_PORT=1883 RTG_DEFAULT_HTTP_PORT=8000   those defaults (for the tests)
 #   RTG_RUN_DIR=run                               secret, tokens, logs, pids, broker persistence
 #   RTG_BUILD=build                               the binaries (not rebuilt when set)
 #   MOSQUITTO_USER=mosquitto                      the user mosquitto runs as when started as root
@@ -30,8 +36,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RUN=${RTG_RUN_DIR:-$ROOT/run}
-MQTT_PORT=${MQTT_PORT:-1883}
-HTTP_PORT=${HTTP_PORT:-8000}
+MQTT_DEFAULT=${RTG_DEFAULT_MQTT_PORT:-1883}
+HTTP_DEFAULT=${RTG_DEFAULT_HTTP_PORT:-8000}
 cd "$ROOT"
 
 # Supervision: restart delays, and the start limit (systemd's StartLimitBurst
@@ -68,6 +74,44 @@ fi
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# holder PORT: who listens on PORT, as ss names it ("mosquitto",pid=612), or "something".
+holder() {
+	local who
+	who=$(ss -Hltnp "sport = :$1" 2>/dev/null | grep -o '(("[^"]*",pid=[0-9]*' | head -n 1)
+	echo "${who:-something}" | tr -d '('
+}
+
+# pick_port NAME GIVEN DEFAULT: prints the port NAME listens on. A port given
+# (MQTT_PORT=...) is used or, taken, stops run.sh. The default, taken, moves to
+# the next free port above it: on a Debian host the mosquitto package's own
+# service holds 1883 from the moment it is installed, and this stack's broker
+# (with the plugin and this stack's secret) must not be mistaken for it.
+pick_port() {
+	local name=$1 given=$2 port=$3
+	if [ -n "$given" ]; then
+		if port_busy "$given"; then
+			echo "run: $(holder "$given") already listens on 127.0.0.1:$given; stop it first" >&2
+			return 1
+		fi
+		echo "$given"
+		return 0
+	fi
+	while port_busy "$port"; do
+		port=$((port + 1))
+		if [ "$port" -ge $(($3 + 100)) ]; then
+			echo "run: 127.0.0.1:$3 to $((port - 1)) are all taken; give $name=PORT" >&2
+			return 1
+		fi
+	done
+	if [ "$port" != "$3" ]; then
+		echo "run: 127.0.0.1:$3 is taken by $(holder "$3"): this stack's $name is $port" \
+			"(give $name=PORT to choose)" >&2
+	fi
+	echo "$port"
+}
+MQTT_PORT=$(pick_port MQTT_PORT "${MQTT_PORT:-}" "$MQTT_DEFAULT")
+HTTP_PORT=$(pick_port HTTP_PORT "${HTTP_PORT:-}" "$HTTP_DEFAULT")
+
 # The broker: mosquitto.conf as it is, or a copy for other ports and directories.
 CONF=$ROOT/mosquitto.conf
 if [ "$MQTT_PORT" != 1883 ] || [ "$RUN" != "$ROOT/run" ] || [ "$B" != "$ROOT/build" ] ||
@@ -78,12 +122,6 @@ if [ "$MQTT_PORT" != 1883 ] || [ "$RUN" != "$ROOT/run" ] || [ "$B" != "$ROOT/bui
 		"$ROOT/mosquitto.conf" >"$CONF"
 	[ -n "${MOSQUITTO_USER:-}" ] && echo "user $MOSQUITTO_USER" >>"$CONF"
 fi
-for port in "$MQTT_PORT" "$HTTP_PORT"; do
-	if port_busy "$port"; then
-		echo "run: something already listens on 127.0.0.1:$port; stop it first" >&2
-		exit 1
-	fi
-done
 
 # Each process's token, with its own identity and role. The adapter re-reads
 # its own on every reconnect.
@@ -322,6 +360,9 @@ Ops (publish anything):
   curl -H 'Authorization: Bearer $OPS' -H 'Content-Type: application/json' \\
     -d '{"user_id":"alice","title":"Hi","message":"From curl","type":"security"}' \\
     http://localhost:$HTTP_PORT/api/broadcast/notification
+
+Reload the keys, the ACL and the profiles (each process's pid is in $RUN/NAME.pid):
+  kill -HUP "\$(cat $RUN/mosquitto.pid)" "\$(cat $RUN/adapter.pid)"
 
 Logs: $RUN/NAME.log, pids: $RUN/NAME.pid. A process that ends is restarted (after
 1 s, doubling to 30 s); one that ends $BURST times within $BURST_WINDOW s stops everything.

@@ -1,11 +1,12 @@
 #!/bin/bash
 # run.sh - runs every test suite and ends with one line "N passed, N failed".
 #
-#   tests/run.sh               unit tests, then integration tests
+#   tests/run.sh               every suite: unit, integration, compat, scale, docs
 #   tests/run.sh unit          only build/tests/test_* (cmocka)
 #   tests/run.sh integration   only tests/integration/[0-9]*.sh
 #   tests/run.sh compat        only tests/compat/[0-9]*.sh (each seed app's own client code)
 #   tests/run.sh scale         only tests/scale/[0-9]*.sh (network namespaces; skipped without root)
+#   tests/run.sh docs          only tests/docs/[0-9]*.sh (README.md's and docs/'s shell blocks, run)
 #   RTG_TEST_FILTER=plugin tests/run.sh   only scripts/binaries whose name contains it
 #
 # Each cmocka test and each integration "ok"/"not ok" line counts as one
@@ -89,19 +90,25 @@ run_compat() {
 	run_scripts compat 'tests/compat/[0-9]*.sh'
 }
 
+run_docs() {
+	run_scripts docs 'tests/docs/[0-9]*.sh'
+}
+
 case "$WHAT" in
 unit) run_unit ;;
 integration) run_integration ;;
 compat) run_compat ;;
 scale) run_scale ;;
+docs) run_docs ;;
 all)
 	run_unit
 	run_integration
 	run_compat
 	run_scale
+	run_docs
 	;;
 *)
-	echo "usage: $0 [all|unit|integration|compat|scale]" >&2
+	echo "usage: $0 [all|unit|integration|compat|scale|docs]" >&2
 	exit 2
 	;;
 esac
