@@ -396,6 +396,17 @@ try {
 		await waitText(page, 'notification-count', '2');
 	});
 
+	await step('a plain-text publish (mosquitto_pub -m \'Hello\', docs/protocol.md "Publishing") shows as a notification', async () => {
+		// /api/publish publishes a JSON string payload as its characters: the bytes mosquitto_pub -m sends
+		await api('/api/publish', NOTIFIER, { topic: `user/${USER}/notifications`, payload: `Hello ${USER} ${tag}` });
+		await page.waitForFunction(
+			(t) => document.querySelector('[data-testid="notification"]')?.textContent.includes(t),
+			`Hello ${USER} ${tag}`,
+			{ timeout: 10000 }
+		);
+		await waitText(page, 'notification-count', '3');
+	});
+
 	await step('balance, transactions and credit score updates fill the account panel', async () => {
 		await api('/api/broadcast/balance', NOTIFIER, { user_id: USER, balance: 12500.5, currency: 'USD', change: 250 });
 		await api('/api/broadcast/transaction', NOTIFIER, {
