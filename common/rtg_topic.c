@@ -116,13 +116,16 @@ bool rtg_topic_filter_valid(const char *filter)
 
 bool rtg_topic_matches(const char *filter, const char *topic)
 {
-	bool result = false;
-
 	if (!rtg_topic_filter_valid(filter) || !rtg_topic_name_valid(topic))
 		return false;
-	if (mosquitto_topic_matches_sub(filter, topic, &result) != MOSQ_ERR_SUCCESS)
-		return false;
-	return result;
+	return rtg_topic_matches_valid(filter, topic);
+}
+
+bool rtg_topic_matches_valid(const char *filter, const char *topic)
+{
+	bool result = false;
+
+	return mosquitto_topic_matches_sub(filter, topic, &result) == MOSQ_ERR_SUCCESS && result;
 }
 
 /*

@@ -45,6 +45,14 @@ bool rtg_topic_filter_valid(const char *filter);
 bool rtg_topic_matches(const char *filter, const char *topic);
 
 /**
+ * rtg_topic_matches() for a filter and a topic already known to be valid (a
+ * filter checked when it was subscribed, a topic the broker delivered): the
+ * same answer without checking both again, for the per-message paths (the
+ * adapter's fan-out and de-duplication).
+ */
+bool rtg_topic_matches_valid(const char *filter, const char *topic);
+
+/**
  * Returns true if every topic that @p filter can match is also matched by
  * @p rule (both are filters): "user/alice/#" covers "user/alice/+/x", but
  * "user/+/x" is not covered by "user/alice/#". Invalid arguments give false.

@@ -44,6 +44,9 @@ static struct bsub *bsub_get(struct core *c, const char *filter)
 	HASH_FIND_STR(subs->by_filter, filter, b);
 	if (b)
 		return b;
+	/* checked once here, so the per-message matching need not (rtg_topic_matches_valid) */
+	if (!rtg_topic_filter_valid(filter))
+		return NULL;
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
@@ -280,7 +283,7 @@ void subs__fanout(struct core *c, struct out_msg *m)
 		deliver(b, m, gen);
 	for (d = list_head(&c->subs.wild); d; d = d->next) {
 		b = container_of(d, struct bsub, in_wild);
-		if (b->state != BSUB_DYING && b->refs && rtg_topic_matches(b->filter, m->topic))
+		if (b->state != BSUB_DYING && b->refs && rtg_topic_matches_valid(b->filter, m->topic))
 			deliver(b, m, gen);
 	}
 }
@@ -312,7 +315,7 @@ static bool accept_fast(struct core *c, const char *topic, const uint32_t *ids, 
 	for (d = list_head(&c->subs.wild); d; d = d->next) {
 		b = container_of(d, struct bsub, in_wild);
 		if (b->state != BSUB_PENDING && (!best || b->ord < best->ord) &&
-			rtg_topic_matches(b->filter, topic))
+			rtg_topic_matches_valid(b->filter, topic))
 			best = b;
 	}
 	return !best || has_id(ids, nids, best->id);
@@ -339,7 +342,7 @@ bool subs__accept_copy(struct core *c, const char *topic, const uint32_t *ids, i
 	for (d = list_head(&c->subs.all); d; d = d->next) {
 		struct bsub *b = bsub_of_all(d);
 
-		if (b->state == BSUB_PENDING || !rtg_topic_matches(b->filter, topic))
+		if (b->state == BSUB_PENDING || !rtg_topic_matches_valid(b->filter, topic))
 			continue;
 		for (i = 0; i < nids; i++) {
 			if (ids[i] == b->id)

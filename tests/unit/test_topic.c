@@ -514,6 +514,9 @@ static void test_topic_matching_agrees_with_libmosquitto_on_every_small_case(voi
 			if (got != mosq)
 				fail_msg("matches('%s', '%s') = %d, libmosquitto says %d",
 					u->filters[f], u->topics[t], got, mosq);
+			if (rtg_topic_matches_valid(u->filters[f], u->topics[t]) != got)
+				fail_msg("matches_valid('%s', '%s') differs from matches()",
+					u->filters[f], u->topics[t]);
 		}
 	}
 	free(u);
