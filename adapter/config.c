@@ -124,10 +124,12 @@ static const struct option_def options[] = {
 /* ==== Setting one option ====================================================================== */
 
 /* The errors of one load, all of them (as the ACL parser does): "where: reason" lines in the
- * caller's buffer, '\n' between them; what does not fit is cut, but still counted in n. */
+ * caller's buffer, '\n' between them; lines that do not fit are left out (the message then
+ * ends with "..."), but still counted in n. */
 struct errs {
 	char *buf;
 	size_t len, used;
+	bool full; /* a line did not fit: the message ends with "..." */
 	int n;
 };
 
@@ -140,11 +142,23 @@ static void seterr(struct errs *e, const char *fmt, ...)
 	int n;
 
 	e->n++;
-	if (!e->buf || e->used + 1 >= e->len)
+	if (!e->buf || e->full || e->used + 1 >= e->len)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return;
+	/* whole lines only: one that does not fit ends the message with "..." (the first one is
+	 * cut instead, so there is always a reason) */
+	if (e->used && e->used + 1 + strlen(line) >= e->len) {
+		e->full = true;
+		if (e->used + 4 < e->len) {
+			memcpy(e->buf + e->used, "\n...", 5);
+			e->used += 4;
+		}
+		return;
+	}
 	n = snprintf(e->buf + e->used, e->len - e->used, "%s%s", e->used ? "\n" : "", line);
 	if (n > 0)
 		e->used += (size_t)n;

@@ -283,7 +283,8 @@ void subs__fanout(struct core *c, struct out_msg *m)
 		deliver(b, m, gen);
 	for (d = list_head(&c->subs.wild); d; d = d->next) {
 		b = container_of(d, struct bsub, in_wild);
-		if (b->state != BSUB_DYING && b->refs && rtg_topic_matches_valid(b->filter, m->topic))
+		if (b->state != BSUB_DYING && b->refs &&
+			rtg_topic_matches_valid(b->filter, m->topic))
 			deliver(b, m, gen);
 	}
 }

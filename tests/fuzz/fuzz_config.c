@@ -77,8 +77,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(memchr(err, '\0', sizeof(err)) != NULL);
 	if (rc) {
 		FUZZ_ASSERT(err[0] != '\0');
-		/* From the file alone the message is one line (argv words may hold newlines). */
-		FUZZ_ASSERT(nul || !strchr(err, '\n'));
+		/* One line per error, every error at once: from the file alone (argv words may hold
+		 * newlines) no line is empty, and none starts or ends the message. */
+		FUZZ_ASSERT(nul ||
+			(err[0] != '\n' && err[strlen(err) - 1] != '\n' && !strstr(err, "\n\n")));
 		FUZZ_ASSERT(!cfg.acl_file && !cfg.http_host);
 	} else if (!help) {
 		check_loaded(&cfg);

@@ -318,15 +318,18 @@ static void test_every_bad_flag_is_reported_at_once(void **state)
 		END);
 }
 
-static void test_errors_beyond_the_buffer_are_cut_at_its_end(void **state)
+/* Whole lines only: what does not fit is left out, marked "..." when there is room for it. */
+static void test_errors_beyond_the_buffer_are_left_out_whole(void **state)
 {
 	struct adapter_config cfg;
 	char *argv[] = {"rtg-adapter", "--foo", "1", "--bar", "2", NULL};
-	char err[24];
+	char err[24], roomy[30];
 
 	(void)state;
 	assert_int_equal(config__load(&cfg, 5, argv, NULL, err, sizeof(err)), -1);
-	assert_string_equal(err, "--foo: unknown option\n-");
+	assert_string_equal(err, "--foo: unknown option");
+	assert_int_equal(config__load(&cfg, 5, argv, NULL, roomy, sizeof(roomy)), -1);
+	assert_string_equal(roomy, "--foo: unknown option\n...");
 }
 
 int main(void)
@@ -366,7 +369,7 @@ int main(void)
 		cmocka_unit_test(test_every_error_of_file_flags_and_rules_is_reported_at_once),
 		cmocka_unit_test(test_a_bad_required_value_is_not_also_reported_missing),
 		cmocka_unit_test(test_every_bad_flag_is_reported_at_once),
-		cmocka_unit_test(test_errors_beyond_the_buffer_are_cut_at_its_end),
+		cmocka_unit_test(test_errors_beyond_the_buffer_are_left_out_whole),
 	};
 
 	return cmocka_run_group_tests_name("config_errors", tests, NULL, remove_temp_files);
