@@ -6,7 +6,7 @@
 # description, the files the Debian package sets up.
 set -euo pipefail
 B=${RTG_BUILD:-build}
-OUT=packaging/man
+OUT=${RTG_MAN_OUT:-packaging/man}
 DATE=$(date -u +%Y-%m-%d)
 
 page() { # NAME "one-line summary" "description paragraph" "files (roff)"

@@ -53,6 +53,21 @@ make --no-print-directory -C "$RTG_ROOT" uninstall PREFIX=/usr/local DESTDIR="$S
 check "make uninstall removes every file make install put there" \
 	eval '[ -z "$(find "$STAGE" -type f)" ]'
 
+# The manual pages are checked in, made from each program's --help: they must say what it says.
+mkdir -p "$T_DIR/man"
+if (cd "$RTG_ROOT" && RTG_BUILD="$RTG_BUILD" RTG_MAN_OUT="$T_DIR/man" bash packaging/man/gen.sh) \
+	>"$T_DIR/man-gen.log" 2>&1; then
+	stale=$(for f in "$T_DIR"/man/*.1; do
+		diff -q <(grep -v '^\.TH ' "$f") <(grep -v '^\.TH ' "$RTG_ROOT/packaging/man/$(basename "$f")") \
+			>/dev/null || basename "$f"
+	done)
+	check "the manual pages say what each program's --help says (packaging/man/gen.sh)" \
+		eval '[ -z "$stale" ]'
+	[ -z "$stale" ] || echo "#   stale: $stale (run packaging/man/gen.sh)"
+else
+	not_ok "packaging/man/gen.sh makes the manual pages" "$(tail -n 5 "$T_DIR/man-gen.log")"
+fi
+
 # ---- the Debian packages ------------------------------------------------------------------
 
 [ "$(id -u)" = 0 ] || skip "not root (dpkg -i needs root)"
