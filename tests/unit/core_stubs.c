@@ -102,41 +102,39 @@ static bool stub_up(struct adapter *a)
 	return stub_broker.up;
 }
 
-static int stub_subscribe(struct adapter *a, struct bsub *b)
+/*
+ * Records a SUBSCRIBE or UNSUBSCRIBE of b in @filters and @mids as the bridge
+ * sends one (a new mid); refused, and counted, while the broker is down.
+ */
+static int stub_request(struct bsub *b, char **filters, int *mids, unsigned *n)
 {
-	unsigned n = stub_broker.nsubscribed;
-
-	(void)a;
 	if (!stub_broker.up) {
 		stub_broker.calls_down++;
 		return -1;
 	}
-	assert_true(n < STUB_BROKER_MAX);
+	assert_true(*n < STUB_BROKER_MAX);
 	b->mid = ++stub_broker.next_mid;
-	stub_broker.subscribed[n] = strdup(b->filter);
-	assert_non_null(stub_broker.subscribed[n]);
-	stub_broker.sub_mid[n] = b->mid;
-	stub_broker.nsubscribed++;
+	filters[*n] = strdup(b->filter);
+	assert_non_null(filters[*n]);
+	mids[*n] = b->mid;
+	(*n)++;
+	return 0;
+}
+
+static int stub_subscribe(struct adapter *a, struct bsub *b)
+{
+	(void)a;
+	if (stub_request(b, stub_broker.subscribed, stub_broker.sub_mid, &stub_broker.nsubscribed))
+		return -1;
 	b->sent = true;
 	return 0;
 }
 
 static int stub_unsubscribe(struct adapter *a, struct bsub *b)
 {
-	unsigned n = stub_broker.nunsubscribed;
-
 	(void)a;
-	if (!stub_broker.up) {
-		stub_broker.calls_down++;
-		return -1;
-	}
-	assert_true(n < STUB_BROKER_MAX);
-	b->mid = ++stub_broker.next_mid;
-	stub_broker.unsubscribed[n] = strdup(b->filter);
-	assert_non_null(stub_broker.unsubscribed[n]);
-	stub_broker.unsub_mid[n] = b->mid;
-	stub_broker.nunsubscribed++;
-	return 0;
+	return stub_request(
+		b, stub_broker.unsubscribed, stub_broker.unsub_mid, &stub_broker.nunsubscribed);
 }
 
 static int stub_publish_fn(

@@ -95,15 +95,27 @@ static enum origin_verdict origin(struct adapter *a, const char *o, const char *
 
 /* ==== The token bucket ======================================================================== */
 
+/* Takes @n tokens of s's bucket, each of which must pass. */
+static void take_passing(struct session *s, int n)
+{
+	while (n-- > 0)
+		assert_true(limits__take(s));
+}
+
+/* Takes @n more, each of which must be refused. */
+static void take_refused(struct session *s, int n)
+{
+	while (n-- > 0)
+		assert_false(limits__take(s));
+}
+
 static void test_bucket_passes_a_burst_then_refuses_with_an_error(void **state)
 {
 	struct adapter *a = *state;
 	struct user_sess u;
-	int i;
 
 	user_sess_init(a, &u, NULL);
-	for (i = 0; i < a->cfg.rate_burst; i++)
-		assert_true(limits__take(&u.ss.s));
+	take_passing(&u.ss.s, a->cfg.rate_burst);
 	assert_false(limits__take(&u.ss.s));
 	assert_int_equal(a->stats.rate_limited, 1);
 	assert_int_equal(stub_drain(&u.ss), 1);
@@ -116,20 +128,16 @@ static void test_bucket_refills_at_rate_limit_up_to_the_burst(void **state)
 {
 	struct adapter *a = *state;
 	struct user_sess u;
-	int i;
 
 	user_sess_init(a, &u, NULL);
-	for (i = 0; i < a->cfg.rate_burst; i++)
-		assert_true(limits__take(&u.ss.s));
+	take_passing(&u.ss.s, a->cfg.rate_burst);
 	/* 0.35 s later: 3 tokens at 10/s (and a fraction) */
 	u.ss.s.refilled -= 350000;
-	for (i = 0; i < 3; i++)
-		assert_true(limits__take(&u.ss.s));
+	take_passing(&u.ss.s, 3);
 	assert_false(limits__take(&u.ss.s));
 	/* an hour later: no more than the burst */
 	u.ss.s.refilled -= (int64_t)3600 * US_PER_SEC;
-	for (i = 0; i < a->cfg.rate_burst; i++)
-		assert_true(limits__take(&u.ss.s));
+	take_passing(&u.ss.s, a->cfg.rate_burst);
 	assert_false(limits__take(&u.ss.s));
 	user_sess_cleanup(a, &u);
 }
@@ -138,13 +146,10 @@ static void test_bucket_closes_after_rate_limit_close_refusals_in_a_row(void **s
 {
 	struct adapter *a = *state;
 	struct user_sess u;
-	int i;
 
 	user_sess_init(a, &u, NULL);
-	for (i = 0; i < a->cfg.rate_burst; i++)
-		assert_true(limits__take(&u.ss.s));
-	for (i = 0; i < a->cfg.rate_limit_close; i++)
-		assert_false(limits__take(&u.ss.s));
+	take_passing(&u.ss.s, a->cfg.rate_burst);
+	take_refused(&u.ss.s, a->cfg.rate_limit_close);
 	assert_int_equal(u.ss.closes, 1);
 	assert_int_equal(u.ss.s.close_code, RTG_CLOSE_POLICY);
 	assert_int_equal(a->stats.rate_closed, 1);
@@ -156,17 +161,13 @@ static void test_bucket_forgives_refusals_once_a_message_passes(void **state)
 {
 	struct adapter *a = *state;
 	struct user_sess u;
-	int i;
 
 	user_sess_init(a, &u, NULL);
-	for (i = 0; i < a->cfg.rate_burst; i++)
-		assert_true(limits__take(&u.ss.s));
-	for (i = 0; i < a->cfg.rate_limit_close - 1; i++)
-		assert_false(limits__take(&u.ss.s));
+	take_passing(&u.ss.s, a->cfg.rate_burst);
+	take_refused(&u.ss.s, a->cfg.rate_limit_close - 1);
 	u.ss.s.refilled -= 100000; /* one token */
 	assert_true(limits__take(&u.ss.s));
-	for (i = 0; i < a->cfg.rate_limit_close - 1; i++)
-		assert_false(limits__take(&u.ss.s));
+	take_refused(&u.ss.s, a->cfg.rate_limit_close - 1);
 	assert_int_equal(u.ss.closes, 0);
 	user_sess_cleanup(a, &u);
 }
