@@ -315,3 +315,12 @@ bool stub_json_str_is(const char *text, const char *key, const char *want)
 	cJSON_Delete(obj);
 	return is;
 }
+
+void stub_assert_got(const struct stub_sess *ss, size_t i, const char *topic, unsigned seq)
+{
+	if (i >= ss->nout)
+		fail_msg("only %zu messages written, wanted #%zu (%s %u)", ss->nout, i, topic, seq);
+	if (!stub_json_str_is(ss->out[i], "topic", topic) ||
+		stub_json_num(ss->out[i], "seq") != seq)
+		fail_msg("message #%zu is %s, expected %s seq %u", i, ss->out[i], topic, seq);
+}

@@ -95,5 +95,7 @@ struct out_msg *stub_publish(struct core_fixture *f, const char *topic, const ch
 double stub_json_num(const char *text, const char *key);
 /* Whether the string member @key of the JSON object @text equals @want. */
 bool stub_json_str_is(const char *text, const char *key, const char *want);
+/* Fails the test unless message i written to ss was topic's seq. */
+void stub_assert_got(const struct stub_sess *ss, size_t i, const char *topic, unsigned seq);
 
 #endif /* RTG_TESTS_CORE_STUBS_H */

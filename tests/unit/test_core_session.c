@@ -60,15 +60,6 @@ static int reply(struct stub_sess *ss, int n)
 	return session__send_json(&ss->s, obj);
 }
 
-static void assert_got(const struct stub_sess *ss, size_t i, const char *topic, unsigned seq)
-{
-	if (i >= ss->nout)
-		fail_msg("only %zu messages written, wanted #%zu (%s %u)", ss->nout, i, topic, seq);
-	if (!stub_json_str_is(ss->out[i], "topic", topic) ||
-		stub_json_num(ss->out[i], "seq") != seq)
-		fail_msg("message #%zu is %s, expected %s seq %u", i, ss->out[i], topic, seq);
-}
-
 static void assert_gap(const struct stub_sess *ss, size_t i, const char *topic, unsigned from,
 	unsigned to, bool fillable)
 {
@@ -125,7 +116,7 @@ static void test_overflow_drops_the_oldest_and_notes_a_gap(void **state)
 	assert_int_equal(stub_drain(a), 1 + 8);
 	assert_gap(a, 0, "q/a", 1, 3, true);
 	for (i = 0; i < 8; i++)
-		assert_got(a, 1 + (size_t)i, "q/a", 4 + (unsigned)i);
+		stub_assert_got(a, 1 + (size_t)i, "q/a", 4 + (unsigned)i);
 	assert_int_equal(f->stats.gaps, 1);
 	assert_false(session__has_output(&a->s));
 }
@@ -145,10 +136,10 @@ static void test_each_topic_gets_its_own_gap(void **state)
 	assert_int_equal(stub_drain(a), 2 + 4);
 	assert_gap(a, 0, "q/a", 1, 1, true);
 	assert_gap(a, 1, "q/b", 1, 1, true);
-	assert_got(a, 2, "q/a", 2);
-	assert_got(a, 3, "q/b", 2);
-	assert_got(a, 4, "q/a", 3);
-	assert_got(a, 5, "q/b", 3);
+	stub_assert_got(a, 2, "q/a", 2);
+	stub_assert_got(a, 3, "q/b", 2);
+	stub_assert_got(a, 4, "q/a", 3);
+	stub_assert_got(a, 5, "q/b", 3);
 }
 
 static void test_gap_is_not_fillable_when_the_history_lost_it(void **state)
@@ -164,7 +155,7 @@ static void test_gap_is_not_fillable_when_the_history_lost_it(void **state)
 	assert_int_equal(f->stats.dropped, 6);
 	assert_int_equal(stub_drain(a), 1 + 4);
 	assert_gap(a, 0, "q/a", 1, 6, false);
-	assert_got(a, 1, "q/a", 7);
+	stub_assert_got(a, 1, "q/a", 7);
 }
 
 /*
@@ -191,9 +182,9 @@ static void test_a_gap_names_the_epoch_of_the_messages_dropped(void **state)
 	if (!stub_json_str_is(a->out[0], "epoch", old) || !strstr(a->out[0], "\"fillable\":false"))
 		fail_msg("the gap should be of epoch %s (not fillable): %s", old, a->out[0]);
 	assert_true(stub_json_str_is(a->out[1], "epoch", old));
-	assert_got(a, 1, "q/a", 2);
-	assert_got(a, 2, "q/a", 1);
-	assert_got(a, 4, "q/a", 3);
+	stub_assert_got(a, 1, "q/a", 2);
+	stub_assert_got(a, 2, "q/a", 1);
+	stub_assert_got(a, 4, "q/a", 3);
 }
 
 /*
@@ -218,8 +209,8 @@ static void test_drops_after_a_notice_was_peeked_get_their_own_notice(void **sta
 	assert_int_equal(stub_drain(a), 2 + 4);
 	assert_gap(a, 0, "q/a", 1, 2, true);
 	assert_gap(a, 1, "q/a", 3, 3, true);
-	assert_got(a, 2, "q/a", 4);
-	assert_got(a, 5, "q/a", 7);
+	stub_assert_got(a, 2, "q/a", 4);
+	stub_assert_got(a, 5, "q/a", 7);
 }
 
 static void test_replies_are_never_dropped(void **state)
@@ -239,7 +230,7 @@ static void test_replies_are_never_dropped(void **state)
 	for (i = 0; i < 4; i++)
 		assert_reply(a, 1 + (size_t)i, i);
 	for (i = 0; i < 4; i++)
-		assert_got(a, 5 + (size_t)i, "q/a", 3 + (unsigned)i);
+		stub_assert_got(a, 5 + (size_t)i, "q/a", 3 + (unsigned)i);
 }
 
 static void test_a_queue_of_replies_only_closes_try_later(void **state)
@@ -336,7 +327,7 @@ static void test_queue_max_bytes_bounds_the_queue(void **state)
 	assert_int_equal(f->stats.dropped, 2);
 	assert_int_equal(stub_drain(a), 1 + 3);
 	assert_gap(a, 1, "q/a", 2, 3, true);
-	assert_got(a, 2, "q/a", 4);
+	stub_assert_got(a, 2, "q/a", 4);
 }
 
 /* ==== Conflation ============================================================================== */
@@ -386,12 +377,12 @@ static void test_conflation_replaces_the_same_topic_and_keeps_the_order(void **s
 	assert_int_equal(f->stats.dropped, 0);
 	assert_int_equal(stub_drain(a), 17);
 	for (i = 0; i < 7; i++) {
-		assert_got(a, 2 * i, "c/x", i + 1);
-		assert_got(a, 2 * i + 1, "c/y", i + 1);
+		stub_assert_got(a, 2 * i, "c/x", i + 1);
+		stub_assert_got(a, 2 * i + 1, "c/y", i + 1);
 	}
-	assert_got(a, 14, "c/x", 8);
-	assert_got(a, 15, "c/x", 10);
-	assert_got(a, 16, "c/y", 9);
+	stub_assert_got(a, 14, "c/x", 8);
+	stub_assert_got(a, 15, "c/x", 10);
+	stub_assert_got(a, 16, "c/y", 9);
 }
 
 static void test_policy_queue_never_conflates(void **state)

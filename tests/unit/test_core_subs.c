@@ -41,16 +41,6 @@ static void unsub(struct core_fixture *f, struct stub_sess *ss, const char *filt
 	subs__remove(&f->core, cs);
 }
 
-/* Checks that message i written to ss was topic's seq. */
-static void assert_got(const struct stub_sess *ss, size_t i, const char *topic, unsigned seq)
-{
-	if (i >= ss->nout)
-		fail_msg("only %zu messages written, wanted #%zu (%s %u)", ss->nout, i, topic, seq);
-	if (!stub_json_str_is(ss->out[i], "topic", topic) ||
-		stub_json_num(ss->out[i], "seq") != seq)
-		fail_msg("message #%zu is %s, expected %s seq %u", i, ss->out[i], topic, seq);
-}
-
 static bool accept(struct core_fixture *f, const char *topic, uint32_t id1, uint32_t id2)
 {
 	uint32_t ids[2] = {id1, id2};
@@ -87,7 +77,7 @@ static void test_fanout_gives_each_of_1000_sessions_one_copy(void **state)
 	for (i = 0; i < MANY; i++) {
 		assert_int_equal(ss[i]->s.q_live, 1);
 		assert_int_equal(stub_drain(ss[i]), 1);
-		assert_got(ss[i], 0, "market/AAPL", 1);
+		stub_assert_got(ss[i], 0, "market/AAPL", 1);
 	}
 	assert_int_equal(m->refs, refs);
 }
@@ -116,9 +106,9 @@ static void test_batch_writes_each_session_once_at_its_end(void **state)
 		assert_int_equal(ss[i]->flushes, 1);
 		assert_int_equal(ss[i]->writeables, 0); /* everything went in that one write */
 		assert_int_equal(ss[i]->nout, 3);
-		assert_got(ss[i], 0, "market/AAPL", 1);
-		assert_got(ss[i], 1, "market/MSFT", 1);
-		assert_got(ss[i], 2, "market/AAPL", 2);
+		stub_assert_got(ss[i], 0, "market/AAPL", 1);
+		stub_assert_got(ss[i], 1, "market/MSFT", 1);
+		stub_assert_got(ss[i], 2, "market/AAPL", 2);
 	}
 	assert_true(list_head(&f->core.kicked) == NULL);
 }
@@ -187,12 +177,12 @@ static void test_overlapping_filters_deliver_one_copy_per_message(void **state)
 	/* one enqueue (one kick) per message, not per matching filter */
 	assert_int_equal(a->writeables, 2);
 	assert_int_equal(stub_drain(a), 2);
-	assert_got(a, 0, "market/AAPL", 1);
-	assert_got(a, 1, "market/MSFT", 1);
+	stub_assert_got(a, 0, "market/AAPL", 1);
+	stub_assert_got(a, 1, "market/MSFT", 1);
 	assert_int_equal(stub_drain(b), 1);
-	assert_got(b, 0, "market/MSFT", 1);
+	stub_assert_got(b, 0, "market/MSFT", 1);
 	assert_int_equal(stub_drain(c), 1);
-	assert_got(c, 0, "news/x", 1);
+	stub_assert_got(c, 0, "news/x", 1);
 }
 
 static void test_same_filter_twice_under_two_labels_gives_one_copy(void **state)
@@ -223,8 +213,8 @@ static void test_unsubscribing_one_filter_keeps_delivery_through_the_others(void
 	unsub(f, a, "market/#");
 	stub_publish(f, "market/AAPL", "{\"p\":2}");
 	assert_int_equal(stub_drain(a), 2);
-	assert_got(a, 0, "market/AAPL", 1);
-	assert_got(a, 1, "market/AAPL", 2);
+	stub_assert_got(a, 0, "market/AAPL", 1);
+	stub_assert_got(a, 1, "market/AAPL", 2);
 	unsub(f, a, "market/+");
 	stub_publish(f, "market/AAPL", "{\"p\":3}");
 	assert_int_equal(stub_drain(a), 0);
@@ -252,9 +242,9 @@ static void test_subscription_types_and_owner_filter_what_passes(void **state)
 	stub_publish(f, "calc/bob~1/progress", "{\"p\":1}");
 	stub_publish(f, "calc/alice~7/progress", "{\"p\":2}");
 	assert_int_equal(stub_drain(a), 1);
-	assert_got(a, 0, "note/x", 2);
+	stub_assert_got(a, 0, "note/x", 2);
 	assert_int_equal(stub_drain(b), 1);
-	assert_got(b, 0, "calc/alice~7/progress", 1);
+	stub_assert_got(b, 0, "calc/alice~7/progress", 1);
 }
 
 static unsigned delivered;
@@ -488,7 +478,7 @@ static void test_broker_loss_starts_every_topic_under_a_new_epoch(void **state)
 	th = history__find(&f->hist, "h/t");
 	assert_string_not_equal(th->epoch, epoch);
 	assert_int_equal(stub_drain(a), 3);
-	assert_got(a, 2, "h/t", 1);
+	stub_assert_got(a, 2, "h/t", 1);
 	assert_true(stub_json_str_is(a->out[2], "epoch", th->epoch));
 }
 
